@@ -1,0 +1,177 @@
+/*
+ * ebm_swift.h — the C ABI of libebm_swift.so.
+ *
+ * Conventions (every function):
+ *   - Returns an ebm_status: EBM_OK (0) or a negative error code. On error, a message for the
+ *     calling thread is available from ebm_last_error() until that thread's next failing call.
+ *   - Arrays are float32, C-contiguous, row-major; a batch `x` of `n` points in dimension `dim`
+ *     is `n * dim` floats. The caller owns every array it passes and keeps it alive for the call.
+ *     The library never keeps a pointer to a caller's array after returning.
+ *   - Objects cross as opaque handles made by a *_create function and ended by the matching
+ *     *_destroy function (which accepts NULL). A handle may be used from several threads at
+ *     once: reads of an energy run concurrently, writes (set_parameters, a trainer step's update)
+ *     wait for them. Calls on one trainer are serialised.
+ *   - Long calls take an optional poll callback: called about once per sampling step with
+ *     `poll_ctx`; a non-zero return stops the call with EBM_ERR_INTERRUPTED and leaves every
+ *     output and handle as it was before the call (outputs may hold partial results; handles
+ *     are untouched).
+ *   - No Swift error or trap escapes: invalid arguments are reported as EBM_ERR_INVALID_ARGUMENT.
+ */
+#ifndef EBM_SWIFT_H
+#define EBM_SWIFT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes: 0 is success, negatives are errors. */
+typedef int32_t ebm_status;
+#define EBM_OK 0
+#define EBM_ERR_INVALID_ARGUMENT (-1)
+#define EBM_ERR_DIVERGED (-2)     /* a NaN or Inf appeared during sampling or training */
+#define EBM_ERR_INTERRUPTED (-3)  /* the poll callback asked to stop */
+#define EBM_ERR_NULL_HANDLE (-4)
+#define EBM_ERR_INTERNAL (-5)
+
+/* Activations of ebm_mlp_create. */
+#define EBM_ACT_SWISH 0
+#define EBM_ACT_TANH 1
+#define EBM_ACT_SOFTPLUS 2
+#define EBM_ACT_ELU 3
+#define EBM_ACT_LEAKY_RELU 4 /* negative slope 0.2 */
+#define EBM_ACT_GELU 5       /* tanh approximation */
+
+/* Optimisers of ebm_trainer_config. */
+#define EBM_OPT_SGD 0
+#define EBM_OPT_ADAM 1
+
+/* Opaque handles. */
+typedef struct ebm_energy ebm_energy;
+typedef struct ebm_trainer ebm_trainer;
+
+/* Called about once per step by long calls; return non-zero to stop. May be NULL. */
+typedef int32_t (*ebm_poll_fn)(void *poll_ctx);
+
+/* One Langevin run: per step and chain, g = grad_x E(x) clipped to +-grad_clip (if grad_clip > 0),
+ * x <- x - step_size * g + noise_scale * eps with eps ~ N(0, I), then x clamped to
+ * [clamp_low, clamp_high] if has_clamp. The noise of chain i depends only on (seed, i). */
+typedef struct ebm_langevin_config {
+    int64_t n_steps;
+    double step_size;
+    double noise_scale;
+    double grad_clip; /* <= 0: no clipping */
+    int32_t has_clamp;
+    double clamp_low;
+    double clamp_high;
+    uint64_t seed;
+} ebm_langevin_config;
+
+/* A persistent-chain maximum-likelihood trainer (see ebm_trainer_step). */
+typedef struct ebm_trainer_config {
+    ebm_langevin_config sampler; /* sampler.seed seeds the whole trainer */
+    int32_t optimizer;           /* EBM_OPT_* */
+    double lr;
+    double beta1;  /* Adam's beta1, or SGD's momentum */
+    double beta2;  /* Adam only */
+    double eps;    /* Adam only */
+    double weight_decay;
+    int64_t buffer_size;
+    double reinit_prob;
+    double init_low;
+    double init_high;
+    double alpha; /* energy regulariser weight */
+} ebm_trainer_config;
+
+/* What one training step measured. */
+typedef struct ebm_train_stats {
+    double loss;      /* mean E(data) - mean E(model) + alpha (mean E(data)^2 + mean E(model)^2) */
+    double e_data;    /* mean E(data) */
+    double e_model;   /* mean E(model samples) */
+    double grad_norm; /* Euclidean norm of the parameter gradient */
+} ebm_train_stats;
+
+/* ---- errors and version ---------------------------------------------------------------------- */
+
+/* The calling thread's last error message (never NULL; "" if none). Owned by the library, valid
+ * until the same thread's next ebm_* call. */
+const char *ebm_last_error(void);
+
+/* The library's version string, static storage. */
+const char *ebm_version(void);
+
+/* ---- energies ---------------------------------------------------------------------------------- */
+
+/* A fully connected network R^dim -> R: layers of sizes hidden[0..n_hidden-1] with `activation`
+ * between them, then a linear layer to one output. PyTorch nn.Linear default initialisation from
+ * `seed`. On success *out owns a new handle; free it with ebm_energy_destroy. */
+ebm_status ebm_mlp_create(int64_t dim, const int64_t *hidden, int64_t n_hidden, int32_t activation,
+                          uint64_t seed, ebm_energy **out);
+
+/* E(x) = 1/2 (x - mean)^T cov^-1 (x - mean). `mean` has dim floats, `cov` dim*dim floats (row-major,
+ * symmetric positive definite, else EBM_ERR_INVALID_ARGUMENT). Both are copied. */
+ebm_status ebm_gaussian_create(int64_t dim, const double *mean, const double *cov, ebm_energy **out);
+
+/* Releases a handle made by ebm_mlp_create or ebm_gaussian_create. NULL is ignored. */
+void ebm_energy_destroy(ebm_energy *energy);
+
+/* Writes the input dimension to *out. */
+ebm_status ebm_energy_dim(const ebm_energy *energy, int64_t *out);
+
+/* energies[i] = E(x_i) for the n rows of x (n * dim floats); energies has n floats. */
+ebm_status ebm_energy_eval(const ebm_energy *energy, const float *x, int64_t n, float *energies);
+
+/* grad[i, :] = grad_x E(x_i) (n * dim floats); energies (n floats) is filled too unless NULL. */
+ebm_status ebm_energy_grad_x(const ebm_energy *energy, const float *x, int64_t n, float *energies,
+                             float *grad);
+
+/* ---- MLP parameters ---------------------------------------------------------------------------- */
+
+/* Number of parameters: weights and biases of every layer, in the flat order
+ * layers.0.weight (out x in, row-major), layers.0.bias, layers.1.weight, ... */
+ebm_status ebm_mlp_num_parameters(const ebm_energy *mlp, int64_t *out);
+
+/* Copies the count parameters (count must equal ebm_mlp_num_parameters) out of / into the model. */
+ebm_status ebm_mlp_get_parameters(const ebm_energy *mlp, float *params, int64_t count);
+ebm_status ebm_mlp_set_parameters(ebm_energy *mlp, const float *params, int64_t count);
+
+/* grad = grad_w of mean_i E(x_i, w) over the n rows of x, in the flat parameter order. */
+ebm_status ebm_mlp_grad_params(const ebm_energy *mlp, const float *x, int64_t n, float *grad,
+                               int64_t count);
+
+/* ---- sampling ---------------------------------------------------------------------------------- */
+
+/* Runs config->n_steps Langevin steps on the n chains in x (n * dim floats), in place. */
+ebm_status ebm_langevin(const ebm_energy *energy, float *x, int64_t n,
+                        const ebm_langevin_config *config, ebm_poll_fn poll, void *poll_ctx);
+
+/* ---- training ---------------------------------------------------------------------------------- */
+
+/* A trainer for an MLP energy (which it keeps alive and updates). The persistent buffer starts
+ * uniform on [init_low, init_high]^dim. On success *out owns a new handle. */
+ebm_status ebm_trainer_create(ebm_energy *mlp, const ebm_trainer_config *config, ebm_trainer **out);
+
+/* Releases a trainer. NULL is ignored. */
+void ebm_trainer_destroy(ebm_trainer *trainer);
+
+/* One maximum-likelihood step on the n data rows of x: n negatives drawn from the buffer without
+ * replacement (each re-drawn from the uniform init box with probability reinit_prob), moved by
+ * Langevin, written back; then one optimiser step on the loss of ebm_train_stats with the
+ * negatives held constant. Fills *stats. On any error the model, buffer and optimiser are
+ * unchanged. */
+ebm_status ebm_trainer_step(ebm_trainer *trainer, const float *x, int64_t n, ebm_train_stats *stats,
+                            ebm_poll_fn poll, void *poll_ctx);
+
+/* Buffer size and a copy of the persistent chains (count must be buffer_size * dim). */
+ebm_status ebm_trainer_buffer_size(const ebm_trainer *trainer, int64_t *out);
+ebm_status ebm_trainer_get_buffer(const ebm_trainer *trainer, float *buffer, int64_t count);
+
+/* Number of steps taken. */
+ebm_status ebm_trainer_step_count(const ebm_trainer *trainer, int64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EBM_SWIFT_H */

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The nonlinearities between the layers of an `MLPEnergy`.
+public enum Activation: Int32, CaseIterable, Sendable {
+    /// `z·σ(z)` (SiLU).
+    case swish = 0
+    /// `tanh z`.
+    case tanh = 1
+    /// `ln(1 + e^z)`.
+    case softplus = 2
+    /// `z` for `z > 0`, else `e^z − 1`.
+    case elu = 3
+    /// `z` for `z > 0`, else `0.2·z`.
+    case leakyReLU = 4
+    /// `½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))`, the tanh form of GELU.
+    case gelu = 5
+
+    /// The activation's value at `z`.
+    @inlinable
+    public func value(_ z: Float) -> Float { valueAndDerivative(z).0 }
+
+    /// The activation's value and derivative at `z`, computed together.
+    @inlinable
+    public func valueAndDerivative(_ z: Float) -> (Float, Float) {
+        switch self {
+        case .swish:
+            // f = z σ, f' = σ + z σ (1 − σ) = σ (1 + z (1 − σ)).
+            let s = 1 / (1 + expf(-z))
+            return (z * s, s * (1 + z * (1 - s)))
+        case .tanh:
+            let t = tanhf(z)
+            return (t, 1 - t * t)
+        case .softplus:
+            // Stable: max(z, 0) + log1p(e^−|z|); the derivative is σ(z).
+            let v = max(z, 0) + log1pf(expf(-abs(z)))
+            return (v, 1 / (1 + expf(-z)))
+        case .elu:
+            if z > 0 { return (z, 1) }
+            let e = expf(z)
+            return (expm1f(z), e)
+        case .leakyReLU:
+            return z > 0 ? (z, 1) : (0.2 * z, 0.2)
+        case .gelu:
+            // u = c (z + a z³), f = ½ z (1 + tanh u),
+            // f' = ½ (1 + tanh u) + ½ z (1 − tanh² u) c (1 + 3 a z²)   (Hendrycks & Gimpel 2016).
+            let c: Float = 0.797_884_560_802_865_4  // √(2/π)
+            let a: Float = 0.044715
+            let t = tanhf(c * (z + a * z * z * z))
+            return (0.5 * z * (1 + t), 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * c * (1 + 3 * a * z * z))
+        }
+    }
+
+    /// `out[i] ← f(out[i] + bias[i mod width])` in place over a `rows × width` block, and
+    /// `derivative[i] ← f'(…)` when given: the fused bias-activation pass of a forward step.
+    @inlinable
+    func apply(
+        _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: UnsafePointer<Float>,
+        derivative: UnsafeMutablePointer<Float>?
+    ) {
+        if let d = derivative {
+            for r in 0..<rows {
+                let o = out + r * width, dr = d + r * width
+                for j in 0..<width {
+                    let (v, g) = valueAndDerivative(o[j] + bias[j])
+                    o[j] = v
+                    dr[j] = g
+                }
+            }
+        } else {
+            for r in 0..<rows {
+                let o = out + r * width
+                for j in 0..<width { o[j] = value(o[j] + bias[j]) }
+            }
+        }
+    }
+}

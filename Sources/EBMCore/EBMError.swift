@@ -1,0 +1,24 @@
+/// The errors the core reports. The C ABI turns each into a status code and a message.
+public enum EBMError: Error, Equatable {
+    /// An argument is out of its domain; the message names it, what was expected and what came.
+    case invalidArgument(String)
+    /// A NaN or infinity appeared during sampling or training; the message says where.
+    case diverged(String)
+    /// The caller's poll callback asked to stop.
+    case interrupted
+
+    /// A human-readable description, suitable for an exception message.
+    public var message: String {
+        switch self {
+        case .invalidArgument(let text): return text
+        case .diverged(let text): return text
+        case .interrupted: return "interrupted"
+        }
+    }
+}
+
+/// Throws `EBMError.invalidArgument(message())` unless `condition` holds.
+@inlinable
+func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    if !condition { throw EBMError.invalidArgument(message()) }
+}

@@ -1,0 +1,29 @@
+/// An energy function `E: R^dim → R` evaluated on batches, defining the density
+/// `p(x) = exp(−E(x)) / Z` (Bishop, *Deep Learning*, §14.3.1).
+///
+/// Batches are row-major: `x` holds `rows × dimension` floats. Implementations keep all scratch
+/// memory in a `Workspace` made once per call (or per trainer) for a maximum batch size, so that
+/// the evaluation itself allocates nothing. An energy value is immutable while it is evaluated;
+/// several threads may evaluate one energy at once, each with its own workspace.
+public protocol EnergyFunction {
+    /// Scratch memory for batches of up to `capacity` rows.
+    associatedtype Workspace
+
+    /// The input dimension.
+    var dimension: Int { get }
+
+    /// Scratch memory for batches of at most `capacity` rows.
+    func makeWorkspace(capacity: Int) -> Workspace
+
+    /// Writes `E(x_i)` for each row of `x` into `energies` (`rows` floats).
+    func energies(
+        _ x: UnsafeBufferPointer<Float>, rows: Int,
+        into energies: UnsafeMutableBufferPointer<Float>, workspace: Workspace)
+
+    /// Writes `∇x E(x_i)` for each row of `x` into `gradient` (`rows × dimension` floats), and
+    /// the energies too when `energies` is given.
+    func gradients(
+        _ x: UnsafeBufferPointer<Float>, rows: Int,
+        energies: UnsafeMutableBufferPointer<Float>?,
+        into gradient: UnsafeMutableBufferPointer<Float>, workspace: Workspace)
+}

@@ -1,0 +1,124 @@
+/// The quadratic energy of a multivariate normal, `E(x) = ½ (x − μ)ᵀ Σ⁻¹ (x − μ)`, so that
+/// `exp(−E)` is `N(μ, Σ)` up to `Z = (2π)^{d/2} |Σ|^{1/2}`. The closed-form target for tests.
+public final class GaussianEnergy {
+    /// The input dimension.
+    public let dimension: Int
+    /// `μ` (`dimension` floats).
+    public let mean: FloatBuffer
+    /// `P = Σ⁻¹` (`dimension × dimension`, row-major, symmetric).
+    public let precision: FloatBuffer
+
+    /// A Gaussian energy with mean `mean` and covariance `covariance` (row-major `d × d`).
+    /// The precision is computed in double precision from the Cholesky factor `Σ = L Lᵀ`:
+    /// `Σ⁻¹ = L⁻ᵀ L⁻¹`.
+    /// - Throws: `EBMError.invalidArgument` if the sizes disagree or `Σ` is not symmetric
+    ///   positive definite.
+    public init(mean: [Double], covariance: [Double]) throws {
+        let d = mean.count
+        try require(d > 0, "mean must have at least one element")
+        try require(covariance.count == d * d,
+                    "cov must have \(d * d) elements (\(d) × \(d)), got \(covariance.count)")
+        try require(mean.allSatisfy(\.isFinite) && covariance.allSatisfy(\.isFinite),
+                    "mean and cov must be finite")
+        for i in 0..<d {
+            for j in 0..<i {
+                let a = covariance[i * d + j], b = covariance[j * d + i]
+                try require(abs(a - b) <= 1e-8 * max(1, abs(a), abs(b)),
+                            "cov must be symmetric: cov[\(i), \(j)] = \(a) but cov[\(j), \(i)] = \(b)")
+            }
+        }
+        // Cholesky–Banachiewicz: L lower triangular with Σ = L Lᵀ; a non-positive pivot means Σ
+        // is not positive definite.
+        var l = [Double](repeating: 0, count: d * d)
+        for i in 0..<d {
+            for j in 0...i {
+                var s = covariance[i * d + j]
+                for k in 0..<j { s -= l[i * d + k] * l[j * d + k] }
+                if i == j {
+                    try require(s > 0, "cov must be positive definite (Cholesky pivot \(i) is \(s))")
+                    l[i * d + i] = s.squareRoot()
+                } else {
+                    l[i * d + j] = s / l[j * d + j]
+                }
+            }
+        }
+        // L⁻¹ by forward substitution, column by column; then P = (L⁻¹)ᵀ L⁻¹.
+        var inv = [Double](repeating: 0, count: d * d)
+        for col in 0..<d {
+            for i in col..<d {
+                var s: Double = i == col ? 1 : 0
+                for k in col..<i { s -= l[i * d + k] * inv[k * d + col] }
+                inv[i * d + col] = s / l[i * d + i]
+            }
+        }
+        var p = [Float](repeating: 0, count: d * d)
+        for i in 0..<d {
+            for j in 0..<d {
+                var s = 0.0
+                for k in max(i, j)..<d { s += inv[k * d + i] * inv[k * d + j] }
+                p[i * d + j] = Float(s)
+            }
+        }
+        dimension = d
+        self.mean = FloatBuffer(mean.map { Float($0) })
+        precision = FloatBuffer(p)
+    }
+}
+
+/// Scratch memory for `GaussianEnergy`: the centred batch and its product with `P`.
+public final class GaussianWorkspace {
+    let capacity: Int
+    let centred: FloatBuffer
+    let product: FloatBuffer
+
+    init(dimension: Int, capacity: Int) {
+        self.capacity = capacity
+        centred = FloatBuffer(count: capacity * dimension)
+        product = FloatBuffer(count: capacity * dimension)
+    }
+}
+
+extension GaussianEnergy: EnergyFunction {
+    /// Scratch memory for batches of at most `capacity` rows.
+    public func makeWorkspace(capacity: Int) -> GaussianWorkspace {
+        GaussianWorkspace(dimension: dimension, capacity: capacity)
+    }
+
+    /// `E(x_i) = ½ (x_i − μ)ᵀ P (x_i − μ)` per row.
+    public func energies(
+        _ x: UnsafeBufferPointer<Float>, rows: Int,
+        into energies: UnsafeMutableBufferPointer<Float>, workspace ws: GaussianWorkspace
+    ) {
+        evaluate(x, rows: rows, energies: energies.baseAddress, gradient: ws.product.base, ws)
+    }
+
+    /// `∇x E(x_i) = P (x_i − μ)` per row, and the energies when asked.
+    public func gradients(
+        _ x: UnsafeBufferPointer<Float>, rows: Int,
+        energies: UnsafeMutableBufferPointer<Float>?,
+        into gradient: UnsafeMutableBufferPointer<Float>, workspace ws: GaussianWorkspace
+    ) {
+        evaluate(x, rows: rows, energies: energies?.baseAddress, gradient: gradient.baseAddress!, ws)
+    }
+
+    /// `D = X − μ`, `G = D P` (one `sgemm`; `P` is symmetric), `E_i = ½ D_i · G_i`.
+    private func evaluate(
+        _ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutablePointer<Float>?,
+        gradient: UnsafeMutablePointer<Float>, _ ws: GaussianWorkspace
+    ) {
+        precondition(rows <= ws.capacity && x.count == rows * dimension, "workspace too small")
+        let d = dimension
+        let centred = ws.centred.base
+        for i in 0..<rows {
+            for j in 0..<d { centred[i * d + j] = x[i * d + j] - mean.base[j] }
+        }
+        BLAS.gemm(transA: false, transB: false, m: rows, n: d, k: d, alpha: 1,
+                  a: centred, lda: d, b: precision.base, ldb: d, beta: 0, c: gradient, ldc: d)
+        guard let e = energies else { return }
+        for i in 0..<rows {
+            var s: Float = 0
+            for j in 0..<d { s += centred[i * d + j] * gradient[i * d + j] }
+            e[i] = 0.5 * s
+        }
+    }
+}

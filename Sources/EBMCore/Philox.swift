@@ -1,0 +1,59 @@
+/// The Philox4x32-10 counter-based generator (Salmon, Moraes, Dror & Shaw, "Parallel random
+/// numbers: as easy as 1, 2, 3", SC'11).
+///
+/// A pure function of a 128-bit counter and a 64-bit key: any draw can be computed directly from
+/// its coordinates, so a chain's random stream depends only on `(seed, chain index, step)`, never
+/// on which thread produced it or in what order.
+public struct Philox4x32: Hashable, Sendable {
+    /// The two 32-bit key words.
+    public var key: (UInt32, UInt32)
+
+    /// A generator with the given 64-bit key.
+    public init(key: UInt64) {
+        self.key = (UInt32(truncatingIfNeeded: key), UInt32(truncatingIfNeeded: key >> 32))
+    }
+
+    /// A generator whose key mixes a user seed with a purpose tag and an index, so that
+    /// independent uses of one seed (initialisation, noise of step t, buffer draws …) never
+    /// share a stream.
+    public init(seed: UInt64, purpose: UInt64, index: UInt64 = 0) {
+        self.init(key: SplitMix64.mix(seed ^ SplitMix64.mix(purpose &+ SplitMix64.mix(index))))
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.key == b.key }
+    public func hash(into h: inout Hasher) { h.combine(key.0); h.combine(key.1) }
+
+    /// The four 32-bit outputs for `counter` (ten rounds; constants from Random123).
+    @inlinable
+    public func block(_ c0: UInt32, _ c1: UInt32, _ c2: UInt32, _ c3: UInt32)
+        -> (UInt32, UInt32, UInt32, UInt32)
+    {
+        var c = (c0, c1, c2, c3)
+        var k = key
+        for round in 0..<10 {
+            if round > 0 {
+                k.0 &+= 0x9E37_79B9
+                k.1 &+= 0xBB67_AE85
+            }
+            let p0 = UInt64(0xD251_1F53) &* UInt64(c.0)
+            let p1 = UInt64(0xCD9E_8D57) &* UInt64(c.2)
+            c = (
+                UInt32(truncatingIfNeeded: p1 >> 32) ^ c.1 ^ k.0, UInt32(truncatingIfNeeded: p1),
+                UInt32(truncatingIfNeeded: p0 >> 32) ^ c.3 ^ k.1, UInt32(truncatingIfNeeded: p0)
+            )
+        }
+        return c
+    }
+}
+
+/// SplitMix64's finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mixer used to derive
+/// Philox keys from seeds.
+enum SplitMix64 {
+    @inlinable
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

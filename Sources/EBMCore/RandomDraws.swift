@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Conversions from Philox words to floating-point variates.
+extension Philox4x32 {
+    /// A uniform float in the open interval (0, 1) from the top 24 bits of `word`.
+    @inlinable
+    static func openUnit(_ word: UInt32) -> Float {
+        // (k + 0.5) / 2^24 for k in 0 ..< 2^24: never 0, never 1, exactly representable.
+        (Float(word >> 8) + 0.5) * 0x1p-24
+    }
+
+    /// Fills `out` with standard normal variates for coordinates `(row, step)`.
+    ///
+    /// Block `j` of the row uses counter `(j, step, row_lo, row_hi)`; each block gives four
+    /// normals by the Box–Muller transform `r = sqrt(-2 ln u1)`, `(r cos 2πu2, r sin 2πu2)`.
+    /// The result depends only on the key, `row`, `step` and `out.count`.
+    @inlinable
+    public func fillNormal(_ out: UnsafeMutableBufferPointer<Float>, row: UInt64, step: UInt32) {
+        let n = out.count
+        var j = 0
+        let rowLo = UInt32(truncatingIfNeeded: row)
+        let rowHi = UInt32(truncatingIfNeeded: row >> 32)
+        while j < n {
+            let w = block(UInt32(truncatingIfNeeded: j >> 2), step, rowLo, rowHi)
+            let r0 = (-2 * logf(Self.openUnit(w.0))).squareRoot()
+            let t0 = 2 * Float.pi * Self.openUnit(w.1)
+            let r1 = (-2 * logf(Self.openUnit(w.2))).squareRoot()
+            let t1 = 2 * Float.pi * Self.openUnit(w.3)
+            let z = (r0 * cosf(t0), r0 * sinf(t0), r1 * cosf(t1), r1 * sinf(t1))
+            out[j] = z.0
+            if j + 1 < n { out[j + 1] = z.1 }
+            if j + 2 < n { out[j + 2] = z.2 }
+            if j + 3 < n { out[j + 3] = z.3 }
+            j += 4
+        }
+    }
+}
+
+/// A sequential stream of uniform draws from one Philox key, for the serial parts of the
+/// library (parameter initialisation, replay-buffer bookkeeping). Counter-based, so its state
+/// is two integers and can be saved and restored exactly.
+public struct UniformStream {
+    /// The generator.
+    public let philox: Philox4x32
+    /// Index of the next 32-bit word.
+    public internal(set) var position: UInt64
+
+    /// A stream positioned at word `position` of `philox`'s sequence.
+    public init(_ philox: Philox4x32, position: UInt64 = 0) {
+        self.philox = philox
+        self.position = position
+    }
+
+    /// The next 32-bit word.
+    public mutating func nextWord() -> UInt32 {
+        let blockIndex = position >> 2
+        let w = philox.block(
+            UInt32(truncatingIfNeeded: blockIndex), UInt32(truncatingIfNeeded: blockIndex >> 32),
+            0xFFFF_FFFF, 0xFFFF_FFFF)
+        let lane = Int(position & 3)
+        position &+= 1
+        switch lane {
+        case 0: return w.0
+        case 1: return w.1
+        case 2: return w.2
+        default: return w.3
+        }
+    }
+
+    /// A uniform float in (0, 1).
+    public mutating func nextUnit() -> Float { Philox4x32.openUnit(nextWord()) }
+
+    /// A uniform float in (low, high).
+    public mutating func nextUniform(_ low: Float, _ high: Float) -> Float {
+        low + (high - low) * nextUnit()
+    }
+
+    /// A uniform integer in `0 ..< bound` (Lemire's multiply-shift with rejection: unbiased).
+    public mutating func nextInt(below bound: Int) -> Int {
+        precondition(bound > 0 && bound <= Int(UInt32.max))
+        let b = UInt64(bound)
+        let threshold = (UInt64(1) << 32) % b
+        while true {
+            let product = UInt64(nextWord()) &* b
+            if (product & 0xFFFF_FFFF) >= threshold { return Int(product >> 32) }
+        }
+    }
+}

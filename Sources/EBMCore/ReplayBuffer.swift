@@ -1,0 +1,77 @@
+/// The persistent chains of contrastive-divergence training (Tieleman 2008; the replay buffer of
+/// Du & Mordatch 2019): a `capacity × dimension` store of states that each step draws from,
+/// moves by Langevin and writes back.
+public final class ReplayBuffer {
+    /// Number of stored states.
+    public let capacity: Int
+    /// Dimension of a state.
+    public let dimension: Int
+    /// The states, row-major.
+    public let states: FloatBuffer
+    /// A permutation of `0 ..< capacity` whose first `k` entries are the last draw's indices.
+    private let permutation: UnsafeMutablePointer<Int>
+    /// The swap partners of the last draw, so it can be undone.
+    private var swaps: [Int] = []
+    private var drawn = 0
+
+    /// A buffer of `capacity` states uniform on `[low, high]^dimension`, drawn from `stream`.
+    public init(capacity: Int, dimension: Int, low: Float, high: Float, stream: inout UniformStream) {
+        self.capacity = capacity
+        self.dimension = dimension
+        states = FloatBuffer(count: capacity * dimension)
+        for i in 0..<states.count { states.base[i] = stream.nextUniform(low, high) }
+        permutation = .allocate(capacity: capacity)
+        for i in 0..<capacity { permutation[i] = i }
+    }
+
+    deinit { permutation.deallocate() }
+
+    /// Copies `count` distinct states, chosen uniformly without replacement, into `batch`
+    /// (`count × dimension`); each is replaced by a fresh uniform draw on `[low, high]` with
+    /// probability `reinitProbability`. The buffer itself is unchanged until `writeBack`.
+    ///
+    /// A partial Fisher–Yates shuffle of a persistent permutation: `O(count)` per draw.
+    public func draw(count: Int, into batch: UnsafeMutableBufferPointer<Float>,
+                     reinitProbability: Float, low: Float, high: Float,
+                     stream: inout UniformStream) {
+        precondition(count <= capacity && batch.count >= count * dimension)
+        if swaps.count < count { swaps.reserveCapacity(count) }
+        swaps.removeAll(keepingCapacity: true)
+        for k in 0..<count {
+            let j = k + stream.nextInt(below: capacity - k)
+            swaps.append(j)
+            permutation.swapAt(k, j)
+            let row = batch.baseAddress! + k * dimension
+            if stream.nextUnit() < reinitProbability {
+                for c in 0..<dimension { row[c] = stream.nextUniform(low, high) }
+            } else {
+                row.update(from: states.base + permutation[k] * dimension, count: dimension)
+            }
+        }
+        drawn = count
+    }
+
+    /// Stores the `count` moved states of the last draw back in their slots.
+    public func writeBack(_ batch: UnsafeBufferPointer<Float>) {
+        precondition(batch.count >= drawn * dimension)
+        for k in 0..<drawn {
+            (states.base + permutation[k] * dimension)
+                .update(from: batch.baseAddress! + k * dimension, count: dimension)
+        }
+    }
+
+    /// Undoes the last draw's effect on the permutation, as if it had never happened.
+    public func undoDraw() {
+        for k in stride(from: drawn - 1, through: 0, by: -1) { permutation.swapAt(k, swaps[k]) }
+        drawn = 0
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Int {
+    @inline(__always)
+    fileprivate func swapAt(_ i: Int, _ j: Int) {
+        let t = self[i]
+        self[i] = self[j]
+        self[j] = t
+    }
+}

@@ -1,0 +1,211 @@
+/// The settings of a persistent-chain maximum-likelihood trainer.
+public struct TrainerSettings: Sendable {
+    /// The Langevin sampler that moves the negatives.
+    public var sampler: LangevinParameters
+    /// The optimiser.
+    public var optimizer: OptimizerSettings
+    /// Number of persistent chains.
+    public var bufferSize: Int
+    /// Probability that a drawn chain restarts from uniform noise.
+    public var reinitProbability: Float
+    /// The box `[low, high]^dim` of that noise (and of the initial buffer).
+    public var initLow: Float, initHigh: Float
+    /// Weight `α` of the energy regulariser `α (mean E(data)² + mean E(model)²)`.
+    public var alpha: Float
+    /// Seed of every random stream of the trainer.
+    public var seed: UInt64
+
+    /// Validated settings.
+    /// - Throws: `EBMError.invalidArgument` naming the offending setting.
+    public init(sampler: LangevinParameters, optimizer: OptimizerSettings, bufferSize: Int,
+                reinitProbability: Float, initLow: Float, initHigh: Float, alpha: Float,
+                seed: UInt64) throws {
+        try require(bufferSize > 0 && bufferSize < Int(UInt32.max), "buffer_size must be positive, got \(bufferSize)")
+        try require(reinitProbability >= 0 && reinitProbability <= 1,
+                    "reinit_prob must be in [0, 1], got \(reinitProbability)")
+        try require(initLow.isFinite && initHigh.isFinite && initLow < initHigh,
+                    "init_range must be finite (low, high) with low < high, got (\(initLow), \(initHigh))")
+        try require(alpha >= 0 && alpha.isFinite, "alpha must be non-negative and finite, got \(alpha)")
+        self.sampler = sampler
+        self.optimizer = optimizer
+        self.bufferSize = bufferSize
+        self.reinitProbability = reinitProbability
+        self.initLow = initLow
+        self.initHigh = initHigh
+        self.alpha = alpha
+        self.seed = seed
+    }
+}
+
+/// What one training step measured.
+public struct TrainingStepStatistics: Sendable, Equatable {
+    /// `mean E(data) − mean E(model) + α (mean E(data)² + mean E(model)²)`.
+    public var loss: Double
+    /// `mean E(data)`.
+    public var dataEnergy: Double
+    /// `mean E(model samples)`.
+    public var modelEnergy: Double
+    /// `‖∇w loss‖₂`.
+    public var gradientNorm: Double
+}
+
+/// Maximum-likelihood training of an `MLPEnergy` with persistent Langevin chains
+/// (Bishop, *Deep Learning*, §14.3.2–14.3.3).
+///
+/// The gradient of `L = mean_data E − mean_model E` is
+/// `∇w L = E_data[∇w E] − E_model[∇w E] = −∇w E_data[ln p(x|w)]`: descending `L` ascends the
+/// likelihood, with the model expectation estimated from Langevin samples held constant.
+public final class Trainer {
+    /// The model being trained (updated in place, under its write lock).
+    public let model: MLPEnergy
+    /// The settings.
+    public let settings: TrainerSettings
+    /// The optimiser state.
+    public let optimizer: Optimizer
+    /// The persistent chains.
+    public let buffer: ReplayBuffer
+    /// Steps taken.
+    public private(set) var stepCount = 0
+
+    private var workspace: StepWorkspace
+    private let gradient: FloatBuffer
+    /// Parameters and optimiser state before the last update, to roll back a divergent one.
+    private let backup: FloatBuffer
+
+    /// A trainer for `model`; the buffer starts uniform on the init box.
+    public init(model: MLPEnergy, settings: TrainerSettings) {
+        self.model = model
+        self.settings = settings
+        optimizer = Optimizer(settings.optimizer, count: model.parameterCount)
+        var stream = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferInit))
+        buffer = ReplayBuffer(capacity: settings.bufferSize, dimension: model.dimension,
+                              low: settings.initLow, high: settings.initHigh, stream: &stream)
+        workspace = StepWorkspace(model: model, capacity: 1)
+        gradient = FloatBuffer(count: model.parameterCount)
+        backup = FloatBuffer(count: 3 * model.parameterCount)
+    }
+
+    /// One training step on `rows` data rows (`rows × dim`, row-major):
+    ///
+    /// 1. draw `rows` negatives from the buffer without replacement (each restarted from the
+    ///    uniform init box with probability `reinitProbability`);
+    /// 2. move them by `sampler.steps` Langevin steps, with noise keyed by `(seed, step count)`;
+    /// 3. one optimiser step on `L = mean E(x⁺) − mean E(x⁻) + α (mean E(x⁺)² + mean E(x⁻)²)`,
+    ///    negatives held constant; per-row cotangents `(±1 + 2α E_i) / rows`;
+    /// 4. write the negatives back.
+    ///
+    /// On any error nothing changes: model, optimiser, buffer and step count stay as they were.
+    /// - Throws: `.invalidArgument` for a bad batch size, `.diverged` for a NaN or infinity in
+    ///   the samples, energies, gradient or updated parameters, `.interrupted` from `shouldStop`.
+    public func step(_ data: UnsafeBufferPointer<Float>, rows: Int,
+                     shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
+        let d = model.dimension
+        try require(rows > 0, "the batch must have at least one row")
+        try require(rows <= settings.bufferSize,
+                    "the batch has \(rows) rows but buffer_size is \(settings.bufferSize); a step draws one chain per data row")
+        try require(data.count == rows * d, "the batch must have \(rows * d) values, got \(data.count)")
+        if workspace.capacity < rows { workspace = StepWorkspace(model: model, capacity: rows) }
+        let ws = workspace
+        let negatives = ws.joint.slice(rows * d, rows * d)
+
+        var draws = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferDraws,
+                                             index: UInt64(stepCount)))
+        buffer.draw(count: rows, into: negatives, reinitProbability: settings.reinitProbability,
+                    low: settings.initLow, high: settings.initHigh, stream: &draws)
+        do {
+            let stats = try model.lock.read { () throws -> TrainingStepStatistics in
+                try Langevin.run(
+                    model, x: negatives, rows: rows, parameters: settings.sampler,
+                    noise: Philox4x32(seed: settings.seed, purpose: Purpose.langevinNoise,
+                                      index: UInt64(stepCount)),
+                    workspace: ws.langevin, shouldStop: shouldStop)
+                ws.joint.base.update(from: data.baseAddress!, count: rows * d)
+                return try lossAndGradient(rows: rows, ws)
+            }
+            try applyUpdate()
+            buffer.writeBack(UnsafeBufferPointer(negatives))
+            stepCount += 1
+            return stats
+        } catch {
+            buffer.undoDraw()
+            throw error
+        }
+    }
+
+    /// Forward and backward over `[data; negatives]` (one batch of `2·rows`), filling `gradient`.
+    private func lossAndGradient(rows: Int, _ ws: StepWorkspace) throws -> TrainingStepStatistics {
+        let e = ws.energies.base, c = ws.cotangent.base
+        model.forward(ws.joint.base, rows: 2 * rows, derivatives: true, energies: e, workspace: ws.mlp)
+        var sumPos = 0.0, sumNeg = 0.0, sqPos = 0.0, sqNeg = 0.0
+        for i in 0..<rows {
+            let p = Double(e[i]), n = Double(e[rows + i])
+            sumPos += p; sumNeg += n; sqPos += p * p; sqNeg += n * n
+        }
+        let m = Double(rows), alpha = Double(settings.alpha)
+        let stats = TrainingStepStatistics(
+            loss: (sumPos - sumNeg) / m + alpha * (sqPos + sqNeg) / m,
+            dataEnergy: sumPos / m, modelEnergy: sumNeg / m, gradientNorm: 0)
+        guard stats.loss.isFinite, sumPos.isFinite, sumNeg.isFinite else {
+            throw EBMError.diverged(
+                "training diverged at step \(stepCount + 1): non-finite energy (mean E(data) = \(stats.dataEnergy), mean E(model) = \(stats.modelEnergy))")
+        }
+        // ∂L/∂E_i = (1 + 2α E_i)/rows for data rows, (−1 + 2α E_i)/rows for negatives.
+        let a = Float(2 * alpha), inv = 1 / Float(rows)
+        for i in 0..<rows {
+            c[i] = (1 + a * e[i]) * inv
+            c[rows + i] = (-1 + a * e[rows + i]) * inv
+        }
+        model.backward(ws.joint.base, rows: 2 * rows, cotangent: c, inputGradient: nil,
+                       parameterGradient: gradient.base, workspace: ws.mlp)
+        var norm = 0.0
+        for i in 0..<gradient.count { norm += Double(gradient.base[i]) * Double(gradient.base[i]) }
+        norm = norm.squareRoot()
+        guard norm.isFinite else {
+            throw EBMError.diverged("training diverged at step \(stepCount + 1): the parameter gradient is not finite")
+        }
+        var result = stats
+        result.gradientNorm = norm
+        return result
+    }
+
+    /// The optimiser step, rolled back (parameters and moments) if it leaves a non-finite value.
+    private func applyUpdate() throws {
+        let p = model.parameterCount
+        try model.lock.write {
+            backup.base.update(from: model.parameters.base, count: p)
+            (backup.base + p).update(from: optimizer.firstMoment.base, count: p)
+            (backup.base + 2 * p).update(from: optimizer.secondMoment.base, count: p)
+            optimizer.update(model.parameters.all, gradient: UnsafeBufferPointer(gradient.all))
+            var finite = true
+            for i in 0..<p { finite = finite && model.parameters.base[i].isFinite }
+            if !finite {
+                model.parameters.base.update(from: backup.base, count: p)
+                optimizer.firstMoment.base.update(from: backup.base + p, count: p)
+                optimizer.secondMoment.base.update(from: backup.base + 2 * p, count: p)
+                optimizer.updates -= 1
+                throw EBMError.diverged(
+                    "training diverged at step \(stepCount + 1): the update made a parameter non-finite (lr too large?); parameters kept from before the step")
+            }
+        }
+    }
+}
+
+/// The trainer's scratch memory for batches of up to `capacity` rows, kept across steps.
+private final class StepWorkspace {
+    let capacity: Int
+    let langevin: LangevinWorkspace<MLPEnergy>
+    let mlp: MLPWorkspace
+    /// `[data; negatives]`, `2·capacity × dim`.
+    let joint: FloatBuffer
+    let energies: FloatBuffer
+    let cotangent: FloatBuffer
+
+    init(model: MLPEnergy, capacity: Int) {
+        self.capacity = capacity
+        langevin = LangevinWorkspace(model, capacity: capacity)
+        mlp = model.makeWorkspace(capacity: 2 * capacity)
+        joint = FloatBuffer(count: 2 * capacity * model.dimension)
+        energies = FloatBuffer(count: 2 * capacity)
+        cotangent = FloatBuffer(count: 2 * capacity)
+    }
+}

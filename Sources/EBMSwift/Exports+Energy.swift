@@ -1,0 +1,109 @@
+import CEBMSwift
+import EBMCore
+
+// C exports for creating, destroying and evaluating energies. See ebm_swift.h for ownership.
+
+@_cdecl("ebm_last_error")
+public func ebmLastError() -> UnsafePointer<CChar> { LastError.message }
+
+@_cdecl("ebm_version")
+public func ebmVersion() -> UnsafePointer<CChar> { versionString }
+private let versionString: UnsafePointer<CChar> = {
+    let text = "0.1.0"
+    let out = UnsafeMutablePointer<CChar>.allocate(capacity: text.utf8.count + 1)
+    for (i, b) in text.utf8.enumerated() { out[i] = CChar(bitPattern: b) }
+    out[text.utf8.count] = 0
+    return UnsafePointer(out)
+}()
+
+@_cdecl("ebm_mlp_create")
+public func ebmMLPCreate(
+    _ dim: Int64, _ hidden: UnsafePointer<Int64>?, _ nHidden: Int64, _ activation: Int32,
+    _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> ebm_status {
+    withStatus {
+        let out = try nonNull(out, "out")
+        let count = try checkedCount(nHidden, "n_hidden")
+        let widths = UnsafeBufferPointer(start: try nonNull(hidden, "hidden"), count: count).map { Int($0) }
+        guard let act = Activation(rawValue: activation) else {
+            throw EBMError.invalidArgument("unknown activation code \(activation)")
+        }
+        let mlp = try MLPEnergy(dimension: Int(dim), hidden: widths, activation: act, seed: seed)
+        out.pointee = retainedHandle(EnergyHandle(.mlp(mlp)))
+    }
+}
+
+@_cdecl("ebm_gaussian_create")
+public func ebmGaussianCreate(
+    _ dim: Int64, _ mean: UnsafePointer<Double>?, _ cov: UnsafePointer<Double>?,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> ebm_status {
+    withStatus {
+        let out = try nonNull(out, "out")
+        let d = try checkedCount(dim, "dim")
+        let mu = Array(UnsafeBufferPointer(start: try nonNull(mean, "mean"), count: d))
+        let sigma = Array(UnsafeBufferPointer(start: try nonNull(cov, "cov"), count: d * d))
+        out.pointee = retainedHandle(EnergyHandle(.gaussian(try GaussianEnergy(mean: mu, covariance: sigma))))
+    }
+}
+
+@_cdecl("ebm_energy_destroy")
+public func ebmEnergyDestroy(_ energy: OpaquePointer?) {
+    releaseHandle(energy, as: EnergyHandle.self)
+}
+
+@_cdecl("ebm_energy_dim")
+public func ebmEnergyDim(_ energy: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> ebm_status {
+    withStatus {
+        try nonNull(out, "out").pointee = Int64(try object(energy, as: EnergyHandle.self).energy.dimension)
+    }
+}
+
+/// Evaluates energies (and optionally gradients) of a batch with a workspace for that batch.
+private struct Evaluate: EnergyVisitor {
+    let x: UnsafeBufferPointer<Float>
+    let rows: Int
+    let energies: UnsafeMutableBufferPointer<Float>?
+    let gradient: UnsafeMutableBufferPointer<Float>?
+
+    func visit<E: EnergyFunction>(_ energy: E) throws {
+        let ws = energy.makeWorkspace(capacity: rows)
+        if let g = gradient {
+            energy.gradients(x, rows: rows, energies: energies, into: g, workspace: ws)
+        } else if let e = energies {
+            energy.energies(x, rows: rows, into: e, workspace: ws)
+        }
+    }
+}
+
+@_cdecl("ebm_energy_eval")
+public func ebmEnergyEval(
+    _ energy: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64,
+    _ energies: UnsafeMutablePointer<Float>?
+) -> ebm_status {
+    withStatus {
+        let h = try object(energy, as: EnergyHandle.self)
+        let rows = try checkedCount(n, "n")
+        let d = h.energy.dimension
+        try h.energy.read(Evaluate(
+            x: UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * d), rows: rows,
+            energies: UnsafeMutableBufferPointer(start: try nonNull(energies, "energies"), count: rows),
+            gradient: nil))
+    }
+}
+
+@_cdecl("ebm_energy_grad_x")
+public func ebmEnergyGradX(
+    _ energy: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64,
+    _ energies: UnsafeMutablePointer<Float>?, _ grad: UnsafeMutablePointer<Float>?
+) -> ebm_status {
+    withStatus {
+        let h = try object(energy, as: EnergyHandle.self)
+        let rows = try checkedCount(n, "n")
+        let d = h.energy.dimension
+        try h.energy.read(Evaluate(
+            x: UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * d), rows: rows,
+            energies: energies.map { UnsafeMutableBufferPointer(start: $0, count: rows) },
+            gradient: UnsafeMutableBufferPointer(start: try nonNull(grad, "grad"), count: rows * d)))
+    }
+}

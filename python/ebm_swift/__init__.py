@@ -1,0 +1,29 @@
+"""ebm_swift — energy-based models with a Swift core.
+
+An energy ``E(x, w)`` defines ``p(x|w) = exp(-E(x, w)) / Z(w)``; maximum likelihood moves ``w``
+along ``-mean_data ∇w E + mean_model ∇w E``, the model expectation estimated from Langevin
+samples (Bishop, *Deep Learning*, §14.3).
+
+Main entry points: :class:`MLPEnergy`, :class:`GaussianEnergy`, :func:`langevin`,
+:class:`Trainer`, :mod:`ebm_swift.datasets`.
+"""
+
+from . import _native, datasets
+from ._native import DivergenceError
+from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy
+from .sampling import langevin
+from .training import Trainer
+
+__version__ = _native.version()
+
+__all__ = [
+    "ACTIVATIONS",
+    "DivergenceError",
+    "Energy",
+    "GaussianEnergy",
+    "MLPEnergy",
+    "Trainer",
+    "datasets",
+    "langevin",
+    "__version__",
+]

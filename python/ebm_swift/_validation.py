@@ -1,0 +1,133 @@
+"""Argument checking shared by the public API. Everything a user can get wrong is caught here,
+before any call crosses into native code, with a message naming the argument, what was expected
+and what came."""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+__all__ = [
+    "as_batch",
+    "positive_int",
+    "positive_float",
+    "optional_positive_float",
+    "non_negative_float",
+    "probability",
+    "interval",
+    "resolve_seed",
+]
+
+
+def _describe(x) -> str:
+    if isinstance(x, np.ndarray):
+        return f"array of shape {x.shape} and dtype {x.dtype}"
+    return f"{type(x).__name__}"
+
+
+def as_batch(x, dim: int, name: str = "x", *, copy: bool = False) -> np.ndarray:
+    """Return ``x`` as a C-contiguous float32 ``(n, dim)`` array, checked.
+
+    Accepts any real numeric array-like (float64, ints, non-contiguous views); copies only when
+    needed unless ``copy`` is true. Never modifies ``x``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not numeric (strings, objects, complex, booleans).
+    ValueError
+        If ``x`` is not 2-D, has the wrong number of columns, no rows, or NaN/Inf values.
+    """
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a numeric array of shape (n, {dim}); got {_describe(x)}") from exc
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError(
+            f"{name} must be a real numeric array (float or int) of shape (n, {dim}); got dtype {arr.dtype}"
+        )
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D of shape (n, {dim}); got shape {arr.shape}")
+    if arr.shape[1] != dim:
+        raise ValueError(f"{name} must have {dim} columns (shape (n, {dim})); got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must have at least one row; got shape {arr.shape}")
+    out = np.array(arr, dtype=np.float32, order="C", copy=True) if copy else np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(out).all():
+        bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
+        raise ValueError(f"{name} must be finite; got {bad} NaN or infinite value(s) (after conversion to float32)")
+    return out
+
+
+def positive_int(value, name: str) -> int:
+    """``value`` as an int ≥ 1 (bools and non-integers rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer; got {value!r} ({type(value).__name__})")
+    value = operator.index(value)
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value}")
+    return value
+
+
+def _real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r} ({type(value).__name__})")
+    return float(value)
+
+
+def positive_float(value, name: str) -> float:
+    """``value`` as a finite float > 0."""
+    v = _real(value, name)
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be positive and finite; got {value!r}")
+    return v
+
+
+def optional_positive_float(value, name: str) -> float | None:
+    """``None``, or ``value`` as a finite float > 0."""
+    return None if value is None else positive_float(value, name)
+
+
+def non_negative_float(value, name: str) -> float:
+    """``value`` as a finite float ≥ 0."""
+    v = _real(value, name)
+    if not (np.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be non-negative and finite; got {value!r}")
+    return v
+
+
+def probability(value, name: str) -> float:
+    """``value`` as a float in [0, 1]."""
+    v = _real(value, name)
+    if not (0.0 <= v <= 1.0):
+        raise ValueError(f"{name} must be in [0, 1]; got {value!r}")
+    return v
+
+
+def interval(value, name: str) -> tuple[float, float]:
+    """``value`` as a finite ``(low, high)`` pair with ``low < high``."""
+    try:
+        low, high = value
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a pair (low, high); got {value!r}") from None
+    low, high = _real(low, f"{name}[0]"), _real(high, f"{name}[1]")
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"{name} must be finite with low < high; got ({low}, {high})")
+    return low, high
+
+
+def resolve_seed(seed) -> int:
+    """A 64-bit seed from ``None`` (fresh OS entropy), an int in [0, 2**64), or a
+    ``numpy.random.Generator`` (one draw from it)."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**64, dtype=np.uint64))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be None, an int or a numpy.random.Generator; got {type(seed).__name__}")
+    seed = int(seed)
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be in [0, 2**64); got {seed}")
+    return seed

@@ -1,0 +1,233 @@
+"""Energy functions ``E: R^dim -> R`` defining ``p(x) = exp(-E(x)) / Z`` (Bishop, *Deep
+Learning*, §14.3.1), evaluated natively on float32 batches."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from . import _native
+from ._validation import as_batch, positive_int, resolve_seed
+
+__all__ = ["Energy", "MLPEnergy", "GaussianEnergy", "ACTIVATIONS"]
+
+#: Activation names and their codes in the C ABI (ebm_swift.h, EBM_ACT_*).
+ACTIVATIONS = {"swish": 0, "tanh": 1, "softplus": 2, "elu": 3, "leaky_relu": 4, "gelu": 5}
+
+
+class Energy:
+    """Base class of the energies: a native handle and the input dimension ``dim``.
+
+    Evaluation releases the GIL, so several threads can evaluate or sample one energy at once.
+    """
+
+    dim: int
+    _handle: object
+
+    def energy(self, x) -> np.ndarray:
+        """Energies of a batch.
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim)
+            Points; any real dtype, converted to float32 (``x`` itself is never modified).
+
+        Returns
+        -------
+        ndarray, shape (n,), float32
+            ``E(x_i)`` for each row.
+        """
+        return _native.energy_eval(self._handle, as_batch(x, self.dim))
+
+    def grad_x(self, x) -> np.ndarray:
+        """Input gradients of a batch.
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim)
+
+        Returns
+        -------
+        ndarray, shape (n, dim), float32
+            ``∇x E(x_i)`` for each row.
+        """
+        return _native.energy_grad_x(self._handle, as_batch(x, self.dim))[1]
+
+    def __call__(self, x) -> np.ndarray:
+        """Same as :meth:`energy`."""
+        return self.energy(x)
+
+
+class MLPEnergy(Energy):
+    """A fully connected energy network ``E: R^dim -> R``.
+
+    Layers of widths ``hidden`` with ``activation`` between them, then a linear layer to one
+    output: ``E(x) = w_out · f(W_L … f(W_1 x + b_1) … + b_L) + b_out``. Parameters are initialised
+    like PyTorch's ``nn.Linear`` (uniform on ``±1/sqrt(fan_in)``) from ``seed``.
+
+    Parameters
+    ----------
+    dim : int
+        Input dimension.
+    hidden : sequence of int, default (128, 128)
+        Hidden layer widths (at least one).
+    activation : {"swish", "tanh", "softplus", "elu", "leaky_relu", "gelu"}
+        ``swish`` is SiLU, ``leaky_relu`` has slope 0.2, ``gelu`` is the tanh approximation.
+    seed : None, int or numpy.random.Generator
+        Seed of the initialisation; ``None`` draws fresh entropy.
+
+    Attributes
+    ----------
+    dim, hidden, activation, num_parameters
+    """
+
+    def __init__(self, dim, hidden=(128, 128), activation="swish", seed=None):
+        self.dim = positive_int(dim, "dim")
+        if isinstance(hidden, (int, np.integer)):
+            hidden = (hidden,)
+        try:
+            widths = tuple(hidden)
+        except TypeError:
+            raise TypeError(f"hidden must be a sequence of positive ints; got {hidden!r}") from None
+        if not widths:
+            raise ValueError("hidden must name at least one layer width; got an empty sequence")
+        self.hidden = tuple(positive_int(w, f"hidden[{i}]") for i, w in enumerate(widths))
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+        self.activation = activation
+        self._handle = _native.mlp_create(
+            self.dim, np.asarray(self.hidden, dtype=np.int64), ACTIVATIONS[activation], resolve_seed(seed)
+        )
+        sizes = (self.dim,) + self.hidden + (1,)
+        self._shapes = OrderedDict()
+        for i in range(len(sizes) - 1):
+            self._shapes[f"layers.{i}.weight"] = (sizes[i + 1], sizes[i])
+            self._shapes[f"layers.{i}.bias"] = (sizes[i + 1],)
+
+    @property
+    def num_parameters(self) -> int:
+        """Total number of weights and biases."""
+        return int(sum(np.prod(s) for s in self._shapes.values()))
+
+    def _split(self, flat: np.ndarray) -> "OrderedDict[str, np.ndarray]":
+        out, offset = OrderedDict(), 0
+        for name, shape in self._shapes.items():
+            size = int(np.prod(shape))
+            out[name] = flat[offset : offset + size].reshape(shape).copy()
+            offset += size
+        return out
+
+    def parameters(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of the parameters, in PyTorch ``nn.Linear`` layout.
+
+        Returns
+        -------
+        OrderedDict
+            ``{"layers.0.weight": (hidden[0], dim), "layers.0.bias": (hidden[0],), …,
+            "layers.L.weight": (1, hidden[-1]), "layers.L.bias": (1,)}``, float32.
+        """
+        return self._split(_native.mlp_get_parameters(self._handle))
+
+    def set_parameters(self, params) -> None:
+        """Replace every parameter.
+
+        Parameters
+        ----------
+        params : mapping of str to array_like
+            Exactly the names and shapes of :meth:`parameters` (e.g. a PyTorch ``state_dict``
+            converted to NumPy); finite real values.
+        """
+        if not hasattr(params, "keys"):
+            raise TypeError(f"params must be a mapping of names to arrays; got {type(params).__name__}")
+        expected, given = set(self._shapes), set(params.keys())
+        if expected != given:
+            missing, extra = sorted(expected - given), sorted(given - expected)
+            raise ValueError(f"params names do not match: missing {missing}, unexpected {extra}")
+        chunks = []
+        for name, shape in self._shapes.items():
+            value = np.asarray(params[name])
+            if value.dtype == np.bool_ or not (
+                np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
+            ):
+                raise TypeError(f"params[{name!r}] must be a real numeric array; got dtype {value.dtype}")
+            if value.shape != shape:
+                raise ValueError(f"params[{name!r}] must have shape {shape}; got {value.shape}")
+            value = value.astype(np.float32).ravel()
+            if not np.isfinite(value).all():
+                raise ValueError(f"params[{name!r}] must be finite")
+            chunks.append(value)
+        _native.mlp_set_parameters(self._handle, np.concatenate(chunks))
+
+    def grad_params(self, x) -> "OrderedDict[str, np.ndarray]":
+        """Gradient of the mean energy of a batch with respect to every parameter.
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim)
+
+        Returns
+        -------
+        OrderedDict
+            ``∇w (1/n) Σ_i E(x_i, w)`` in the layout of :meth:`parameters`.
+        """
+        return self._split(_native.mlp_grad_params(self._handle, as_batch(x, self.dim)))
+
+    def __getstate__(self):
+        return {
+            "dim": self.dim,
+            "hidden": self.hidden,
+            "activation": self.activation,
+            "flat": _native.mlp_get_parameters(self._handle),
+        }
+
+    def __setstate__(self, state):
+        self.__init__(state["dim"], state["hidden"], state["activation"], seed=0)
+        _native.mlp_set_parameters(self._handle, np.asarray(state["flat"], dtype=np.float32))
+
+    def __repr__(self) -> str:
+        return f"MLPEnergy(dim={self.dim}, hidden={self.hidden}, activation={self.activation!r})"
+
+
+class GaussianEnergy(Energy):
+    """The energy of a multivariate normal: ``E(x) = ½ (x − μ)ᵀ Σ⁻¹ (x − μ)``.
+
+    ``exp(−E)`` is ``N(μ, Σ)`` with normaliser ``Z = (2π)^{d/2} |Σ|^{1/2}`` (:attr:`log_z`): the
+    closed-form target for checking samplers.
+
+    Parameters
+    ----------
+    mean : array_like, shape (d,)
+    cov : array_like, shape (d, d)
+        Symmetric positive definite.
+    """
+
+    def __init__(self, mean, cov):
+        mean = np.array(mean, dtype=np.float64, copy=True)
+        cov = np.array(cov, dtype=np.float64, copy=True)
+        if mean.ndim != 1 or mean.size == 0:
+            raise ValueError(f"mean must be 1-D and non-empty; got shape {mean.shape}")
+        d = mean.size
+        if cov.shape != (d, d):
+            raise ValueError(f"cov must have shape ({d}, {d}) to match mean; got {cov.shape}")
+        if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
+            raise ValueError("mean and cov must be finite")
+        if not np.allclose(cov, cov.T, rtol=1e-10, atol=0.0):
+            raise ValueError("cov must be symmetric; got cov != cov.T")
+        try:
+            chol = np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            raise ValueError("cov must be positive definite; its Cholesky factorisation failed") from None
+        self.dim = d
+        self.mean, self.cov = mean, cov
+        self.log_z = 0.5 * d * np.log(2 * np.pi) + float(np.sum(np.log(np.diag(chol))))
+        self._handle = _native.gaussian_create(mean, cov)
+
+    def __getstate__(self):
+        return {"mean": self.mean, "cov": self.cov}
+
+    def __setstate__(self, state):
+        self.__init__(state["mean"], state["cov"])
+
+    def __repr__(self) -> str:
+        return f"GaussianEnergy(dim={self.dim})"

@@ -1,0 +1,47 @@
+"""Build: the Swift core (`swift build -c release`, Swift runtime linked statically) and the
+NumPy shim linked against it with rpath `$ORIGIN`, both shipped inside the `ebm_swift` package."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+SWIFT_BUILD = ["swift", "build", "-c", "release", "-Xswiftc", "-static-stdlib", "--product", "ebm_swift"]
+
+
+class BuildWithSwift(build_ext):
+    """Runs the Swift release build, then compiles the shim against `libebm_swift.so`."""
+
+    def run(self):
+        if shutil.which("swift") is None:
+            sys.exit("ebm_swift: building needs the Swift toolchain (`swift` on PATH)")
+        subprocess.check_call(SWIFT_BUILD, cwd=ROOT)
+        bin_path = subprocess.check_output(SWIFT_BUILD[:-2] + ["--show-bin-path"], cwd=ROOT, text=True).strip()
+        library = os.path.join(bin_path, "libebm_swift.so")
+        for ext in self.extensions:
+            ext.library_dirs.append(bin_path)
+        super().run()
+        # The shared library goes next to the extension, which finds it through rpath $ORIGIN.
+        target = os.path.dirname(self.get_ext_fullpath("ebm_swift._native"))
+        os.makedirs(target, exist_ok=True)
+        shutil.copy2(library, os.path.join(target, "libebm_swift.so"))
+
+
+setup(
+    ext_modules=[
+        Extension(
+            "ebm_swift._native",
+            sources=["python/ebm_swift/_native.c"],
+            include_dirs=[numpy.get_include(), os.path.join("Sources", "CEBMSwift", "include")],
+            libraries=["ebm_swift"],
+            runtime_library_dirs=["$ORIGIN"],
+            extra_compile_args=["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+        )
+    ],
+    cmdclass={"build_ext": BuildWithSwift},
+)
