@@ -54,7 +54,8 @@ def as_batch(x, dim: int, name: str = "x", *, copy: bool = False) -> np.ndarray:
         raise ValueError(f"{name} must have {dim} columns (shape (n, {dim})); got shape {arr.shape}")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} must have at least one row; got shape {arr.shape}")
-    out = np.array(arr, dtype=np.float32, order="C", copy=True) if copy else np.ascontiguousarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):  # values beyond float32's range become inf, rejected below
+        out = np.array(arr, dtype=np.float32, order="C", copy=True) if copy else np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(out).all():
         bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
         raise ValueError(f"{name} must be finite; got {bad} NaN or infinite value(s) (after conversion to float32)")

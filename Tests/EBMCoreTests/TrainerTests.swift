@@ -1,0 +1,87 @@
+import XCTest
+@testable import EBMCore
+
+final class TrainerTests: XCTestCase {
+    func makeTrainer(seed: UInt64 = 1, lr: Float = 1e-3, steps: Int = 5, bufferSize: Int = 64) throws -> Trainer {
+        let model = try MLPEnergy(dimension: 2, hidden: [16, 16], activation: .swish, seed: 0)
+        let settings = try TrainerSettings(
+            sampler: try LangevinParameters(steps: steps, stepSize: 0.01),
+            optimizer: try OptimizerSettings(rule: .adam(beta1: 0, beta2: 0.999, epsilon: 1e-8), learningRate: lr),
+            bufferSize: bufferSize, reinitProbability: 0.05, initLow: -2, initHigh: 2, alpha: 0.1, seed: seed)
+        return Trainer(model: model, settings: settings)
+    }
+
+    func data(_ rows: Int) -> [Float] {
+        var rng = TestRNG(state: 3)
+        return (0..<(2 * rows)).map { _ in Float(0.3 * rng.normal() + 1) }
+    }
+
+    func step(_ t: Trainer, _ x: [Float], shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
+        try x.withUnsafeBufferPointer { try t.step($0, rows: x.count / 2, shouldStop: shouldStop) }
+    }
+
+    /// The reported loss and energies agree with an independent evaluation of the model on the data.
+    func testStatisticsAreConsistent() throws {
+        let t = try makeTrainer()
+        let x = data(16)
+        let reference = ReferenceMLP(t.model)
+        let stats = try step(t, x)
+        let eData = (0..<16).reduce(0.0) { $0 + reference.energy([Double(x[2 * $1]), Double(x[2 * $1 + 1])]) } / 16
+        XCTAssertEqual(stats.dataEnergy, eData, accuracy: 1e-5)
+        XCTAssertGreaterThan(stats.gradientNorm, 0)
+        XCTAssertEqual(t.stepCount, 1)
+    }
+
+    /// Same seed → identical parameters and buffer after several steps.
+    func testDeterministic() throws {
+        let a = try makeTrainer(), b = try makeTrainer(), c = try makeTrainer(seed: 2)
+        let x = data(16)
+        for _ in 0..<5 { _ = try step(a, x); _ = try step(b, x); _ = try step(c, x) }
+        XCTAssertEqual(a.model.parameters.array, b.model.parameters.array)
+        XCTAssertEqual(a.buffer.states.array, b.buffer.states.array)
+        XCTAssertNotEqual(a.model.parameters.array, c.model.parameters.array)
+    }
+
+    /// An interrupted or divergent step changes nothing, and the next step continues as if it had
+    /// never been tried.
+    func testFailedStepChangesNothing() throws {
+        let a = try makeTrainer(), b = try makeTrainer()
+        let x = data(16)
+        _ = try step(a, x)
+        _ = try step(b, x)
+        let params = a.model.parameters.array, buffer = a.buffer.states.array
+        var polls = 0
+        XCTAssertThrowsError(try step(a, x, shouldStop: { polls += 1; return polls > 2 }))
+        XCTAssertEqual(a.model.parameters.array, params)
+        XCTAssertEqual(a.buffer.states.array, buffer)
+        XCTAssertEqual(a.stepCount, 1)
+        XCTAssertEqual(try step(a, x), try step(b, x))
+        XCTAssertEqual(a.model.parameters.array, b.model.parameters.array)
+        XCTAssertEqual(a.buffer.states.array, b.buffer.states.array)
+    }
+
+    /// An absurd learning rate drives parameters to infinity; the trainer reports divergence and
+    /// keeps the last finite parameters.
+    func testDivergentUpdateIsRolledBack() throws {
+        let t = try makeTrainer(lr: 1e30)
+        let x = data(16)
+        var failed = false
+        for _ in 0..<20 {
+            let before = t.model.parameters.array
+            do {
+                _ = try step(t, x)
+            } catch EBMError.diverged {
+                XCTAssertEqual(t.model.parameters.array, before)
+                failed = true
+                break
+            }
+        }
+        XCTAssertTrue(failed, "lr = 1e30 should diverge within 20 steps")
+        XCTAssertTrue(t.model.parameters.array.allSatisfy(\.isFinite))
+    }
+
+    func testBatchLargerThanBufferThrows() throws {
+        let t = try makeTrainer(bufferSize: 4)
+        XCTAssertThrowsError(try step(t, data(5)))
+    }
+}
