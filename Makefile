@@ -17,7 +17,7 @@ demo: build
 test: swift-test pytest
 
 swift-test: system-deps
-	swift test
+	swift test --disable-swift-testing
 
 pytest: build
 	$(PY) -m pytest
