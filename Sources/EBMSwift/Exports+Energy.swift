@@ -76,20 +76,26 @@ private struct Evaluate: EnergyVisitor {
     }
 }
 
+/// The shared body of `ebm_energy_eval` and `ebm_energy_grad_x`.
+private func evaluate(
+    _ energy: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64,
+    energies: UnsafeMutablePointer<Float>?, gradient: UnsafeMutablePointer<Float>?
+) throws {
+    let h = try object(energy, as: EnergyHandle.self)
+    let rows = try checkedCount(n, "n")
+    let d = h.energy.dimension
+    try h.energy.read(Evaluate(
+        x: UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * d), rows: rows,
+        energies: energies.map { UnsafeMutableBufferPointer(start: $0, count: rows) },
+        gradient: gradient.map { UnsafeMutableBufferPointer(start: $0, count: rows * d) }))
+}
+
 @_cdecl("ebm_energy_eval")
 public func ebmEnergyEval(
     _ energy: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64,
     _ energies: UnsafeMutablePointer<Float>?
 ) -> ebm_status {
-    withStatus {
-        let h = try object(energy, as: EnergyHandle.self)
-        let rows = try checkedCount(n, "n")
-        let d = h.energy.dimension
-        try h.energy.read(Evaluate(
-            x: UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * d), rows: rows,
-            energies: UnsafeMutableBufferPointer(start: try nonNull(energies, "energies"), count: rows),
-            gradient: nil))
-    }
+    withStatus { try evaluate(energy, x, n, energies: try nonNull(energies, "energies"), gradient: nil) }
 }
 
 @_cdecl("ebm_energy_grad_x")
@@ -97,13 +103,5 @@ public func ebmEnergyGradX(
     _ energy: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64,
     _ energies: UnsafeMutablePointer<Float>?, _ grad: UnsafeMutablePointer<Float>?
 ) -> ebm_status {
-    withStatus {
-        let h = try object(energy, as: EnergyHandle.self)
-        let rows = try checkedCount(n, "n")
-        let d = h.energy.dimension
-        try h.energy.read(Evaluate(
-            x: UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * d), rows: rows,
-            energies: energies.map { UnsafeMutableBufferPointer(start: $0, count: rows) },
-            gradient: UnsafeMutableBufferPointer(start: try nonNull(grad, "grad"), count: rows * d)))
-    }
+    withStatus { try evaluate(energy, x, n, energies: energies, gradient: try nonNull(grad, "grad")) }
 }

@@ -75,6 +75,15 @@ static void trainer_capsule_destroy(PyObject *capsule) {
     ebm_trainer_destroy((ebm_trainer *)PyCapsule_GetPointer(capsule, TRAINER_CAPSULE));
 }
 
+/* A new energy handle as a capsule that destroys it, or NULL with the status's exception. */
+static PyObject *wrap_energy(ebm_status status, ebm_energy *out) {
+    PyObject *capsule;
+    if (status != EBM_OK) return raise_status(status);
+    capsule = PyCapsule_New(out, ENERGY_CAPSULE, energy_capsule_destroy);
+    if (capsule == NULL) ebm_energy_destroy(out);
+    return capsule;
+}
+
 static ebm_energy *energy_from(PyObject *capsule) {
     return (ebm_energy *)PyCapsule_GetPointer(capsule, ENERGY_CAPSULE);
 }
@@ -131,12 +140,7 @@ static PyObject *py_mlp_create(PyObject *self, PyObject *args) {
     status = ebm_mlp_create(dim, (const int64_t *)PyArray_DATA(hidden), PyArray_DIM(hidden, 0),
                             (int32_t)activation, seed, &out);
     Py_END_ALLOW_THREADS
-    if (status != EBM_OK) {
-        raise_status(status);
-        goto fail;
-    }
-    capsule = PyCapsule_New(out, ENERGY_CAPSULE, energy_capsule_destroy);
-    if (capsule == NULL) ebm_energy_destroy(out);
+    capsule = wrap_energy(status, out);
 fail:
     Py_XDECREF(hidden);
     return capsule;
@@ -160,12 +164,7 @@ static PyObject *py_gaussian_create(PyObject *self, PyObject *args) {
     status = ebm_gaussian_create(PyArray_DIM(mean, 0), (const double *)PyArray_DATA(mean),
                                  (const double *)PyArray_DATA(cov), &out);
     Py_END_ALLOW_THREADS
-    if (status != EBM_OK) {
-        raise_status(status);
-        goto fail;
-    }
-    capsule = PyCapsule_New(out, ENERGY_CAPSULE, energy_capsule_destroy);
-    if (capsule == NULL) ebm_energy_destroy(out);
+    capsule = wrap_energy(status, out);
 fail:
     Py_XDECREF(mean);
     Py_XDECREF(cov);
