@@ -1,8 +1,21 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import COpenBLAS
 
 /// The one internal interface to the BLAS: row-major single-precision matrix products.
 /// Every matrix product in the core goes through here (OpenBLAS `cblas_sgemm` / `cblas_sgemv`).
 enum BLAS {
+    /// Makes OpenBLAS single-threaded, once, unless the user set `OPENBLAS_NUM_THREADS`: the
+    /// library parallelises over blocks of chains itself (`ChainParallel`), and BLAS threads on
+    /// top of that would oversubscribe the cores (and, in Debian's OpenBLAS 0.3.21, allocate a job
+    /// array in every multi-threaded call).
+    static let threadingConfigured: Void = {
+        if getenv("OPENBLAS_NUM_THREADS") == nil { openblas_set_num_threads(1) }
+    }()
+
     /// `C ← alpha · op(A) · op(B) + beta · C`, all row-major; `op(A)` is `m × k`, `op(B)` is
     /// `k × n`, `C` is `m × n`. `lda`, `ldb`, `ldc` are the row strides of the stored matrices.
     @inline(__always)

@@ -15,6 +15,10 @@ public protocol EnergyFunction {
     /// Scratch memory for batches of at most `capacity` rows.
     func makeWorkspace(capacity: Int) -> Workspace
 
+    /// Whether the energy must see the whole batch in one call (and so from one thread), as an
+    /// energy computed by a Python callback must. Defaults to `false`.
+    var wholeBatch: Bool { get }
+
     /// Writes `E(x_i)` for each row of `x` into `energies` (`rows` floats).
     func energies(
         _ x: UnsafeBufferPointer<Float>, rows: Int,
@@ -26,4 +30,14 @@ public protocol EnergyFunction {
         _ x: UnsafeBufferPointer<Float>, rows: Int,
         energies: UnsafeMutableBufferPointer<Float>?,
         into gradient: UnsafeMutableBufferPointer<Float>, workspace: Workspace)
+}
+
+extension EnergyFunction {
+    /// Most energies evaluate any slice of a batch independently.
+    public var wholeBatch: Bool { false }
+
+    /// The block partition for sampling `rows` chains of this energy.
+    public func blocks(rows: Int) -> ChainBlocks {
+        wholeBatch ? ChainBlocks(single: rows) : ChainBlocks(rows: rows)
+    }
 }

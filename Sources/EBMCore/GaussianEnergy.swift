@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The quadratic energy of a multivariate normal, `E(x) = ½ (x − μ)ᵀ Σ⁻¹ (x − μ)`, so that
 /// `exp(−E)` is `N(μ, Σ)` up to `Z = (2π)^{d/2} |Σ|^{1/2}`. The closed-form target for tests.
 public final class GaussianEnergy {
@@ -7,6 +13,10 @@ public final class GaussianEnergy {
     public let mean: FloatBuffer
     /// `P = Σ⁻¹` (`dimension × dimension`, row-major, symmetric).
     public let precision: FloatBuffer
+    /// `ln |Σ|`, from the Cholesky factor.
+    public let logDeterminant: Double
+    /// `ln Z = (d/2) ln 2π + ½ ln |Σ|`: the normaliser of `exp(−E)`.
+    public var logPartition: Double { 0.5 * Double(dimension) * log(2 * Double.pi) + 0.5 * logDeterminant }
 
     /// A Gaussian energy with mean `mean` and covariance `covariance` (row-major `d × d`).
     /// The precision is computed in double precision from the Cholesky factor `Σ = L Lᵀ`:
@@ -60,6 +70,7 @@ public final class GaussianEnergy {
             }
         }
         dimension = d
+        logDeterminant = (0..<d).reduce(0.0) { $0 + 2 * log(l[$1 * d + $1]) }
         self.mean = FloatBuffer(mean.map { Float($0) })
         precision = FloatBuffer(p)
     }
@@ -102,7 +113,7 @@ extension GaussianEnergy: EnergyFunction {
     }
 
     /// `D = X − μ`, `G = D P` (one `sgemm`; `P` is symmetric), `E_i = ½ D_i · G_i`.
-    private func evaluate(
+    func evaluate(
         _ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutablePointer<Float>?,
         gradient: UnsafeMutablePointer<Float>, _ ws: GaussianWorkspace
     ) {

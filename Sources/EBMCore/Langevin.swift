@@ -36,72 +36,116 @@ public struct LangevinParameters: Sendable {
     }
 }
 
-/// Scratch memory for a Langevin run of up to `capacity` chains: the energy's own workspace,
-/// the gradient and one row of noise.
-public final class LangevinWorkspace<E: EnergyFunction> {
+/// Scratch memory for one thread's block of up to `capacity` chains: the energy's own
+/// workspace, energies, gradients, a proposal (MALA) and one row of noise.
+public final class SamplerWorkspace<E: EnergyFunction> {
     /// The largest number of chains served.
     public let capacity: Int
     let energyWorkspace: E.Workspace
+    let energies: FloatBuffer
     let gradient: FloatBuffer
+    let proposal: FloatBuffer
+    let proposalEnergies: FloatBuffer
+    let proposalGradient: FloatBuffer
     let noise: FloatBuffer
 
     /// Workspace for `energy` and up to `capacity` chains.
     public init(_ energy: E, capacity: Int) {
+        let d = energy.dimension
         self.capacity = capacity
         energyWorkspace = energy.makeWorkspace(capacity: capacity)
-        gradient = FloatBuffer(count: capacity * energy.dimension)
-        noise = FloatBuffer(count: energy.dimension)
+        energies = FloatBuffer(count: capacity)
+        gradient = FloatBuffer(count: capacity * d)
+        proposal = FloatBuffer(count: capacity * d)
+        proposalEnergies = FloatBuffer(count: capacity)
+        proposalGradient = FloatBuffer(count: capacity * d)
+        noise = FloatBuffer(count: d)
+    }
+
+    /// One workspace per thread for `blocks` run on `threads` threads.
+    public static func perThread(_ energy: E, blocks: ChainBlocks, threads: Int) -> [SamplerWorkspace] {
+        (0..<max(1, min(threads, blocks.count))).map { _ in SamplerWorkspace(energy, capacity: blocks.blockRows) }
     }
 }
 
-/// Unadjusted Langevin dynamics (Bishop, Algorithm 14.4): per step and chain
+/// Unadjusted Langevin dynamics (ULA; Bishop, Algorithm 14.4): per step and chain
 /// `x ← x − η ∇x E(x) + σ ε`, `ε ~ N(0, I)`, with `σ = sqrt(2η)` by default.
 public enum Langevin {
-    /// Runs `parameters.steps` steps on the `rows` chains stored row-major in `x`, in place.
+    /// Runs `parameters.steps` steps on the `blocks.rows` chains stored row-major in `x`, in place,
+    /// spreading the blocks over `workspaces.count` threads.
     ///
     /// Chain `i`'s noise at step `t` is `noise.fillNormal(row: i, step: t)`: it depends only on the
-    /// key and the chain's index, not on how the work is scheduled. Nothing is allocated here.
+    /// key and the chain's index, and the block partition depends only on the number of chains,
+    /// so the result is the same for any number of threads. Nothing is allocated per step.
     ///
     /// - Parameters:
-    ///   - shouldStop: polled once per step; returning `true` stops with `.interrupted`.
+    ///   - poll: called on the calling thread about once per step with the fraction done;
+    ///     `true` stops with `.interrupted`.
     /// - Throws: `.diverged` when a gradient or state becomes NaN or infinite (the step is named),
-    ///   `.interrupted` when `shouldStop` says so. `x` then holds the states reached so far.
+    ///   `.interrupted` when `poll` says so. `x` then holds partial results.
     public static func run<E: EnergyFunction>(
-        _ energy: E, x: UnsafeMutableBufferPointer<Float>, rows: Int,
+        _ energy: E, x: UnsafeMutableBufferPointer<Float>, blocks: ChainBlocks,
         parameters p: LangevinParameters, noise: Philox4x32,
-        workspace ws: LangevinWorkspace<E>, shouldStop: () -> Bool = { false }
+        workspaces: [SamplerWorkspace<E>], recording: SamplerRecording = .none,
+        poll: (Double) -> Bool = { _ in false }
     ) throws {
-        let d = energy.dimension
-        precondition(rows <= ws.capacity && x.count == rows * d, "workspace too small")
-        let g = ws.gradient.slice(0, rows * d)
+        precondition(x.count == blocks.rows * energy.dimension && !workspaces.isEmpty)
+        try ChainParallel.run(blocks, threads: workspaces.count, steps: p.steps, poll: poll) { b, worker, shouldStop in
+            let rows = blocks.range(b)
+            try runBlock(energy, x: x.baseAddress! + rows.lowerBound * energy.dimension,
+                         rows: rows, totalRows: blocks.rows, block: b, parameters: p, noise: noise,
+                         workspace: workspaces[worker], recording: recording, shouldStop: shouldStop)
+        }
+    }
+
+    /// The steps of one block of chains (global rows `rows`).
+    static func runBlock<E: EnergyFunction>(
+        _ energy: E, x: UnsafeMutablePointer<Float>, rows: Range<Int>, totalRows: Int, block: Int,
+        parameters p: LangevinParameters, noise: Philox4x32, workspace ws: SamplerWorkspace<E>,
+        recording: SamplerRecording, shouldStop: () -> Bool
+    ) throws {
+        let d = energy.dimension, n = rows.count
+        precondition(n <= ws.capacity, "workspace too small")
+        let g = ws.gradient.base
         let eps = ws.noise.all
+        let energies = recording.wantsStatistics ? ws.energies.slice(0, n) : nil
         let eta = p.stepSize, sigma = p.noiseScale
         let clip = p.gradientClip ?? .infinity
         let low = p.clamp?.low ?? -.infinity, high = p.clamp?.high ?? .infinity
         for t in 0..<p.steps {
             if shouldStop() { throw EBMError.interrupted }
-            energy.gradients(UnsafeBufferPointer(x), rows: rows, energies: nil, into: g,
-                             workspace: ws.energyWorkspace)
+            energy.gradients(UnsafeBufferPointer(start: x, count: n * d), rows: n, energies: energies,
+                             into: ws.gradient.slice(0, n * d), workspace: ws.energyWorkspace)
             var finite = true
-            for i in 0..<rows {
+            var gradientNorms = 0.0
+            for i in 0..<n {
                 if sigma > 0 {
-                    noise.fillNormal(eps, row: UInt64(i), step: UInt32(t))
+                    noise.fillNormal(eps, row: UInt64(rows.lowerBound + i), step: UInt32(t))
                 } else {
                     eps.update(repeating: 0)
                 }
                 let base = i * d
+                var squared: Float = 0
                 for j in 0..<d {
                     let gradient = g[base + j]
+                    squared += gradient * gradient
                     let step = x[base + j] - eta * min(max(gradient, -clip), clip) + sigma * eps[j]
                     // NaN fails `isFinite`; test before the clamp, which could hide it.
                     finite = finite && gradient.isFinite && step.isFinite
                     x[base + j] = min(max(step, low), high)
                 }
+                gradientNorms += Double(squared.squareRoot())
             }
             if !finite {
                 throw EBMError.diverged(
                     "Langevin sampling diverged at step \(t + 1) of \(p.steps): a gradient or state became NaN or infinite (try a smaller step_size, grad_clip or clamp)")
             }
+            if let e = energies {
+                recording.recordStatistics(block: block, steps: p.steps, step: t,
+                                           energy: e.reduce(0.0) { $0 + Double($1) },
+                                           gradientNorm: gradientNorms, accepted: Double(n))
+            }
+            recording.recordStates(x, rows: n, firstRow: rows.lowerBound, totalRows: totalRows, dimension: d, step: t)
         }
     }
 }

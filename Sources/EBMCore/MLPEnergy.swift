@@ -103,4 +103,6 @@ enum Purpose {
     static let langevinNoise: UInt64 = 2
     static let bufferInit: UInt64 = 3
     static let bufferDraws: UInt64 = 4
+    static let aisInitial: UInt64 = 5
+    static let aisNoise: UInt64 = 6
 }

@@ -80,7 +80,7 @@ public final class Trainer {
         var stream = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferInit))
         buffer = ReplayBuffer(capacity: settings.bufferSize, dimension: model.dimension,
                               low: settings.initLow, high: settings.initHigh, stream: &stream)
-        workspace = StepWorkspace(model: model, capacity: 1)
+        workspace = StepWorkspace(model: model, capacity: 1, rows: 1, threads: 1)
         gradient = FloatBuffer(count: model.parameterCount)
         backup = FloatBuffer(count: 3 * model.parameterCount)
     }
@@ -104,7 +104,10 @@ public final class Trainer {
         try require(rows <= settings.bufferSize,
                     "the batch has \(rows) rows but buffer_size is \(settings.bufferSize); a step draws one chain per data row")
         try require(data.count == rows * d, "the batch must have \(rows * d) values, got \(data.count)")
-        if workspace.capacity < rows { workspace = StepWorkspace(model: model, capacity: rows) }
+        let threads = ChainParallel.defaultThreads
+        if workspace.capacity < rows || workspace.blocks.rows != rows || workspace.threads != threads {
+            workspace = StepWorkspace(model: model, capacity: max(rows, workspace.capacity), rows: rows, threads: threads)
+        }
         let ws = workspace
         let negatives = ws.joint.slice(rows * d, rows * d)
 
@@ -115,10 +118,10 @@ public final class Trainer {
         do {
             let stats = try model.lock.read { () throws -> TrainingStepStatistics in
                 try Langevin.run(
-                    model, x: negatives, rows: rows, parameters: settings.sampler,
+                    model, x: negatives, blocks: ws.blocks, parameters: settings.sampler,
                     noise: Philox4x32(seed: settings.seed, purpose: Purpose.langevinNoise,
                                       index: UInt64(stepCount)),
-                    workspace: ws.langevin, shouldStop: shouldStop)
+                    workspaces: ws.samplers, poll: { _ in shouldStop() })
                 ws.joint.base.update(from: data.baseAddress!, count: rows * d)
                 return try lossAndGradient(rows: rows, ws)
             }
@@ -193,16 +196,21 @@ public final class Trainer {
 /// The trainer's scratch memory for batches of up to `capacity` rows, kept across steps.
 private final class StepWorkspace {
     let capacity: Int
-    let langevin: LangevinWorkspace<MLPEnergy>
+    /// The chain blocks of a batch of `blocks.rows` rows and one sampler workspace per thread.
+    let blocks: ChainBlocks
+    let threads: Int
+    let samplers: [SamplerWorkspace<MLPEnergy>]
     let mlp: MLPWorkspace
     /// `[data; negatives]`, `2·capacity × dim`.
     let joint: FloatBuffer
     let energies: FloatBuffer
     let cotangent: FloatBuffer
 
-    init(model: MLPEnergy, capacity: Int) {
+    init(model: MLPEnergy, capacity: Int, rows: Int, threads: Int) {
         self.capacity = capacity
-        langevin = LangevinWorkspace(model, capacity: capacity)
+        self.threads = threads
+        blocks = ChainBlocks(rows: rows)
+        samplers = SamplerWorkspace.perThread(model, blocks: blocks, threads: threads)
         mlp = model.makeWorkspace(capacity: 2 * capacity)
         joint = FloatBuffer(count: 2 * capacity * model.dimension)
         energies = FloatBuffer(count: 2 * capacity)

@@ -47,6 +47,55 @@ public func ebmGaussianCreate(
     }
 }
 
+@_cdecl("ebm_gaussian_mixture_create")
+public func ebmGaussianMixtureCreate(
+    _ dim: Int64, _ k: Int64, _ means: UnsafePointer<Double>?, _ covs: UnsafePointer<Double>?,
+    _ weights: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> ebm_status {
+    withStatus {
+        let out = try nonNull(out, "out")
+        let d = try checkedCount(dim, "dim"), count = try checkedCount(k, "k")
+        let mixture = try GaussianMixtureEnergy(
+            means: Array(UnsafeBufferPointer(start: try nonNull(means, "means"), count: count * d)),
+            covariances: Array(UnsafeBufferPointer(start: try nonNull(covs, "covs"), count: count * d * d)),
+            weights: Array(UnsafeBufferPointer(start: try nonNull(weights, "weights"), count: count)))
+        out.pointee = retainedHandle(EnergyHandle(.mixture(mixture)))
+    }
+}
+
+@_cdecl("ebm_double_well_create")
+public func ebmDoubleWellCreate(_ dim: Int64, _ barrier: Double, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> ebm_status {
+    withStatus {
+        let energy = try DoubleWellEnergy(dimension: try checkedCount(dim, "dim"), barrier: Float(barrier))
+        try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(.doubleWell(energy)))
+    }
+}
+
+@_cdecl("ebm_banana_create")
+public func ebmBananaCreate(
+    _ dim: Int64, _ curvature: Double, _ scale: Double, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> ebm_status {
+    withStatus {
+        let energy = try BananaEnergy(dimension: try checkedCount(dim, "dim"), curvature: Float(curvature), scale: Float(scale))
+        try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(.banana(energy)))
+    }
+}
+
+@_cdecl("ebm_callable_create")
+public func ebmCallableCreate(
+    _ dim: Int64, _ fn: ebm_energy_fn?, _ context: UnsafeMutableRawPointer?,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> ebm_status {
+    withStatus {
+        let function = try nonNull(fn, "fn")
+        let d = try checkedCount(dim, "dim")
+        let energy = try CallbackEnergy(dimension: d) { x, rows, energies, gradient in
+            function(context, x.baseAddress, Int64(rows), Int64(d), energies, gradient) == 0
+        }
+        try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(.callback(energy)))
+    }
+}
+
 @_cdecl("ebm_energy_destroy")
 public func ebmEnergyDestroy(_ energy: OpaquePointer?) {
     releaseHandle(energy, as: EnergyHandle.self)

@@ -52,7 +52,8 @@ public func ebmTrainerStep(
         let rows = try checkedCount(n, "n")
         let data = UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * h.trainer.model.dimension)
         let s = try h.lock.write {
-            try h.trainer.step(data, rows: rows, shouldStop: pollFunction(poll, pollContext))
+            let polled = pollFunction(poll, pollContext)
+            return try h.trainer.step(data, rows: rows, shouldStop: { polled(0) })
         }
         out.pointee = ebm_train_stats(
             loss: s.loss, e_data: s.dataEnergy, e_model: s.modelEnergy, grad_norm: s.gradientNorm)

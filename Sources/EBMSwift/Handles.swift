@@ -5,11 +5,19 @@ import EBMCore
 enum AnyEnergy {
     case mlp(MLPEnergy)
     case gaussian(GaussianEnergy)
+    case mixture(GaussianMixtureEnergy)
+    case doubleWell(DoubleWellEnergy)
+    case banana(BananaEnergy)
+    case callback(CallbackEnergy)
 
     var dimension: Int {
         switch self {
         case .mlp(let e): return e.dimension
         case .gaussian(let e): return e.dimension
+        case .mixture(let e): return e.dimension
+        case .doubleWell(let e): return e.dimension
+        case .banana(let e): return e.dimension
+        case .callback(let e): return e.dimension
         }
     }
 }
@@ -26,6 +34,10 @@ extension AnyEnergy {
         switch self {
         case .mlp(let e): return try e.lock.read { try visitor.visit(e) }
         case .gaussian(let e): return try visitor.visit(e)
+        case .mixture(let e): return try visitor.visit(e)
+        case .doubleWell(let e): return try visitor.visit(e)
+        case .banana(let e): return try visitor.visit(e)
+        case .callback(let e): return try visitor.visit(e)
         }
     }
 
@@ -70,8 +82,8 @@ func releaseHandle<T: AnyObject>(_ pointer: OpaquePointer?, as: T.Type) {
     Unmanaged<T>.fromOpaque(UnsafeRawPointer(p)).release()
 }
 
-/// The poll callback as a Swift closure body.
-func pollFunction(_ poll: ebm_poll_fn?, _ context: UnsafeMutableRawPointer?) -> () -> Bool {
-    guard let poll else { return { false } }
-    return { poll(context) != 0 }
+/// The poll callback as a Swift closure.
+func pollFunction(_ poll: ebm_poll_fn?, _ context: UnsafeMutableRawPointer?) -> (Double) -> Bool {
+    guard let poll else { return { _ in false } }
+    return { poll(context, $0) != 0 }
 }

@@ -7,12 +7,39 @@ final class LangevinTests: XCTestCase {
     }
 
     func run(_ energy: GaussianEnergy, _ x: inout [Float], _ p: LangevinParameters, seed: UInt64,
-             shouldStop: () -> Bool = { false }) throws {
-        let rows = x.count / energy.dimension
+             threads: Int = 1, shouldStop: () -> Bool = { false }) throws {
+        let blocks = ChainBlocks(rows: x.count / energy.dimension)
         try x.withUnsafeMutableBufferPointer { xb in
-            try Langevin.run(energy, x: xb, rows: rows, parameters: p, noise: Philox4x32(seed: seed, purpose: 2),
-                             workspace: LangevinWorkspace(energy, capacity: rows), shouldStop: shouldStop)
+            try Langevin.run(energy, x: xb, blocks: blocks, parameters: p, noise: Philox4x32(seed: seed, purpose: 2),
+                             workspaces: SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads),
+                             poll: { _ in shouldStop() })
         }
+    }
+
+    /// Bit-identical results with 1, 2 and 3 threads (blocks depend only on the chain count).
+    func testThreadCountDoesNotChangeResults() throws {
+        let g = try gaussian()
+        let p = try LangevinParameters(steps: 40, stepSize: 0.05)
+        var one = (0..<(2 * 1000)).map { Float($0 % 17) / 4 }, two = one, three = one
+        try run(g, &one, p, seed: 3, threads: 1)
+        try run(g, &two, p, seed: 3, threads: 2)
+        try run(g, &three, p, seed: 3, threads: 3)
+        XCTAssertEqual(one, two)
+        XCTAssertEqual(one, three)
+    }
+
+    func testChainBlocksPartition() {
+        for rows in [1, 7, 31, 32, 33, 100, 256, 4096, 65536] {
+            let blocks = ChainBlocks(rows: rows)
+            XCTAssertLessThanOrEqual(blocks.count, 16)
+            var covered = 0
+            for b in 0..<blocks.count {
+                XCTAssertEqual(blocks.range(b).lowerBound, covered)
+                covered = blocks.range(b).upperBound
+            }
+            XCTAssertEqual(covered, rows)
+        }
+        XCTAssertEqual(ChainBlocks(single: 100).count, 1)
     }
 
     /// Same seed → identical chains; another seed → different chains.

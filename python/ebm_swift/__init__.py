@@ -8,16 +8,27 @@ Main entry points: :class:`MLPEnergy`, :class:`GaussianEnergy`, :func:`langevin`
 :class:`Trainer`, :mod:`ebm_swift.datasets`.
 """
 
-from . import _native, datasets
+from . import _native, datasets, diagnostics
 from ._native import DivergenceError
+from .callable_energy import CallableEnergy
 from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy
-from .sampling import langevin
+from .sampling import ais_log_z, get_num_threads, langevin, mala, set_num_threads
+from .targets import BananaEnergy, DoubleWellEnergy, GaussianMixtureEnergy
 from .training import Trainer
 
 __version__ = _native.version()
 
 __all__ = [
     "ACTIVATIONS",
+    "BananaEnergy",
+    "CallableEnergy",
+    "DoubleWellEnergy",
+    "GaussianMixtureEnergy",
+    "ais_log_z",
+    "diagnostics",
+    "get_num_threads",
+    "mala",
+    "set_num_threads",
     "DivergenceError",
     "Energy",
     "GaussianEnergy",

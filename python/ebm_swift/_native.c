@@ -11,6 +11,7 @@
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
+#include <string.h>
 #include <time.h>
 
 #include "ebm_swift.h"
@@ -42,33 +43,135 @@ static PyObject *raise_status(ebm_status status) {
     return NULL;
 }
 
-/* ---- Ctrl-C: the poll callback of long calls --------------------------------------------------- */
+/* ---- callable energies ---------------------------------------------------------------------- */
+
+/* The context of an energy computed by Python: `fn(x, need_energy, need_grad)` returns
+   (energies or None, gradient or None), already checked by the Python wrapper. The first
+   exception it raises is kept here until the sampling call returns, then re-raised unchanged. */
+typedef struct {
+    PyObject *fn;
+    PyObject *error_type, *error_value, *error_traceback;
+} callable_ctx;
+
+static int copy_result(PyObject *obj, float *out, npy_intp count) {
+    PyArrayObject *a = (PyArrayObject *)PyArray_FROM_OTF(obj, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY);
+    if (a == NULL) return -1;
+    if (PyArray_SIZE(a) != count) {
+        PyErr_Format(PyExc_ValueError, "callable energy returned %zd values, expected %zd",
+                     (Py_ssize_t)PyArray_SIZE(a), (Py_ssize_t)count);
+        Py_DECREF(a);
+        return -1;
+    }
+    memcpy(out, PyArray_DATA(a), (size_t)count * sizeof(float));
+    Py_DECREF(a);
+    return 0;
+}
+
+/* ebm_energy_fn: called by the library (GIL released) once per step for the whole batch. */
+static int32_t call_python_energy(void *ctx_, const float *x, int64_t n, int64_t dim, float *energies,
+                                  float *grad) {
+    callable_ctx *ctx = (callable_ctx *)ctx_;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *xa = NULL, *result = NULL;
+    npy_intp dims[2] = {(npy_intp)n, (npy_intp)dim};
+    int32_t rc = -1;
+    if (ctx->error_type != NULL) goto fail; /* an earlier call failed: stop evaluating */
+    xa = PyArray_SimpleNew(2, dims, NPY_FLOAT32); /* a copy: the caller may keep it */
+    if (xa == NULL) goto fail;
+    memcpy(PyArray_DATA((PyArrayObject *)xa), x, (size_t)(n * dim) * sizeof(float));
+    result = PyObject_CallFunction(ctx->fn, "OOO", xa, energies ? Py_True : Py_False, grad ? Py_True : Py_False);
+    if (result == NULL) goto fail;
+    if (!PyTuple_Check(result) || PyTuple_GET_SIZE(result) != 2) {
+        PyErr_SetString(PyExc_TypeError, "callable energy wrapper must return a pair");
+        goto fail;
+    }
+    if (energies && copy_result(PyTuple_GET_ITEM(result, 0), energies, dims[0]) < 0) goto fail;
+    if (grad && copy_result(PyTuple_GET_ITEM(result, 1), grad, dims[0] * dims[1]) < 0) goto fail;
+    rc = 0;
+fail:
+    if (rc != 0 && PyErr_Occurred() && ctx->error_type == NULL)
+        PyErr_Fetch(&ctx->error_type, &ctx->error_value, &ctx->error_traceback);
+    PyErr_Clear();
+    Py_XDECREF(xa);
+    Py_XDECREF(result);
+    PyGILState_Release(gil);
+    return rc;
+}
+
+/* Re-raises (and forgets) the exception a callable energy raised during the last call, if any. */
+static int restore_callable_error(PyObject *capsule) {
+    callable_ctx *ctx = (callable_ctx *)PyCapsule_GetContext(capsule);
+    if (ctx == NULL || ctx->error_type == NULL) return 0;
+    PyErr_Restore(ctx->error_type, ctx->error_value, ctx->error_traceback);
+    ctx->error_type = ctx->error_value = ctx->error_traceback = NULL;
+    return 1;
+}
+
+/* ---- Ctrl-C and progress: the poll callback of long calls ---------------------------------- */
 
 typedef struct {
     struct timespec last;
+    PyObject *progress;      /* callable(fraction) or None */
+    callable_ctx *callable;  /* the energy's, or NULL */
 } poll_state;
 
-static void poll_init(poll_state *s) { clock_gettime(CLOCK_MONOTONIC, &s->last); }
+static void poll_init(poll_state *s, PyObject *progress, PyObject *capsule) {
+    clock_gettime(CLOCK_MONOTONIC, &s->last);
+    s->progress = progress;
+    s->callable = capsule ? (callable_ctx *)PyCapsule_GetContext(capsule) : NULL;
+    PyErr_Clear(); /* PyCapsule_GetContext of a capsule without context is not an error */
+}
 
-/* Called by the library about once per step with the GIL released. Every 50 ms it takes the GIL
-   and runs pending signal handlers; a non-zero return (an exception is set) stops the call. */
-static int32_t poll_signals(void *ctx) {
+/* Called by the library about once per step with the GIL released. Every 50 ms it takes the GIL,
+   runs pending signal handlers and reports progress; a non-zero return stops the call (an
+   exception is then set, or a callable energy has one pending). */
+static int32_t poll_signals(void *ctx, double progress) {
     poll_state *s = (poll_state *)ctx;
     struct timespec now;
+    int stop = 0;
+    if (s->callable != NULL && s->callable->error_type != NULL) return 1;
     clock_gettime(CLOCK_MONOTONIC, &now);
     double elapsed = (double)(now.tv_sec - s->last.tv_sec) + 1e-9 * (double)(now.tv_nsec - s->last.tv_nsec);
     if (elapsed < 0.05) return 0;
     s->last = now;
     PyGILState_STATE gil = PyGILState_Ensure();
-    int failed = PyErr_CheckSignals();
+    stop = PyErr_CheckSignals() != 0;
+    if (!stop && s->progress != NULL && s->progress != Py_None) {
+        PyObject *r = PyObject_CallFunction(s->progress, "d", progress);
+        if (r == NULL) stop = 1;
+        Py_XDECREF(r);
+    }
     PyGILState_Release(gil);
-    return failed != 0;
+    return stop;
+}
+
+/* Maps a failed status to an exception, preferring a callable energy's own exception. */
+static PyObject *raise_call_status(ebm_status status, PyObject *capsule) {
+    callable_ctx *ctx;
+    if (status == EBM_ERR_INTERRUPTED && PyErr_Occurred() &&
+        !((ctx = (callable_ctx *)PyCapsule_GetContext(capsule)) && ctx->error_type))
+        return NULL; /* Ctrl-C or a failing progress callback: keep that exception */
+    ctx = (callable_ctx *)PyCapsule_GetContext(capsule);
+    PyErr_Clear();
+    if (ctx != NULL && ctx->error_type != NULL) {
+        restore_callable_error(capsule);
+        return NULL;
+    }
+    return raise_status(status);
 }
 
 /* ---- handles ---------------------------------------------------------------------------------- */
 
 static void energy_capsule_destroy(PyObject *capsule) {
+    callable_ctx *ctx = (callable_ctx *)PyCapsule_GetContext(capsule);
     ebm_energy_destroy((ebm_energy *)PyCapsule_GetPointer(capsule, ENERGY_CAPSULE));
+    if (ctx != NULL) {
+        Py_XDECREF(ctx->fn);
+        Py_XDECREF(ctx->error_type);
+        Py_XDECREF(ctx->error_value);
+        Py_XDECREF(ctx->error_traceback);
+        PyMem_Free(ctx);
+    }
 }
 
 static void trainer_capsule_destroy(PyObject *capsule) {
@@ -168,6 +271,70 @@ static PyObject *py_gaussian_create(PyObject *self, PyObject *args) {
 fail:
     Py_XDECREF(mean);
     Py_XDECREF(cov);
+    return capsule;
+}
+
+static PyObject *py_gaussian_mixture_create(PyObject *self, PyObject *args) {
+    PyObject *means_obj, *covs_obj, *weights_obj, *capsule = NULL;
+    PyArrayObject *means = NULL, *covs = NULL, *weights = NULL;
+    ebm_energy *out = NULL;
+    npy_intp k, d;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OOO", &means_obj, &covs_obj, &weights_obj)) return NULL;
+    means = (PyArrayObject *)PyArray_FROM_OTF(means_obj, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    covs = (PyArrayObject *)PyArray_FROM_OTF(covs_obj, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    weights = (PyArrayObject *)PyArray_FROM_OTF(weights_obj, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    if (means == NULL || covs == NULL || weights == NULL) goto fail;
+    if (PyArray_NDIM(means) != 2 || PyArray_NDIM(covs) != 3 || PyArray_NDIM(weights) != 1 ||
+        (k = PyArray_DIM(means, 0)) < 1 || (d = PyArray_DIM(means, 1)) < 1 || PyArray_DIM(weights, 0) != k ||
+        PyArray_DIM(covs, 0) != k || PyArray_DIM(covs, 1) != d || PyArray_DIM(covs, 2) != d) {
+        PyErr_SetString(PyExc_ValueError, "means must be (k, d), covs (k, d, d) and weights (k,)");
+        goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_gaussian_mixture_create(d, k, (const double *)PyArray_DATA(means), (const double *)PyArray_DATA(covs),
+                                         (const double *)PyArray_DATA(weights), &out);
+    Py_END_ALLOW_THREADS
+    capsule = wrap_energy(status, out);
+fail:
+    Py_XDECREF(means);
+    Py_XDECREF(covs);
+    Py_XDECREF(weights);
+    return capsule;
+}
+
+static PyObject *py_double_well_create(PyObject *self, PyObject *args) {
+    long long dim;
+    double barrier;
+    ebm_energy *out = NULL;
+    if (!PyArg_ParseTuple(args, "Ld", &dim, &barrier)) return NULL;
+    return wrap_energy(ebm_double_well_create(dim, barrier, &out), out);
+}
+
+static PyObject *py_banana_create(PyObject *self, PyObject *args) {
+    long long dim;
+    double curvature, scale;
+    ebm_energy *out = NULL;
+    if (!PyArg_ParseTuple(args, "Ldd", &dim, &curvature, &scale)) return NULL;
+    return wrap_energy(ebm_banana_create(dim, curvature, scale, &out), out);
+}
+
+/* callable_create(dim, fn): fn(x, need_energy, need_grad) -> (energies | None, grad | None). */
+static PyObject *py_callable_create(PyObject *self, PyObject *args) {
+    long long dim;
+    PyObject *fn, *capsule;
+    callable_ctx *ctx;
+    ebm_energy *out = NULL;
+    if (!PyArg_ParseTuple(args, "LO", &dim, &fn)) return NULL;
+    if ((ctx = (callable_ctx *)PyMem_Calloc(1, sizeof(callable_ctx))) == NULL) return PyErr_NoMemory();
+    ctx->fn = Py_NewRef(fn);
+    capsule = wrap_energy(ebm_callable_create(dim, call_python_energy, ctx, &out), out);
+    if (capsule == NULL || PyCapsule_SetContext(capsule, ctx) < 0) {
+        Py_XDECREF(capsule); /* destroys the handle (if any) before ctx is freed */
+        Py_DECREF(ctx->fn);
+        PyMem_Free(ctx);
+        return NULL;
+    }
     return capsule;
 }
 
@@ -295,36 +462,187 @@ fail:
 
 /* ---- sampling --------------------------------------------------------------------------------- */
 
-/* langevin(handle, x, *config): runs in place on x, which must be a writeable float32
-   C-contiguous (n, dim) array (the Python layer passes a fresh copy). */
-static PyObject *py_langevin(PyObject *self, PyObject *args) {
-    PyObject *capsule;
-    PyArrayObject *x;
-    ebm_energy *e;
-    ebm_langevin_config config;
-    long long n_steps;
-    unsigned long long seed;
-    npy_intp dim;
-    poll_state poll;
-    ebm_status status;
-    if (!PyArg_ParseTuple(args, "OO!LdddpddK", &capsule, &PyArray_Type, &x, &n_steps,
-                          &config.step_size, &config.noise_scale, &config.grad_clip,
-                          &config.has_clamp, &config.clamp_low, &config.clamp_high, &seed))
-        return NULL;
-    config.n_steps = n_steps;
-    config.seed = seed;
-    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
+/* What a sampling call records: new arrays for the trajectory (thin > 0), the per-step statistics
+   and the per-chain acceptance, and the ebm_sampler_output pointing into them. */
+typedef struct {
+    PyArrayObject *trajectory, *stats, *acceptance;
+    ebm_sampler_output out;
+} recording;
+
+static int recording_init(recording *r, npy_intp n, npy_intp dim, npy_intp steps, npy_intp thin, int want_stats) {
+    npy_intp tdims[3] = {thin > 0 ? steps / thin : 0, n, dim}, sdims[2] = {steps, 3};
+    memset(r, 0, sizeof(*r));
+    r->out.thin = thin > 0 ? thin : 1;
+    if (thin > 0) {
+        if ((r->trajectory = (PyArrayObject *)PyArray_SimpleNew(3, tdims, NPY_FLOAT32)) == NULL) return -1;
+        r->out.trajectory = (float *)PyArray_DATA(r->trajectory);
+    }
+    if (want_stats) {
+        if ((r->stats = (PyArrayObject *)PyArray_SimpleNew(2, sdims, NPY_FLOAT64)) == NULL) return -1;
+        r->out.step_stats = (double *)PyArray_DATA(r->stats);
+    }
+    if ((r->acceptance = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64)) == NULL) return -1;
+    r->out.acceptance = (double *)PyArray_DATA(r->acceptance);
+    return 0;
+}
+
+static void recording_clear(recording *r) {
+    Py_XDECREF(r->trajectory);
+    Py_XDECREF(r->stats);
+    Py_XDECREF(r->acceptance);
+}
+
+/* (acceptance, trajectory or None, stats or None) */
+static PyObject *recording_result(recording *r) {
+    return Py_BuildValue("(OOO)", (PyObject *)r->acceptance, r->trajectory ? (PyObject *)r->trajectory : Py_None,
+                         r->stats ? (PyObject *)r->stats : Py_None);
+}
+
+/* The sampler's state array: a writeable C-contiguous float32 (n, dim) array the Python layer
+   made (a fresh copy of x0), sampled in place. */
+static int check_state(PyArrayObject *x, npy_intp dim) {
     if (PyArray_TYPE(x) != NPY_FLOAT32 || !PyArray_IS_C_CONTIGUOUS(x) || !PyArray_ISWRITEABLE(x) ||
         PyArray_NDIM(x) != 2 || PyArray_DIM(x, 1) != dim || PyArray_DIM(x, 0) < 1) {
         PyErr_SetString(PyExc_TypeError, "x: expected a writeable C-contiguous float32 (n, dim) array");
+        return -1;
+    }
+    return 0;
+}
+
+/* langevin(handle, x, n_steps, step_size, noise_scale, grad_clip, has_clamp, low, high, seed,
+            thin, want_stats, progress) -> (acceptance, trajectory, stats); x is sampled in place. */
+static PyObject *py_langevin(PyObject *self, PyObject *args) {
+    PyObject *capsule, *progress, *result = NULL;
+    PyArrayObject *x;
+    ebm_energy *e;
+    ebm_langevin_config config;
+    long long n_steps, thin;
+    unsigned long long seed;
+    int want_stats;
+    npy_intp dim;
+    poll_state poll;
+    recording rec;
+    ebm_status status;
+    memset(&rec, 0, sizeof(rec));
+    if (!PyArg_ParseTuple(args, "OO!LdddpddKLpO", &capsule, &PyArray_Type, &x, &n_steps,
+                          &config.step_size, &config.noise_scale, &config.grad_clip, &config.has_clamp,
+                          &config.clamp_low, &config.clamp_high, &seed, &thin, &want_stats, &progress))
+        return NULL;
+    config.n_steps = n_steps;
+    config.seed = seed;
+    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0 || check_state(x, dim) < 0) return NULL;
+    if (n_steps < 1) {
+        PyErr_SetString(PyExc_ValueError, "n_steps must be positive");
         return NULL;
     }
-    poll_init(&poll);
+    if (recording_init(&rec, PyArray_DIM(x, 0), dim, (npy_intp)n_steps, (npy_intp)thin, want_stats) < 0) goto fail;
+    poll_init(&poll, progress, capsule);
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_langevin(e, (float *)PyArray_DATA(x), PyArray_DIM(x, 0), &config, poll_signals, &poll);
+    status = ebm_langevin(e, (float *)PyArray_DATA(x), PyArray_DIM(x, 0), &config, &rec.out, poll_signals, &poll);
     Py_END_ALLOW_THREADS
-    if (status != EBM_OK) return raise_status(status);
+    if (status != EBM_OK) {
+        raise_call_status(status, capsule);
+        goto fail;
+    }
+    result = recording_result(&rec);
+fail:
+    recording_clear(&rec);
+    return result;
+}
+
+/* mala(handle, x, n_steps, step_size, seed, thin, want_stats, progress)
+   -> (acceptance, trajectory, stats); x is sampled in place. */
+static PyObject *py_mala(PyObject *self, PyObject *args) {
+    PyObject *capsule, *progress, *result = NULL;
+    PyArrayObject *x;
+    ebm_energy *e;
+    long long n_steps, thin;
+    unsigned long long seed;
+    double step_size;
+    int want_stats;
+    npy_intp dim;
+    poll_state poll;
+    recording rec;
+    ebm_status status;
+    memset(&rec, 0, sizeof(rec));
+    if (!PyArg_ParseTuple(args, "OO!LdKLpO", &capsule, &PyArray_Type, &x, &n_steps, &step_size, &seed, &thin,
+                          &want_stats, &progress))
+        return NULL;
+    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0 || check_state(x, dim) < 0) return NULL;
+    if (n_steps < 1) {
+        PyErr_SetString(PyExc_ValueError, "n_steps must be positive");
+        return NULL;
+    }
+    if (recording_init(&rec, PyArray_DIM(x, 0), dim, (npy_intp)n_steps, (npy_intp)thin, want_stats) < 0) goto fail;
+    poll_init(&poll, progress, capsule);
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_mala(e, (float *)PyArray_DATA(x), PyArray_DIM(x, 0), n_steps, step_size, seed, &rec.out,
+                      poll_signals, &poll);
+    Py_END_ALLOW_THREADS
+    if (status != EBM_OK) {
+        raise_call_status(status, capsule);
+        goto fail;
+    }
+    result = recording_result(&rec);
+fail:
+    recording_clear(&rec);
+    return result;
+}
+
+/* ais_log_z(handle, n_chains, n_temps, n_steps, step_size, base_mean, base_std, transition, seed,
+             progress) -> (log_z, std_err, log_weights, acceptance) */
+static PyObject *py_ais_log_z(PyObject *self, PyObject *args) {
+    PyObject *capsule, *mean_obj, *progress, *result = NULL;
+    PyArrayObject *mean = NULL, *weights = NULL, *acceptance = NULL;
+    ebm_energy *e;
+    long long n_chains, n_temps, n_steps;
+    unsigned long long seed;
+    double step_size, base_std, log_z = 0, std_err = 0;
+    int transition;
+    npy_intp dim, n;
+    poll_state poll;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OLLLdOdiKO", &capsule, &n_chains, &n_temps, &n_steps, &step_size, &mean_obj,
+                          &base_std, &transition, &seed, &progress))
+        return NULL;
+    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
+    mean = (PyArrayObject *)PyArray_FROM_OTF(mean_obj, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    if (mean == NULL) goto fail;
+    if (PyArray_NDIM(mean) != 1 || PyArray_DIM(mean, 0) != dim || n_chains < 1) {
+        PyErr_SetString(PyExc_ValueError, "base_mean must be (dim,) and n_chains positive");
+        goto fail;
+    }
+    n = (npy_intp)n_chains;
+    weights = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64);
+    acceptance = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64);
+    if (weights == NULL || acceptance == NULL) goto fail;
+    poll_init(&poll, progress, capsule);
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_ais_log_z(e, n_chains, n_temps, n_steps, step_size, (const double *)PyArray_DATA(mean), base_std,
+                           (int32_t)transition, seed, &log_z, &std_err, (double *)PyArray_DATA(weights),
+                           (double *)PyArray_DATA(acceptance), poll_signals, &poll);
+    Py_END_ALLOW_THREADS
+    if (status != EBM_OK) {
+        raise_call_status(status, capsule);
+        goto fail;
+    }
+    result = Py_BuildValue("(ddOO)", log_z, std_err, (PyObject *)weights, (PyObject *)acceptance);
+fail:
+    Py_XDECREF(mean);
+    Py_XDECREF(weights);
+    Py_XDECREF(acceptance);
+    return result;
+}
+
+static PyObject *py_set_num_threads(PyObject *self, PyObject *args) {
+    long long n;
+    if (!PyArg_ParseTuple(args, "L", &n)) return NULL;
+    ebm_set_num_threads(n);
     Py_RETURN_NONE;
+}
+
+static PyObject *py_get_num_threads(PyObject *self, PyObject *args) {
+    return PyLong_FromLongLong(ebm_get_num_threads());
 }
 
 /* ---- training --------------------------------------------------------------------------------- */
@@ -370,7 +688,7 @@ static PyObject *py_trainer_step(PyObject *self, PyObject *args) {
     if ((t = trainer_from(capsule)) == NULL) return NULL;
     if ((dim = PyLong_AsSsize_t(dim_obj)) < 0) return NULL;
     if ((x = as_float32(x_obj, 2, dim, "x")) == NULL) goto fail;
-    poll_init(&poll);
+    poll_init(&poll, Py_None, NULL);
     Py_BEGIN_ALLOW_THREADS
     status = ebm_trainer_step(t, (const float *)PyArray_DATA(x), PyArray_DIM(x, 0), &stats,
                               poll_signals, &poll);
@@ -432,7 +750,15 @@ static PyMethodDef methods[] = {
     {"mlp_get_parameters", py_mlp_get_parameters, METH_VARARGS, NULL},
     {"mlp_set_parameters", py_mlp_set_parameters, METH_VARARGS, NULL},
     {"mlp_grad_params", py_mlp_grad_params, METH_VARARGS, NULL},
+    {"gaussian_mixture_create", py_gaussian_mixture_create, METH_VARARGS, NULL},
+    {"double_well_create", py_double_well_create, METH_VARARGS, NULL},
+    {"banana_create", py_banana_create, METH_VARARGS, NULL},
+    {"callable_create", py_callable_create, METH_VARARGS, NULL},
     {"langevin", py_langevin, METH_VARARGS, NULL},
+    {"mala", py_mala, METH_VARARGS, NULL},
+    {"ais_log_z", py_ais_log_z, METH_VARARGS, NULL},
+    {"set_num_threads", py_set_num_threads, METH_VARARGS, NULL},
+    {"get_num_threads", py_get_num_threads, METH_NOARGS, NULL},
     {"trainer_create", py_trainer_create, METH_VARARGS, NULL},
     {"trainer_step", py_trainer_step, METH_VARARGS, NULL},
     {"trainer_get_buffer", py_trainer_get_buffer, METH_VARARGS, NULL},

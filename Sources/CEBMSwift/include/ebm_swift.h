@@ -51,8 +51,28 @@ typedef int32_t ebm_status;
 typedef struct ebm_energy ebm_energy;
 typedef struct ebm_trainer ebm_trainer;
 
-/* Called about once per step by long calls; return non-zero to stop. May be NULL. */
-typedef int32_t (*ebm_poll_fn)(void *poll_ctx);
+/* Called about once per step by long calls, on the calling thread, with the fraction of the
+ * work done so far (0 to 1); return non-zero to stop. May be NULL. */
+typedef int32_t (*ebm_poll_fn)(void *poll_ctx, double progress);
+
+/* A user energy (see ebm_callable_create): fill energies[i] = E(x_i) if energies is not NULL and
+ * grad[i, :] = grad_x E(x_i) if grad is not NULL, for the n rows of x (n * dim floats); return 0,
+ * or non-zero on failure (the library then sees NaN and stops with an error). */
+typedef int32_t (*ebm_energy_fn)(void *ctx, const float *x, int64_t n, int64_t dim, float *energies,
+                                 float *grad);
+
+/* Where a sampler writes what it records besides the final states; every pointer may be NULL. */
+typedef struct ebm_sampler_output {
+    float *trajectory;   /* (n_steps / thin, n, dim): the states after steps thin, 2 thin, ... */
+    int64_t thin;        /* >= 1 */
+    double *step_stats;  /* (n_steps, 3): mean energy and mean |grad_x E| at the start of each
+                            step, and the fraction of chains that moved (MALA acceptances) */
+    double *acceptance;  /* (n,): each chain's acceptance rate (MALA; 1 for Langevin) */
+} ebm_sampler_output;
+
+/* Transitions of ebm_ais_log_z. */
+#define EBM_AIS_MALA 0
+#define EBM_AIS_LANGEVIN 1
 
 /* One Langevin run: per step and chain, g = grad_x E(x) clipped to +-grad_clip (if grad_clip > 0),
  * x <- x - step_size * g + noise_scale * eps with eps ~ N(0, I), then x clamped to
@@ -113,7 +133,23 @@ ebm_status ebm_mlp_create(int64_t dim, const int64_t *hidden, int64_t n_hidden, 
  * symmetric positive definite, else EBM_ERR_INVALID_ARGUMENT). Both are copied. */
 ebm_status ebm_gaussian_create(int64_t dim, const double *mean, const double *cov, ebm_energy **out);
 
-/* Releases a handle made by ebm_mlp_create or ebm_gaussian_create. NULL is ignored. */
+/* E(x) = -ln sum_k w_k N(x; mean_k, cov_k): means k*dim, covs k*dim*dim, weights k (positive,
+ * summing to one). Copied. */
+ebm_status ebm_gaussian_mixture_create(int64_t dim, int64_t k, const double *means, const double *covs,
+                                       const double *weights, ebm_energy **out);
+
+/* E(x) = barrier (x0^2 - 1)^2 + 1/2 sum_{i>=1} x_i^2. */
+ebm_status ebm_double_well_create(int64_t dim, double barrier, ebm_energy **out);
+
+/* E(x) = x0^2 / (2 s^2) + 1/2 (x1 - b (x0^2 - s^2))^2 + 1/2 sum_{i>=2} x_i^2 (dim >= 2). */
+ebm_status ebm_banana_create(int64_t dim, double curvature, double scale, ebm_energy **out);
+
+/* An energy computed by fn(ctx, ...) on the whole batch (one call per sampling step, from the
+ * calling thread). The library keeps fn and ctx until the handle is destroyed; the caller keeps
+ * ctx alive that long. */
+ebm_status ebm_callable_create(int64_t dim, ebm_energy_fn fn, void *ctx, ebm_energy **out);
+
+/* Releases an energy handle. NULL is ignored. */
 void ebm_energy_destroy(ebm_energy *energy);
 
 /* Writes the input dimension to *out. */
@@ -142,9 +178,30 @@ ebm_status ebm_mlp_grad_params(const ebm_energy *mlp, const float *x, int64_t n,
 
 /* ---- sampling ---------------------------------------------------------------------------------- */
 
-/* Runs config->n_steps Langevin steps on the n chains in x (n * dim floats), in place. */
+/* Threads used by sampling (chains are split into blocks that depend only on n, so results do
+ * not depend on this). Default: EBM_SWIFT_NUM_THREADS, else the number of online CPUs. */
+void ebm_set_num_threads(int64_t n);
+int64_t ebm_get_num_threads(void);
+
+/* Runs config->n_steps Langevin steps on the n chains in x (n * dim floats), in place;
+ * output may be NULL. */
 ebm_status ebm_langevin(const ebm_energy *energy, float *x, int64_t n,
-                        const ebm_langevin_config *config, ebm_poll_fn poll, void *poll_ctx);
+                        const ebm_langevin_config *config, const ebm_sampler_output *output,
+                        ebm_poll_fn poll, void *poll_ctx);
+
+/* Runs n_steps MALA steps (proposal x - step_size grad E + sqrt(2 step_size) eps, Metropolis-
+ * Hastings correction) on the n chains in x, in place; output may be NULL. */
+ebm_status ebm_mala(const ebm_energy *energy, float *x, int64_t n, int64_t n_steps, double step_size,
+                    uint64_t seed, const ebm_sampler_output *output, ebm_poll_fn poll, void *poll_ctx);
+
+/* Annealed importance sampling of ln Z = ln integral exp(-E): n_chains chains from
+ * N(base_mean, base_std^2 I) through n_temps inverse temperatures t / n_temps, n_steps transitions
+ * (EBM_AIS_*) of size step_size at each. Writes ln Z and its standard error; log_weights
+ * (n_chains doubles) and acceptance (n_chains doubles: accepted MALA moves per chain) may be NULL. */
+ebm_status ebm_ais_log_z(const ebm_energy *energy, int64_t n_chains, int64_t n_temps, int64_t n_steps,
+                         double step_size, const double *base_mean, double base_std, int32_t transition,
+                         uint64_t seed, double *log_z, double *std_err, double *log_weights,
+                         double *acceptance, ebm_poll_fn poll, void *poll_ctx);
 
 /* ---- training ---------------------------------------------------------------------------------- */
 

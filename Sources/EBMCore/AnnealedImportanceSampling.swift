@@ -1,0 +1,174 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The geometric path between an isotropic Gaussian base `E₀(x) = ‖x − m‖² / (2s²)` and a target
+/// `E`: `E_β = (1 − β) E₀ + β E`, so that `exp(−E_β) ∝ p₀^{1−β} p^β`.
+public struct AnnealedEnergy<Target: EnergyFunction>: EnergyFunction {
+    /// The target energy.
+    public let target: Target
+    /// The base mean `m` (`dimension` floats) and standard deviation `s`.
+    public let baseMean: FloatBuffer
+    public let baseStd: Float
+    /// The inverse temperature `β ∈ [0, 1]`.
+    public let beta: Float
+
+    /// The input dimension.
+    public var dimension: Int { target.dimension }
+
+    /// The target's workspace serves the path too.
+    public func makeWorkspace(capacity: Int) -> Target.Workspace { target.makeWorkspace(capacity: capacity) }
+
+    /// `E₀(x)` of one row.
+    @inline(__always)
+    func baseEnergy(_ x: UnsafePointer<Float>) -> Float {
+        var s: Float = 0
+        for j in 0..<dimension {
+            let v = x[j] - baseMean.base[j]
+            s += v * v
+        }
+        return s / (2 * baseStd * baseStd)
+    }
+
+    /// `E_β(x_i)` per row.
+    public func energies(_ x: UnsafeBufferPointer<Float>, rows: Int,
+                         into energies: UnsafeMutableBufferPointer<Float>, workspace: Target.Workspace) {
+        target.energies(x, rows: rows, into: energies, workspace: workspace)
+        for i in 0..<rows {
+            energies[i] = beta * energies[i] + (1 - beta) * baseEnergy(x.baseAddress! + i * dimension)
+        }
+    }
+
+    /// `∇E_β(x_i) = β ∇E(x_i) + (1 − β)(x_i − m)/s²` per row, and the energies when asked.
+    public func gradients(_ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutableBufferPointer<Float>?,
+                          into gradient: UnsafeMutableBufferPointer<Float>, workspace: Target.Workspace) {
+        target.gradients(x, rows: rows, energies: energies, into: gradient, workspace: workspace)
+        let d = dimension, inv = 1 / (baseStd * baseStd)
+        for i in 0..<rows {
+            for j in 0..<d {
+                gradient[i * d + j] = beta * gradient[i * d + j] + (1 - beta) * (x[i * d + j] - baseMean.base[j]) * inv
+            }
+            if let e = energies { e[i] = beta * e[i] + (1 - beta) * baseEnergy(x.baseAddress! + i * d) }
+        }
+    }
+}
+
+/// Annealed importance sampling (Neal 2001) of `ln Z = ln ∫ exp(−E(x)) dx`.
+///
+/// Each chain starts from the base `N(m, s² I)` (exact samples) and moves through inverse
+/// temperatures `β_t = t / T`; before each transition its log weight gains
+/// `−(β_t − β_{t−1}) (E(x) − E₀(x))`, and the transition leaves `exp(−E_{β_t})` invariant (MALA),
+/// or nearly so (ULA). Then `Z / Z₀ = E[w]` with `ln Z₀ = d ln s + (d/2) ln 2π`.
+public enum AnnealedImportanceSampling {
+    /// The transition kernel at each temperature.
+    public enum Transition: Int32, Sendable {
+        case mala = 0
+        case langevin = 1
+    }
+
+    /// The settings of one estimate.
+    public struct Settings: Sendable {
+        public var temperatures: Int
+        public var stepsPerTemperature: Int
+        public var stepSize: Float
+        public var baseStd: Float
+        public var transition: Transition
+        public var seed: UInt64
+
+        /// - Throws: `EBMError.invalidArgument` naming the offending setting.
+        public init(temperatures: Int, stepsPerTemperature: Int, stepSize: Float, baseStd: Float,
+                    transition: Transition, seed: UInt64) throws {
+            try require(temperatures > 0, "n_temps must be positive, got \(temperatures)")
+            try require(stepsPerTemperature > 0, "n_steps must be positive, got \(stepsPerTemperature)")
+            try require(temperatures * stepsPerTemperature < Int(UInt32.max), "n_temps · n_steps must be below 2^32")
+            try require(stepSize > 0 && stepSize.isFinite, "step_size must be positive, got \(stepSize)")
+            try require(baseStd > 0 && baseStd.isFinite, "base_std must be positive, got \(baseStd)")
+            self.temperatures = temperatures
+            self.stepsPerTemperature = stepsPerTemperature
+            self.stepSize = stepSize
+            self.baseStd = baseStd
+            self.transition = transition
+            self.seed = seed
+        }
+    }
+
+    /// Fills `logWeights` (one per chain) and `accepted` (each chain's accepted MALA moves, or 0
+    /// for ULA), running the chains in blocks over `threads` threads.
+    /// - Returns: `(ln Z, standard error)`, the latter by the delta method on the mean weight.
+    public static func estimate<E: EnergyFunction>(
+        _ energy: E, baseMean: [Float], settings: Settings, chains: Int, threads: Int,
+        logWeights: UnsafeMutableBufferPointer<Double>, accepted: UnsafeMutableBufferPointer<Double>,
+        poll: (Double) -> Bool = { _ in false }
+    ) throws -> (logZ: Double, standardError: Double) {
+        let d = energy.dimension
+        try require(baseMean.count == d, "base_mean must have \(d) values, got \(baseMean.count)")
+        try require(chains > 0 && logWeights.count == chains && accepted.count == chains, "n_chains must be positive")
+        let mean = FloatBuffer(baseMean)
+        let path = { (beta: Float) in AnnealedEnergy(target: energy, baseMean: mean, baseStd: settings.baseStd, beta: beta) }
+        let blocks = ChainBlocks(rows: chains)
+        let workspaces = SamplerWorkspace.perThread(path(0), blocks: blocks, threads: threads)
+        let states = FloatBuffer(count: chains * d)
+        let initial = Philox4x32(seed: settings.seed, purpose: Purpose.aisInitial)
+        let noise = Philox4x32(seed: settings.seed, purpose: Purpose.aisNoise)
+        let k = settings.stepsPerTemperature, temps = settings.temperatures
+        accepted.update(repeating: 0)
+        try ChainParallel.run(blocks, threads: workspaces.count, steps: temps * k, poll: poll) { b, worker, shouldStop in
+            let rows = blocks.range(b), n = rows.count
+            let ws = workspaces[worker]
+            let x = states.base + rows.lowerBound * d
+            let e = ws.proposalEnergies.base
+            for i in 0..<n {
+                initial.fillNormal(UnsafeMutableBufferPointer(start: x + i * d, count: d), row: UInt64(rows.lowerBound + i), step: 0)
+                for j in 0..<d { x[i * d + j] = mean.base[j] + settings.baseStd * x[i * d + j] }
+                logWeights[rows.lowerBound + i] = 0
+            }
+            for t in 1...temps {
+                let previous = Float(t - 1) / Float(temps), beta = Float(t) / Float(temps)
+                energy.energies(UnsafeBufferPointer(start: x, count: n * d), rows: n,
+                                into: ws.proposalEnergies.slice(0, n), workspace: ws.energyWorkspace)
+                let annealed = path(beta)
+                for i in 0..<n {
+                    let difference = Double(e[i]) - Double(annealed.baseEnergy(x + i * d))
+                    logWeights[rows.lowerBound + i] -= Double(beta - previous) * difference
+                }
+                switch settings.transition {
+                case .mala:
+                    try MALA.runBlock(annealed, x: x, rows: rows, totalRows: chains, block: b, steps: k,
+                                      stepSize: settings.stepSize, noise: noise, stepOffset: (t - 1) * k,
+                                      accepted: accepted.baseAddress! + rows.lowerBound, workspace: ws,
+                                      recording: .none, shouldStop: shouldStop)
+                case .langevin:
+                    try Langevin.runBlock(annealed, x: x, rows: rows, totalRows: chains, block: b,
+                                          parameters: try LangevinParameters(steps: k, stepSize: settings.stepSize),
+                                          noise: Philox4x32(seed: settings.seed, purpose: Purpose.aisNoise, index: UInt64(t)),
+                                          workspace: ws, recording: .none, shouldStop: shouldStop)
+                }
+            }
+        }
+        for i in 0..<chains where !logWeights[i].isFinite {
+            throw EBMError.diverged("AIS: the log weight of chain \(i) is \(logWeights[i]) (energy NaN or infinite along the path)")
+        }
+        return summarise(UnsafeBufferPointer(logWeights), dimension: d, baseStd: Double(settings.baseStd))
+    }
+
+    /// `ln Z = ln Z₀ + ln mean(w)`, with standard error `sd(w) / (sqrt(n) mean(w))` (delta method),
+    /// computed on weights shifted by their maximum.
+    static func summarise(_ logWeights: UnsafeBufferPointer<Double>, dimension: Int, baseStd: Double)
+        -> (logZ: Double, standardError: Double)
+    {
+        let n = Double(logWeights.count)
+        let top = logWeights.max()!
+        var sum = 0.0, squares = 0.0
+        for lw in logWeights {
+            let w = exp(lw - top)
+            sum += w
+            squares += w * w
+        }
+        let mean = sum / n
+        let variance = max(0, squares / n - mean * mean) * n / max(1, n - 1)
+        let logZ0 = Double(dimension) * (log(baseStd) + 0.5 * log(2 * Double.pi))
+        return (logZ0 + top + log(mean), variance.squareRoot() / (n.squareRoot() * mean))
+    }
+}
