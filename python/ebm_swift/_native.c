@@ -307,16 +307,20 @@ static PyObject *py_double_well_create(PyObject *self, PyObject *args) {
     long long dim;
     double barrier;
     ebm_energy *out = NULL;
+    ebm_status status;
     if (!PyArg_ParseTuple(args, "Ld", &dim, &barrier)) return NULL;
-    return wrap_energy(ebm_double_well_create(dim, barrier, &out), out);
+    status = ebm_double_well_create(dim, barrier, &out);
+    return wrap_energy(status, out);
 }
 
 static PyObject *py_banana_create(PyObject *self, PyObject *args) {
     long long dim;
     double curvature, scale;
     ebm_energy *out = NULL;
+    ebm_status status;
     if (!PyArg_ParseTuple(args, "Ldd", &dim, &curvature, &scale)) return NULL;
-    return wrap_energy(ebm_banana_create(dim, curvature, scale, &out), out);
+    status = ebm_banana_create(dim, curvature, scale, &out);
+    return wrap_energy(status, out);
 }
 
 /* callable_create(dim, fn): fn(x, need_energy, need_grad) -> (energies | None, grad | None). */
@@ -325,10 +329,12 @@ static PyObject *py_callable_create(PyObject *self, PyObject *args) {
     PyObject *fn, *capsule;
     callable_ctx *ctx;
     ebm_energy *out = NULL;
+    ebm_status status;
     if (!PyArg_ParseTuple(args, "LO", &dim, &fn)) return NULL;
     if ((ctx = (callable_ctx *)PyMem_Calloc(1, sizeof(callable_ctx))) == NULL) return PyErr_NoMemory();
     ctx->fn = Py_NewRef(fn);
-    capsule = wrap_energy(ebm_callable_create(dim, call_python_energy, ctx, &out), out);
+    status = ebm_callable_create(dim, call_python_energy, ctx, &out);
+    capsule = wrap_energy(status, out);
     if (capsule == NULL || PyCapsule_SetContext(capsule, ctx) < 0) {
         Py_XDECREF(capsule); /* destroys the handle (if any) before ctx is freed */
         Py_DECREF(ctx->fn);
