@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-installed
 
-.PHONY: demo test build swift-test pytest system-deps wheel clean
+.PHONY: demo test build swift-test pytest system-deps wheel bench-threads clean
 
 demo: build
 	$(PY) examples/demo.py --out demo.png
@@ -24,6 +24,9 @@ pytest: build
 
 build: system-deps $(DEPS_STAMP)
 	$(PY) -m pip install --quiet --no-build-isolation .
+
+bench-threads: build
+	$(PY) benchmarks/threads.py
 
 wheel: system-deps $(DEPS_STAMP)
 	$(PY) -m pip wheel --no-build-isolation --no-deps -w dist .
