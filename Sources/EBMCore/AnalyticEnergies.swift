@@ -1,6 +1,31 @@
+/// A closed-form energy evaluated row by row with no scratch memory: it implements one
+/// `evaluate` that fills energies and/or gradients, and gets the `EnergyFunction` methods.
+public protocol RowwiseEnergy: EnergyFunction where Workspace == Void {
+    /// Writes `E(x_i)` into `energies` and `∇E(x_i)` into `gradient`, each when given.
+    func evaluate(_ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutablePointer<Float>?,
+                  gradient: UnsafeMutablePointer<Float>?)
+}
+
+extension RowwiseEnergy {
+    /// No scratch memory.
+    public func makeWorkspace(capacity: Int) {}
+
+    /// `E(x_i)` per row.
+    public func energies(_ x: UnsafeBufferPointer<Float>, rows: Int,
+                         into energies: UnsafeMutableBufferPointer<Float>, workspace: Void) {
+        evaluate(x, rows: rows, energies: energies.baseAddress, gradient: nil)
+    }
+
+    /// `∇E(x_i)` per row, and the energies when asked.
+    public func gradients(_ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutableBufferPointer<Float>?,
+                          into gradient: UnsafeMutableBufferPointer<Float>, workspace: Void) {
+        evaluate(x, rows: rows, energies: energies?.baseAddress, gradient: gradient.baseAddress)
+    }
+}
+
 /// A double well along the first coordinate and a standard normal in the others:
 /// `E(x) = h (x₀² − 1)² + ½ Σ_{i≥1} x_i²`. Modes at `x₀ = ±1`, separated by a barrier of height `h`.
-public struct DoubleWellEnergy: EnergyFunction, Sendable {
+public struct DoubleWellEnergy: RowwiseEnergy, Sendable {
     /// The input dimension.
     public let dimension: Int
     /// The barrier height `h`.
@@ -14,22 +39,8 @@ public struct DoubleWellEnergy: EnergyFunction, Sendable {
         self.barrier = barrier
     }
 
-    /// No scratch memory.
-    public func makeWorkspace(capacity: Int) {}
-
-    /// `E(x_i)` per row.
-    public func energies(_ x: UnsafeBufferPointer<Float>, rows: Int,
-                         into energies: UnsafeMutableBufferPointer<Float>, workspace: Void) {
-        evaluate(x, rows: rows, energies: energies.baseAddress, gradient: nil)
-    }
-
-    /// `∇E(x_i) = (4h x₀ (x₀² − 1), x₁, …)` per row, and the energies when asked.
-    public func gradients(_ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutableBufferPointer<Float>?,
-                          into gradient: UnsafeMutableBufferPointer<Float>, workspace: Void) {
-        evaluate(x, rows: rows, energies: energies?.baseAddress, gradient: gradient.baseAddress)
-    }
-
-    private func evaluate(_ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutablePointer<Float>?,
+    /// Energies and `∇E(x_i) = (4h x₀ (x₀² − 1), x₁, …)` of each row.
+    public func evaluate(_ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutablePointer<Float>?,
                           gradient: UnsafeMutablePointer<Float>?) {
         let d = dimension
         for i in 0..<rows {
@@ -51,7 +62,7 @@ public struct DoubleWellEnergy: EnergyFunction, Sendable {
 ///
 /// Closed forms: `x₀ ~ N(0, s²)`, `x₁ | x₀ ~ N(b (x₀² − s²), 1)`, so `E[x] = 0`,
 /// `Var x₁ = 1 + 2 b² s⁴`, and `ln Z = (d/2) ln 2π + ln s`.
-public struct BananaEnergy: EnergyFunction, Sendable {
+public struct BananaEnergy: RowwiseEnergy, Sendable {
     /// The input dimension (at least 2).
     public let dimension: Int
     /// The curvature `b`.
@@ -69,22 +80,8 @@ public struct BananaEnergy: EnergyFunction, Sendable {
         self.scale = scale
     }
 
-    /// No scratch memory.
-    public func makeWorkspace(capacity: Int) {}
-
-    /// `E(x_i)` per row.
-    public func energies(_ x: UnsafeBufferPointer<Float>, rows: Int,
-                         into energies: UnsafeMutableBufferPointer<Float>, workspace: Void) {
-        evaluate(x, rows: rows, energies: energies.baseAddress, gradient: nil)
-    }
-
-    /// `∇E(x_i)` per row, and the energies when asked.
-    public func gradients(_ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutableBufferPointer<Float>?,
-                          into gradient: UnsafeMutableBufferPointer<Float>, workspace: Void) {
-        evaluate(x, rows: rows, energies: energies?.baseAddress, gradient: gradient.baseAddress)
-    }
-
-    private func evaluate(_ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutablePointer<Float>?,
+    /// Energies and gradients of each row.
+    public func evaluate(_ x: UnsafeBufferPointer<Float>, rows: Int, energies: UnsafeMutablePointer<Float>?,
                           gradient: UnsafeMutablePointer<Float>?) {
         let d = dimension, b = curvature, s2 = scale * scale
         for i in 0..<rows {

@@ -42,6 +42,14 @@ private func threads<E: EnergyFunction>(for energy: E) -> Int {
     energy.wholeBatch ? 1 : ChainParallel.defaultThreads
 }
 
+/// The block partition of the chains in `x` and one workspace per thread.
+private func samplerSetup<E: EnergyFunction>(_ energy: E, _ x: UnsafeMutableBufferPointer<Float>)
+    -> (ChainBlocks, [SamplerWorkspace<E>])
+{
+    let blocks = energy.blocks(rows: x.count / energy.dimension)
+    return (blocks, SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads(for: energy)))
+}
+
 /// Runs Langevin on whichever energy the handle holds.
 private struct RunLangevin: EnergyVisitor {
     let x: UnsafeMutableBufferPointer<Float>
@@ -51,8 +59,7 @@ private struct RunLangevin: EnergyVisitor {
     let poll: (Double) -> Bool
 
     func visit<E: EnergyFunction>(_ energy: E) throws {
-        let blocks = energy.blocks(rows: x.count / energy.dimension)
-        let workspaces = SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads(for: energy))
+        let (blocks, workspaces) = samplerSetup(energy, x)
         try withRecording(output, blocks: blocks, steps: parameters.steps) { recording in
             try Langevin.run(energy, x: x, blocks: blocks, parameters: parameters,
                              noise: Philox4x32(seed: seed, purpose: 2), workspaces: workspaces,
@@ -72,8 +79,7 @@ private struct RunMALA: EnergyVisitor {
     let poll: (Double) -> Bool
 
     func visit<E: EnergyFunction>(_ energy: E) throws {
-        let blocks = energy.blocks(rows: x.count / energy.dimension)
-        let workspaces = SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads(for: energy))
+        let (blocks, workspaces) = samplerSetup(energy, x)
         var accepted = [Double](repeating: 0, count: blocks.rows)
         try withRecording(output, blocks: blocks, steps: steps) { recording in
             try accepted.withUnsafeMutableBufferPointer { a in

@@ -30,6 +30,14 @@ def _split(t):
     return np.concatenate([t[:half], t[t.shape[0] - half :]], axis=1)  # (half, 2·chains, dim)
 
 
+def _variances(s):
+    """Mean within-chain variance W and the pooled estimate var⁺ = (n−1)/n·W + B/n."""
+    n = s.shape[0]
+    within = s.var(axis=0, ddof=1).mean(axis=0)
+    between_over_n = s.mean(axis=0).var(axis=0, ddof=1)
+    return within, (n - 1) / n * within + between_over_n
+
+
 def split_rhat(trajectory) -> np.ndarray:
     """Split-R̂ per dimension: each chain is cut in two halves and
     ``R̂ = sqrt(((n−1)/n · W + B/n) / W)`` with ``W`` the mean within-half variance and ``B/n`` the
@@ -43,12 +51,7 @@ def split_rhat(trajectory) -> np.ndarray:
     -------
     ndarray, shape (dim,)
     """
-    s = _split(_trajectory(trajectory, 4))
-    n = s.shape[0]
-    means = s.mean(axis=0)
-    within = s.var(axis=0, ddof=1).mean(axis=0)
-    between = n * means.var(axis=0, ddof=1)
-    var_plus = (n - 1) / n * within + between / n
+    within, var_plus = _variances(_split(_trajectory(trajectory, 4)))
     return np.sqrt(var_plus / within)
 
 
@@ -73,9 +76,7 @@ def effective_sample_size(trajectory) -> np.ndarray:
     size = 1 << (2 * n - 1).bit_length()
     spectrum = np.fft.rfft(centred, n=size, axis=0)
     autocov = np.fft.irfft(spectrum * np.conj(spectrum), n=size, axis=0)[:n] / n  # biased, per chain
-    within = s.var(axis=0, ddof=1).mean(axis=0)
-    between_over_n = s.mean(axis=0).var(axis=0, ddof=1)
-    var_plus = (n - 1) / n * within + between_over_n
+    within, var_plus = _variances(s)
     rho = 1 - (within - autocov.mean(axis=1)) / var_plus  # (n, dim)
     ess = np.empty(dim)
     for d in range(dim):
