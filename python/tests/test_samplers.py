@@ -281,3 +281,13 @@ def test_callable_energy_arguments():
         ebm_swift.CallableEnergy(lambda x: x, lambda x: x, dim=0)
     with pytest.raises(ValueError, match="dim must be at least 2"):
         ebm_swift.BananaEnergy(dim=1)
+
+
+def test_thread_count_from_environment():
+    import subprocess
+    import sys
+
+    code = "import ebm_swift; print(ebm_swift.get_num_threads())"
+    out = subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "EBM_SWIFT_NUM_THREADS": "3"},
+                         capture_output=True, text=True, check=True, cwd="/")
+    assert out.stdout.strip() == "3"
