@@ -105,4 +105,5 @@ enum Purpose {
     static let bufferDraws: UInt64 = 4
     static let aisInitial: UInt64 = 5
     static let aisNoise: UInt64 = 6
+    static let dataNoise: UInt64 = 8
 }

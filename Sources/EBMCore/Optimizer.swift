@@ -60,12 +60,13 @@ public final class Optimizer {
         secondMoment = FloatBuffer(count: count)
     }
 
-    /// One update of `parameters` along `gradient` (descent).
+    /// One update of `parameters` along `gradient` (descent), with the settings' learning rate
+    /// or `learningRate` (a schedule's value for this step).
     public func update(_ parameters: UnsafeMutableBufferPointer<Float>,
-                       gradient: UnsafeBufferPointer<Float>) {
+                       gradient: UnsafeBufferPointer<Float>, learningRate: Float? = nil) {
         precondition(parameters.count == gradient.count && parameters.count == firstMoment.count)
         updates += 1
-        let lr = settings.learningRate, wd = settings.weightDecay
+        let lr = learningRate ?? settings.learningRate, wd = settings.weightDecay
         let m = firstMoment.base, v = secondMoment.base
         switch settings.rule {
         case .sgd(let momentum):

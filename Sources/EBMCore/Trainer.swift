@@ -14,6 +14,15 @@ public struct TrainerSettings: Sendable {
     public var alpha: Float
     /// Seed of every random stream of the trainer.
     public var seed: UInt64
+    /// Persistent chains (a replay buffer) or short-run chains started from uniform noise on the
+    /// init box at every step.
+    public var persistent: Bool = true
+    /// Move negatives with MALA (exact for `exp(−E)`) instead of Langevin (ULA).
+    public var useMALA: Bool = false
+    /// Standard deviation of Gaussian noise added to each data batch (0: none).
+    public var dataNoise: Float = 0
+    /// Rescale the parameter gradient to at most this Euclidean norm, if set.
+    public var gradientClipNorm: Float?
 
     /// Validated settings.
     /// - Throws: `EBMError.invalidArgument` naming the offending setting.
@@ -34,6 +43,15 @@ public struct TrainerSettings: Sendable {
         self.initHigh = initHigh
         self.alpha = alpha
         self.seed = seed
+    }
+
+    /// Checks the options set after `init`.
+    public func validated() throws -> TrainerSettings {
+        try require(dataNoise >= 0 && dataNoise.isFinite, "data_noise must be non-negative and finite, got \(dataNoise)")
+        if let c = gradientClipNorm {
+            try require(c > 0 && c.isFinite, "clip_grad_norm must be positive, got \(c)")
+        }
+        return self
     }
 }
 
@@ -73,9 +91,9 @@ public final class Trainer {
     private let backup: FloatBuffer
 
     /// A trainer for `model`; the buffer starts uniform on the init box.
-    public init(model: MLPEnergy, settings: TrainerSettings) {
+    public init(model: MLPEnergy, settings: TrainerSettings) throws {
         self.model = model
-        self.settings = settings
+        self.settings = try settings.validated()
         optimizer = Optimizer(settings.optimizer, count: model.parameterCount)
         var stream = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferInit))
         buffer = ReplayBuffer(capacity: settings.bufferSize, dimension: model.dimension,
@@ -97,12 +115,15 @@ public final class Trainer {
     /// On any error nothing changes: model, optimiser, buffer and step count stay as they were.
     /// - Throws: `.invalidArgument` for a bad batch size, `.diverged` for a NaN or infinity in
     ///   the samples, energies, gradient or updated parameters, `.interrupted` from `shouldStop`.
-    public func step(_ data: UnsafeBufferPointer<Float>, rows: Int,
+    public func step(_ data: UnsafeBufferPointer<Float>, rows: Int, learningRate: Float? = nil,
                      shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
         let d = model.dimension
         try require(rows > 0, "the batch must have at least one row")
-        try require(rows <= settings.bufferSize,
+        try require(!settings.persistent || rows <= settings.bufferSize,
                     "the batch has \(rows) rows but buffer_size is \(settings.bufferSize); a step draws one chain per data row")
+        if let lr = learningRate {
+            try require(lr > 0 && lr.isFinite, "the learning rate must be positive and finite, got \(lr)")
+        }
         try require(data.count == rows * d, "the batch must have \(rows * d) values, got \(data.count)")
         let threads = ChainParallel.defaultThreads
         if workspace.capacity < rows || workspace.blocks.rows != rows || workspace.threads != threads {
@@ -113,25 +134,68 @@ public final class Trainer {
 
         var draws = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferDraws,
                                              index: UInt64(stepCount)))
-        buffer.draw(count: rows, into: negatives, reinitProbability: settings.reinitProbability,
-                    low: settings.initLow, high: settings.initHigh, stream: &draws)
+        if settings.persistent {
+            buffer.draw(count: rows, into: negatives, reinitProbability: settings.reinitProbability,
+                        low: settings.initLow, high: settings.initHigh, stream: &draws)
+        } else {
+            for i in 0..<(rows * d) { negatives[i] = draws.nextUniform(settings.initLow, settings.initHigh) }
+        }
         do {
             let stats = try model.lock.read { () throws -> TrainingStepStatistics in
-                try Langevin.run(
-                    model, x: negatives, blocks: ws.blocks, parameters: settings.sampler,
-                    noise: Philox4x32(seed: settings.seed, purpose: Purpose.langevinNoise,
-                                      index: UInt64(stepCount)),
-                    workspaces: ws.samplers, poll: { _ in shouldStop() })
+                try sampleNegatives(negatives, ws, shouldStop: shouldStop)
                 ws.joint.base.update(from: data.baseAddress!, count: rows * d)
+                if settings.dataNoise > 0 {
+                    let noise = Philox4x32(seed: settings.seed, purpose: Purpose.dataNoise, index: UInt64(stepCount))
+                    for i in 0..<rows {
+                        let row = ws.joint.slice(i * d, d)
+                        let start = ws.noiseRow.slice(0, d)
+                        noise.fillNormal(start, row: UInt64(i), step: 0)
+                        for j in 0..<d { row[j] += settings.dataNoise * start[j] }
+                    }
+                }
                 return try lossAndGradient(rows: rows, ws)
             }
-            try applyUpdate()
-            buffer.writeBack(UnsafeBufferPointer(negatives))
+            try applyUpdate(learningRate: learningRate ?? settings.optimizer.learningRate)
+            if settings.persistent { buffer.writeBack(UnsafeBufferPointer(negatives)) }
             stepCount += 1
             return stats
         } catch {
-            buffer.undoDraw()
+            if settings.persistent { buffer.undoDraw() }
             throw error
+        }
+    }
+
+    /// Restores a saved run: step count, optimiser moments and update count, buffer states and
+    /// permutation (parameters are restored through the model). A run resumed this way continues
+    /// bit for bit as the uninterrupted one, since every random stream is keyed by the step count.
+    public func restore(stepCount: Int, updates: Int, firstMoment: UnsafeBufferPointer<Float>,
+                        secondMoment: UnsafeBufferPointer<Float>, bufferStates: UnsafeBufferPointer<Float>,
+                        permutation: UnsafeBufferPointer<Int64>) throws {
+        let p = model.parameterCount
+        try require(stepCount >= 0 && updates >= 0, "step counts must be non-negative")
+        try require(firstMoment.count == p && secondMoment.count == p, "optimiser moments must have \(p) values")
+        try buffer.restore(states: bufferStates, permutation: permutation)
+        optimizer.firstMoment.base.update(from: firstMoment.baseAddress!, count: p)
+        optimizer.secondMoment.base.update(from: secondMoment.baseAddress!, count: p)
+        optimizer.updates = updates
+        self.stepCount = stepCount
+    }
+
+    /// Moves the negatives by the configured sampler, noise keyed by `(seed, step count)`.
+    private func sampleNegatives(_ negatives: UnsafeMutableBufferPointer<Float>, _ ws: StepWorkspace,
+                                 shouldStop: () -> Bool) throws {
+        let p = settings.sampler
+        let key = UInt64(stepCount)
+        if settings.useMALA {
+            let accepted = UnsafeMutableBufferPointer(start: ws.acceptedCounts, count: ws.blocks.rows)
+            accepted.update(repeating: 0)
+            try MALA.run(model, x: negatives, blocks: ws.blocks, steps: p.steps, stepSize: p.stepSize,
+                         noise: Philox4x32(seed: settings.seed, purpose: Purpose.langevinNoise, index: key),
+                         accepted: accepted, workspaces: ws.samplers, poll: { _ in shouldStop() })
+        } else {
+            try Langevin.run(model, x: negatives, blocks: ws.blocks, parameters: p,
+                             noise: Philox4x32(seed: settings.seed, purpose: Purpose.langevinNoise, index: key),
+                             workspaces: ws.samplers, poll: { _ in shouldStop() })
         }
     }
 
@@ -166,19 +230,24 @@ public final class Trainer {
         guard norm.isFinite else {
             throw EBMError.diverged("training diverged at step \(stepCount + 1): the parameter gradient is not finite")
         }
+        if let limit = settings.gradientClipNorm, norm > Double(limit) {
+            // Global-norm clipping (torch.nn.utils.clip_grad_norm_): g ← g · limit / ‖g‖.
+            let scale = Float(Double(limit) / norm)
+            for i in 0..<gradient.count { gradient.base[i] *= scale }
+        }
         var result = stats
         result.gradientNorm = norm
         return result
     }
 
     /// The optimiser step, rolled back (parameters and moments) if it leaves a non-finite value.
-    private func applyUpdate() throws {
+    private func applyUpdate(learningRate: Float) throws {
         let p = model.parameterCount
         try model.lock.write {
             backup.base.update(from: model.parameters.base, count: p)
             (backup.base + p).update(from: optimizer.firstMoment.base, count: p)
             (backup.base + 2 * p).update(from: optimizer.secondMoment.base, count: p)
-            optimizer.update(model.parameters.all, gradient: UnsafeBufferPointer(gradient.all))
+            optimizer.update(model.parameters.all, gradient: UnsafeBufferPointer(gradient.all), learningRate: learningRate)
             var finite = true
             for i in 0..<p { finite = finite && model.parameters.base[i].isFinite }
             if !finite {
@@ -205,8 +274,15 @@ private final class StepWorkspace {
     let joint: FloatBuffer
     let energies: FloatBuffer
     let cotangent: FloatBuffer
+    /// One row of data noise; MALA's acceptance counts (`rows`).
+    let noiseRow: FloatBuffer
+    let acceptedCounts: UnsafeMutablePointer<Double>
+
+    deinit { acceptedCounts.deallocate() }
 
     init(model: MLPEnergy, capacity: Int, rows: Int, threads: Int) {
+        noiseRow = FloatBuffer(count: model.dimension)
+        acceptedCounts = .allocate(capacity: max(1, rows))
         self.capacity = capacity
         self.threads = threads
         blocks = ChainBlocks(rows: rows)

@@ -12,13 +12,18 @@ extension TrainerSettings {
         case EBM_OPT_ADAM: rule = .adam(beta1: Float(c.beta1), beta2: Float(c.beta2), epsilon: Float(c.eps))
         default: throw EBMError.invalidArgument("unknown optimizer code \(c.optimizer)")
         }
-        try self.init(
+        var settings = try TrainerSettings(
             sampler: try LangevinParameters(c.sampler),
             optimizer: try OptimizerSettings(rule: rule, learningRate: Float(c.lr),
                                              weightDecay: Float(c.weight_decay)),
             bufferSize: Int(clamping: c.buffer_size), reinitProbability: Float(c.reinit_prob),
             initLow: Float(c.init_low), initHigh: Float(c.init_high), alpha: Float(c.alpha),
             seed: c.sampler.seed)
+        settings.persistent = c.persistent != 0
+        settings.useMALA = c.use_mala != 0
+        settings.dataNoise = Float(c.data_noise)
+        settings.gradientClipNorm = c.clip_grad_norm > 0 ? Float(c.clip_grad_norm) : nil
+        self = try settings.validated()
     }
 }
 
@@ -31,7 +36,7 @@ public func ebmTrainerCreate(
         let out = try nonNull(out, "out")
         let model = try object(mlp, as: EnergyHandle.self).energy.mlp("ebm_trainer_create")
         let settings = try TrainerSettings(try nonNull(config, "config").pointee)
-        out.pointee = retainedHandle(TrainerHandle(Trainer(model: model, settings: settings)))
+        out.pointee = retainedHandle(TrainerHandle(try Trainer(model: model, settings: settings)))
     }
 }
 
@@ -42,7 +47,7 @@ public func ebmTrainerDestroy(_ trainer: OpaquePointer?) {
 
 @_cdecl("ebm_trainer_step")
 public func ebmTrainerStep(
-    _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64,
+    _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ lr: Double,
     _ stats: UnsafeMutablePointer<ebm_train_stats>?, _ poll: ebm_poll_fn?,
     _ pollContext: UnsafeMutableRawPointer?
 ) -> ebm_status {
@@ -53,7 +58,7 @@ public func ebmTrainerStep(
         let data = UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * h.trainer.model.dimension)
         let s = try h.lock.write {
             let polled = pollFunction(poll, pollContext)
-            return try h.trainer.step(data, rows: rows, shouldStop: { polled(0) })
+            return try h.trainer.step(data, rows: rows, learningRate: lr > 0 ? Float(lr) : nil, shouldStop: { polled(0) })
         }
         out.pointee = ebm_train_stats(
             loss: s.loss, e_data: s.dataEnergy, e_model: s.modelEnergy, grad_norm: s.gradientNorm)
@@ -87,5 +92,54 @@ public func ebmTrainerStepCount(_ trainer: OpaquePointer?, _ out: UnsafeMutableP
     withStatus {
         let h = try object(trainer, as: TrainerHandle.self)
         try nonNull(out, "out").pointee = Int64(h.lock.read { h.trainer.stepCount })
+    }
+}
+
+@_cdecl("ebm_trainer_get_state")
+public func ebmTrainerGetState(
+    _ trainer: OpaquePointer?, _ first: UnsafeMutablePointer<Float>?, _ second: UnsafeMutablePointer<Float>?,
+    _ nParams: Int64, _ buffer: UnsafeMutablePointer<Float>?, _ nBuffer: Int64,
+    _ permutation: UnsafeMutablePointer<Int64>?, _ bufferSize: Int64,
+    _ stepCount: UnsafeMutablePointer<Int64>?, _ updates: UnsafeMutablePointer<Int64>?
+) -> ebm_status {
+    withStatus {
+        let h = try object(trainer, as: TrainerHandle.self)
+        let t = h.trainer
+        let p = t.model.parameterCount, states = t.buffer.states
+        guard nParams == Int64(p), nBuffer == Int64(states.count), bufferSize == Int64(t.buffer.capacity) else {
+            throw EBMError.invalidArgument("state sizes must be \(p) parameters, \(states.count) buffer values, \(t.buffer.capacity) chains")
+        }
+        let m = try nonNull(first, "first_moment"), v = try nonNull(second, "second_moment")
+        let b = try nonNull(buffer, "buffer"), order = try nonNull(permutation, "permutation")
+        let steps = try nonNull(stepCount, "step_count"), count = try nonNull(updates, "updates")
+        h.lock.read {
+            m.update(from: t.optimizer.firstMoment.base, count: p)
+            v.update(from: t.optimizer.secondMoment.base, count: p)
+            b.update(from: states.base, count: states.count)
+            t.buffer.copyPermutation(into: UnsafeMutableBufferPointer(start: order, count: t.buffer.capacity))
+            steps.pointee = Int64(t.stepCount)
+            count.pointee = Int64(t.optimizer.updates)
+        }
+    }
+}
+
+@_cdecl("ebm_trainer_set_state")
+public func ebmTrainerSetState(
+    _ trainer: OpaquePointer?, _ first: UnsafePointer<Float>?, _ second: UnsafePointer<Float>?,
+    _ nParams: Int64, _ buffer: UnsafePointer<Float>?, _ nBuffer: Int64,
+    _ permutation: UnsafePointer<Int64>?, _ bufferSize: Int64, _ stepCount: Int64, _ updates: Int64
+) -> ebm_status {
+    withStatus {
+        let h = try object(trainer, as: TrainerHandle.self)
+        let p = try checkedCount(nParams, "n_params"), nb = try checkedCount(nBuffer, "n_buffer")
+        let chains = try checkedCount(bufferSize, "buffer_size")
+        try h.lock.write {
+            try h.trainer.restore(
+                stepCount: Int(stepCount), updates: Int(updates),
+                firstMoment: UnsafeBufferPointer(start: try nonNull(first, "first_moment"), count: p),
+                secondMoment: UnsafeBufferPointer(start: try nonNull(second, "second_moment"), count: p),
+                bufferStates: UnsafeBufferPointer(start: try nonNull(buffer, "buffer"), count: nb),
+                permutation: UnsafeBufferPointer(start: try nonNull(permutation, "permutation"), count: chains))
+        }
     }
 }

@@ -8,7 +8,7 @@ final class TrainerTests: XCTestCase {
             sampler: try LangevinParameters(steps: steps, stepSize: 0.01),
             optimizer: try OptimizerSettings(rule: .adam(beta1: 0, beta2: 0.999, epsilon: 1e-8), learningRate: lr),
             bufferSize: bufferSize, reinitProbability: 0.05, initLow: -2, initHigh: 2, alpha: 0.1, seed: seed)
-        return Trainer(model: model, settings: settings)
+        return try Trainer(model: model, settings: settings)
     }
 
     func data(_ rows: Int) -> [Float] {

@@ -8,19 +8,32 @@ Main entry points: :class:`MLPEnergy`, :class:`GaussianEnergy`, :func:`langevin`
 :class:`Trainer`, :mod:`ebm_swift.datasets`.
 """
 
-from . import _native, datasets, diagnostics
+from . import _native, datasets, diagnostics, metrics, plots, schedules
 from ._native import DivergenceError
 from .callable_energy import CallableEnergy
 from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy
 from .sampling import ais_log_z, get_num_threads, langevin, mala, set_num_threads
 from .targets import BananaEnergy, DoubleWellEnergy, GaussianMixtureEnergy
-from .training import Trainer
+from .estimator import EnergyBasedModel
+from .persistence import load, save
+from .schedules import CosineLR, ExponentialLR, StepLR
+from .training import Trainer, TrainingDivergedError
 
 __version__ = _native.version()
 
 __all__ = [
     "ACTIVATIONS",
     "BananaEnergy",
+    "CosineLR",
+    "EnergyBasedModel",
+    "ExponentialLR",
+    "StepLR",
+    "TrainingDivergedError",
+    "load",
+    "metrics",
+    "plots",
+    "save",
+    "schedules",
     "CallableEnergy",
     "DoubleWellEnergy",
     "GaussianMixtureEnergy",

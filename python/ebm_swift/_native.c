@@ -662,11 +662,12 @@ static PyObject *py_trainer_create(PyObject *self, PyObject *args) {
     unsigned long long seed;
     int optimizer;
     ebm_status status;
-    if (!PyArg_ParseTuple(args, "OLdddpddKidddddLdddd", &capsule, &n_steps, &c.sampler.step_size,
+    if (!PyArg_ParseTuple(args, "OLdddpddKidddddLddddppdd", &capsule, &n_steps, &c.sampler.step_size,
                           &c.sampler.noise_scale, &c.sampler.grad_clip, &c.sampler.has_clamp,
                           &c.sampler.clamp_low, &c.sampler.clamp_high, &seed, &optimizer, &c.lr,
                           &c.beta1, &c.beta2, &c.eps, &c.weight_decay, &buffer_size, &c.reinit_prob,
-                          &c.init_low, &c.init_high, &c.alpha))
+                          &c.init_low, &c.init_high, &c.alpha, &c.persistent, &c.use_mala, &c.data_noise,
+                          &c.clip_grad_norm))
         return NULL;
     c.sampler.n_steps = n_steps;
     c.sampler.seed = seed;
@@ -689,14 +690,15 @@ static PyObject *py_trainer_step(PyObject *self, PyObject *args) {
     ebm_train_stats stats;
     poll_state poll;
     Py_ssize_t dim;
+    double lr;
     ebm_status status;
-    if (!PyArg_ParseTuple(args, "OOO", &capsule, &x_obj, &dim_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOd", &capsule, &x_obj, &dim_obj, &lr)) return NULL;
     if ((t = trainer_from(capsule)) == NULL) return NULL;
     if ((dim = PyLong_AsSsize_t(dim_obj)) < 0) return NULL;
     if ((x = as_float32(x_obj, 2, dim, "x")) == NULL) goto fail;
     poll_init(&poll, Py_None, NULL);
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_trainer_step(t, (const float *)PyArray_DATA(x), PyArray_DIM(x, 0), &stats,
+    status = ebm_trainer_step(t, (const float *)PyArray_DATA(x), PyArray_DIM(x, 0), lr, &stats,
                               poll_signals, &poll);
     Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
@@ -743,6 +745,76 @@ static PyObject *py_trainer_step_count(PyObject *self, PyObject *args) {
     return PyLong_FromLongLong(count);
 }
 
+/* trainer_get_state(handle, n_params, dim) -> (m, v, buffer, permutation, step_count, updates) */
+static PyObject *py_trainer_get_state(PyObject *self, PyObject *args) {
+    PyObject *capsule, *result = NULL;
+    PyArrayObject *m = NULL, *v = NULL, *buffer = NULL, *order = NULL;
+    ebm_trainer *t;
+    long long n_params, dim;
+    int64_t size = 0, steps = 0, updates = 0;
+    npy_intp pdims[1], bdims[2];
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OLL", &capsule, &n_params, &dim)) return NULL;
+    if ((t = trainer_from(capsule)) == NULL) return NULL;
+    if ((status = ebm_trainer_buffer_size(t, &size)) != EBM_OK) return raise_status(status);
+    pdims[0] = (npy_intp)n_params;
+    bdims[0] = (npy_intp)size;
+    bdims[1] = (npy_intp)dim;
+    m = (PyArrayObject *)PyArray_SimpleNew(1, pdims, NPY_FLOAT32);
+    v = (PyArrayObject *)PyArray_SimpleNew(1, pdims, NPY_FLOAT32);
+    buffer = (PyArrayObject *)PyArray_SimpleNew(2, bdims, NPY_FLOAT32);
+    order = (PyArrayObject *)PyArray_SimpleNew(1, bdims, NPY_INT64);
+    if (m == NULL || v == NULL || buffer == NULL || order == NULL) goto fail;
+    status = ebm_trainer_get_state(t, (float *)PyArray_DATA(m), (float *)PyArray_DATA(v), n_params,
+                                   (float *)PyArray_DATA(buffer), (int64_t)(bdims[0] * bdims[1]),
+                                   (int64_t *)PyArray_DATA(order), size, &steps, &updates);
+    if (status != EBM_OK) {
+        raise_status(status);
+        goto fail;
+    }
+    result = Py_BuildValue("(OOOOLL)", m, v, buffer, order, (long long)steps, (long long)updates);
+fail:
+    Py_XDECREF(m);
+    Py_XDECREF(v);
+    Py_XDECREF(buffer);
+    Py_XDECREF(order);
+    return result;
+}
+
+/* trainer_set_state(handle, m, v, buffer, permutation, step_count, updates) */
+static PyObject *py_trainer_set_state(PyObject *self, PyObject *args) {
+    PyObject *capsule, *m_obj, *v_obj, *b_obj, *o_obj, *result = NULL;
+    PyArrayObject *m = NULL, *v = NULL, *buffer = NULL, *order = NULL;
+    ebm_trainer *t;
+    long long steps, updates;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OOOOOLL", &capsule, &m_obj, &v_obj, &b_obj, &o_obj, &steps, &updates)) return NULL;
+    if ((t = trainer_from(capsule)) == NULL) return NULL;
+    m = (PyArrayObject *)PyArray_FROM_OTF(m_obj, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY);
+    v = (PyArrayObject *)PyArray_FROM_OTF(v_obj, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY);
+    buffer = (PyArrayObject *)PyArray_FROM_OTF(b_obj, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY);
+    order = (PyArrayObject *)PyArray_FROM_OTF(o_obj, NPY_INT64, NPY_ARRAY_IN_ARRAY);
+    if (m == NULL || v == NULL || buffer == NULL || order == NULL) goto fail;
+    if (PyArray_SIZE(m) != PyArray_SIZE(v)) {
+        PyErr_SetString(PyExc_ValueError, "optimiser moments must have the same size");
+        goto fail;
+    }
+    status = ebm_trainer_set_state(t, (const float *)PyArray_DATA(m), (const float *)PyArray_DATA(v),
+                                   PyArray_SIZE(m), (const float *)PyArray_DATA(buffer), PyArray_SIZE(buffer),
+                                   (const int64_t *)PyArray_DATA(order), PyArray_SIZE(order), steps, updates);
+    if (status != EBM_OK) {
+        raise_status(status);
+        goto fail;
+    }
+    result = Py_NewRef(Py_None);
+fail:
+    Py_XDECREF(m);
+    Py_XDECREF(v);
+    Py_XDECREF(buffer);
+    Py_XDECREF(order);
+    return result;
+}
+
 static PyObject *py_version(PyObject *self, PyObject *args) { return PyUnicode_FromString(ebm_version()); }
 
 /* ---- module ----------------------------------------------------------------------------------- */
@@ -769,6 +841,8 @@ static PyMethodDef methods[] = {
     {"trainer_step", py_trainer_step, METH_VARARGS, NULL},
     {"trainer_get_buffer", py_trainer_get_buffer, METH_VARARGS, NULL},
     {"trainer_step_count", py_trainer_step_count, METH_VARARGS, NULL},
+    {"trainer_get_state", py_trainer_get_state, METH_VARARGS, NULL},
+    {"trainer_set_state", py_trainer_set_state, METH_VARARGS, NULL},
     {"version", py_version, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };

@@ -1,19 +1,58 @@
-"""Maximum-likelihood training of an energy network with persistent Langevin chains
+"""Maximum-likelihood training of an energy network with Langevin chains
 (Bishop, *Deep Learning*, §14.3.2–14.3.3; the replay buffer of Du & Mordatch 2019)."""
 
 from __future__ import annotations
 
+import time
 
 import numpy as np
 
 from . import _native
-from ._validation import as_batch, interval, non_negative_float, positive_float, positive_int, probability, resolve_seed
+from ._native import DivergenceError
+from ._progress import progress_bar
+from ._validation import (
+    as_batch,
+    interval,
+    non_negative_float,
+    optional_positive_float,
+    positive_float,
+    positive_int,
+    probability,
+    resolve_seed,
+)
 from .energies import MLPEnergy
 from .sampling import _sampler_args
+from .schedules import CosineLR, ExponentialLR, StepLR, from_config, to_config
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "TrainingDivergedError"]
 
 _OPTIMIZERS = {"sgd": 0, "adam": 1}
+_SAMPLERS = ("langevin", "mala")
+HISTORY_KEYS = ("loss", "e_data", "e_model", "grad_norm", "lr", "step_time")
+
+
+class TrainingDivergedError(DivergenceError):
+    """Training produced a NaN or infinity. The model keeps its last finite parameters.
+
+    Attributes
+    ----------
+    step : int
+        The (1-based) training step that failed.
+    quantity : str
+        ``"samples"``, ``"energy"``, ``"gradient"`` or ``"parameters"``.
+    """
+
+    def __init__(self, message, step, quantity):
+        super().__init__(message)
+        self.step, self.quantity = step, quantity
+
+
+def _diverged_quantity(message):
+    for needle, quantity in (("Langevin", "samples"), ("MALA", "samples"), ("energy", "energy"),
+                             ("gradient", "gradient"), ("parameter", "parameters")):
+        if needle in message:
+            return quantity
+    return "unknown"
 
 
 def _unit_interval_open(value, name):
@@ -24,11 +63,12 @@ def _unit_interval_open(value, name):
 
 
 class Trainer:
-    """Train an :class:`MLPEnergy` by contrastive divergence with a persistent replay buffer.
+    """Train an :class:`MLPEnergy` by contrastive divergence with Langevin negatives.
 
-    Each :meth:`step` takes as many negatives as the data batch from a persistent buffer (each
-    re-drawn from the uniform box ``init_range`` with probability ``reinit_prob``), runs Langevin
-    on them, writes them back, and takes one optimiser step on
+    Each :meth:`step` takes as many negatives as the data batch — from a persistent buffer
+    (``persistent=True``: each re-drawn from the uniform box ``init_range`` with probability
+    ``reinit_prob``) or fresh from that box (short-run chains) — moves them by ``n_steps``
+    Langevin (or MALA) steps, writes them back, and takes one optimiser step on
 
     ``L = mean E(x_data) − mean E(x_model) + alpha·(mean E(x_data)² + mean E(x_model)²)``
 
@@ -39,8 +79,9 @@ class Trainer:
     Parameters
     ----------
     energy : MLPEnergy
-        The model; updated in place by :meth:`step`.
+        The model; updated in place.
     lr : float, default 1e-3
+        Base learning rate (scaled by ``lr_schedule`` if given).
     optimizer : {"adam", "sgd"}, default "adam"
     betas : (float, float), default (0.9, 0.999)
         Adam's moment decays (β1 = 0 is common for EBMs).
@@ -50,79 +91,101 @@ class Trainer:
         SGD momentum.
     weight_decay : float, default 0.0
         L2 penalty added to the gradient (both optimisers, as in ``torch.optim``).
+    clip_grad_norm : float, optional
+        Rescale the parameter gradient to at most this global norm.
+    lr_schedule : StepLR, ExponentialLR or CosineLR, optional
+        ``lr(step) = lr_schedule(step, lr)``.
     n_steps : int, default 20
-        Langevin steps per training step.
+        Sampler steps per training step.
     step_size : float, default 0.01
     noise_scale : float, optional
         Langevin noise; default ``sqrt(2·step_size)`` (see :func:`ebm_swift.langevin`).
     grad_clip : float, optional
-        Elementwise bound on ``∇x E`` during sampling.
+        Elementwise bound on ``∇x E`` during Langevin sampling.
     clamp : (float, float), optional
-        Box the samples are clipped to.
+        Box the Langevin samples are clipped to.
+    sampler : {"langevin", "mala"}, default "langevin"
+        MALA negatives are exact samples of ``exp(−E)`` at any step size (``noise_scale``,
+        ``grad_clip`` and ``clamp`` do not apply to it).
+    persistent : bool, default True
+        Persistent chains (replay buffer) or short-run chains from uniform noise every step.
     buffer_size : int, default 10000
         Number of persistent chains; at least the batch size.
     reinit_prob : float, default 0.05
     init_range : (float, float), default (-1.0, 1.0)
         Box of the uniform noise that starts and restarts chains. Set it to cover the data.
+    data_noise : float, default 0.0
+        Standard deviation of Gaussian noise added to every data batch (smooths the data
+        distribution; common on images).
     alpha : float, default 0.0
         Weight of the energy regulariser.
     seed : None, int or numpy.random.Generator
-        Seeds the buffer, the chain selection and the Langevin noise: same seed, same run.
+        Seeds the buffer, the chain selection, the sampler noise, the data noise and the
+        shuffling of :meth:`fit`: same seed, same run.
+
+    Attributes
+    ----------
+    n_iter : int
+        Training steps taken.
+    history : dict of lists
+        Per step: ``loss``, ``e_data``, ``e_model``, ``grad_norm``, ``lr``, ``step_time`` (s).
     """
 
-    def __init__(
-        self,
-        energy,
-        *,
-        lr=1e-3,
-        optimizer="adam",
-        betas=(0.9, 0.999),
-        eps=1e-8,
-        momentum=0.0,
-        weight_decay=0.0,
-        n_steps=20,
-        step_size=0.01,
-        noise_scale=None,
-        grad_clip=None,
-        clamp=None,
-        buffer_size=10000,
-        reinit_prob=0.05,
-        init_range=(-1.0, 1.0),
-        alpha=0.0,
-        seed=None,
-    ):
+    def __init__(self, energy, *, lr=1e-3, optimizer="adam", betas=(0.9, 0.999), eps=1e-8, momentum=0.0,
+                 weight_decay=0.0, clip_grad_norm=None, lr_schedule=None, n_steps=20, step_size=0.01,
+                 noise_scale=None, grad_clip=None, clamp=None, sampler="langevin", persistent=True,
+                 buffer_size=10000, reinit_prob=0.05, init_range=(-1.0, 1.0), data_noise=0.0, alpha=0.0,
+                 seed=None):
         if not isinstance(energy, MLPEnergy):
             raise TypeError(f"energy must be an MLPEnergy; got {type(energy).__name__}")
         if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}; got {optimizer!r}")
+        if sampler not in _SAMPLERS:
+            raise ValueError(f"sampler must be one of {list(_SAMPLERS)}; got {sampler!r}")
+        if lr_schedule is not None and not isinstance(lr_schedule, (StepLR, ExponentialLR, CosineLR)):
+            raise TypeError(f"lr_schedule must be a StepLR, ExponentialLR or CosineLR; got {type(lr_schedule).__name__}")
         try:
             beta1, beta2 = betas
         except (TypeError, ValueError):
             raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}") from None
-        beta1, beta2 = _unit_interval_open(beta1, "betas[0]"), _unit_interval_open(beta2, "betas[1]")
-        momentum = _unit_interval_open(momentum, "momentum")
         self.energy = energy
         self.lr = positive_float(lr, "lr")
         self.optimizer = optimizer
-        self.betas = (beta1, beta2)
+        self.betas = (_unit_interval_open(beta1, "betas[0]"), _unit_interval_open(beta2, "betas[1]"))
         self.eps = positive_float(eps, "eps")
-        self.momentum = momentum
+        self.momentum = _unit_interval_open(momentum, "momentum")
         self.weight_decay = non_negative_float(weight_decay, "weight_decay")
-        sampler = _sampler_args(n_steps, step_size, noise_scale, grad_clip, clamp)
-        self.n_steps, self.step_size, self.noise_scale = sampler[0], sampler[1], sampler[2]
-        self.grad_clip, self.clamp = grad_clip, (sampler[5], sampler[6]) if clamp is not None else None
+        self.clip_grad_norm = optional_positive_float(clip_grad_norm, "clip_grad_norm")
+        self.lr_schedule = lr_schedule
+        self._sampler_args = _sampler_args(n_steps, step_size, noise_scale, grad_clip, clamp)
+        self.n_steps, self.step_size, self.noise_scale = self._sampler_args[:3]
+        self.grad_clip = grad_clip
+        self.clamp = self._sampler_args[5:7] if clamp is not None else None
+        self.sampler = sampler
+        self.persistent = bool(persistent)
         self.buffer_size = positive_int(buffer_size, "buffer_size")
         if self.buffer_size >= 2**32 - 1:
             raise ValueError(f"buffer_size must be below 2**32 - 1; got {self.buffer_size}")
         self.reinit_prob = probability(reinit_prob, "reinit_prob")
         self.init_range = interval(init_range, "init_range")
+        self.data_noise = non_negative_float(data_noise, "data_noise")
         self.alpha = non_negative_float(alpha, "alpha")
         self.seed = resolve_seed(seed)
-        first = beta1 if optimizer == "adam" else momentum
+        self.epochs_done = 0
+        self.history = {k: [] for k in HISTORY_KEYS}
+        self._create()
+
+    def _create(self):
+        first = self.betas[0] if self.optimizer == "adam" else self.momentum
         self._handle = _native.trainer_create(
-            energy._handle, *sampler[:7], self.seed, _OPTIMIZERS[optimizer], self.lr, first, beta2,
-            self.eps, self.weight_decay, self.buffer_size, self.reinit_prob, *self.init_range, self.alpha,
+            self.energy._handle, *self._sampler_args, self.seed, _OPTIMIZERS[self.optimizer], self.lr, first,
+            self.betas[1], self.eps, self.weight_decay, self.buffer_size, self.reinit_prob, *self.init_range,
+            self.alpha, self.persistent, self.sampler == "mala", self.data_noise, self.clip_grad_norm or 0.0,
         )
+
+    def current_lr(self) -> float:
+        """The learning rate of the next step."""
+        return self.lr if self.lr_schedule is None else float(self.lr_schedule(self.n_iter, self.lr))
 
     def step(self, x_batch) -> dict:
         """One training step.
@@ -130,28 +193,92 @@ class Trainer:
         Parameters
         ----------
         x_batch : array_like, shape (b, dim)
-            Data; ``b ≤ buffer_size``. Never modified.
+            Data; ``b ≤ buffer_size`` for persistent chains. Never modified.
 
         Returns
         -------
         dict
             ``loss`` (L above), ``e_data`` (mean energy of the batch), ``e_model`` (mean energy of
-            the negatives after sampling), ``grad_norm`` (Euclidean norm of ``∇w L``).
+            the negatives after sampling), ``grad_norm`` (norm of ``∇w L`` before clipping), ``lr``,
+            ``step_time`` (seconds).
 
         Raises
         ------
-        DivergenceError
-            If samples, energies, the gradient or the updated parameters are not finite; the
-            model, buffer and optimiser are then left as they were before the step.
+        TrainingDivergedError
+            If samples, energies, the gradient or the updated parameters are not finite; the model,
+            buffer and optimiser are then left as they were before the step.
         """
         x = as_batch(x_batch, self.energy.dim, "x_batch")
-        if x.shape[0] > self.buffer_size:
+        if self.persistent and x.shape[0] > self.buffer_size:
             raise ValueError(
                 f"x_batch has {x.shape[0]} rows but buffer_size is {self.buffer_size}; "
                 "each step draws one persistent chain per data row"
             )
-        loss, e_data, e_model, grad_norm = _native.trainer_step(self._handle, x, self.energy.dim)
-        return {"loss": loss, "e_data": e_data, "e_model": e_model, "grad_norm": grad_norm}
+        lr = self.current_lr()
+        if not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr_schedule gave a learning rate of {lr!r} at step {self.n_iter}")
+        start = time.perf_counter()
+        try:
+            loss, e_data, e_model, grad_norm = _native.trainer_step(self._handle, x, self.energy.dim, lr)
+        except TrainingDivergedError:
+            raise
+        except DivergenceError as exc:
+            raise TrainingDivergedError(str(exc), self.n_iter + 1, _diverged_quantity(str(exc))) from None
+        record = {"loss": loss, "e_data": e_data, "e_model": e_model, "grad_norm": grad_norm, "lr": lr,
+                  "step_time": time.perf_counter() - start}
+        for k in HISTORY_KEYS:
+            self.history[k].append(record[k])
+        return record
+
+    def fit(self, X, *, epochs=1, batch_size=128, shuffle=True, progress=True, callback=None):
+        """Train on ``X`` for a number of epochs.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, dim)
+        epochs : int
+        batch_size : int
+            At most ``n`` (and at most ``buffer_size`` with persistent chains). The last batch of an
+            epoch may be smaller.
+        shuffle : bool
+            Shuffle the rows every epoch (seeded by ``seed`` and the epoch number).
+        progress : bool
+            A live progress bar (tqdm when installed) with the loss and energies.
+        callback : callable, optional
+            ``callback(trainer, record)`` after every step; returning ``False`` stops training.
+
+        Returns
+        -------
+        dict of lists
+            :attr:`history` (every step so far, this call's included).
+        """
+        data = as_batch(X, self.energy.dim, "X")
+        epochs = positive_int(epochs, "epochs")
+        batch_size = positive_int(batch_size, "batch_size")
+        n = data.shape[0]
+        if batch_size > n:
+            raise ValueError(f"batch_size ({batch_size}) is larger than the data ({n} rows)")
+        if self.persistent and batch_size > self.buffer_size:
+            raise ValueError(f"batch_size ({batch_size}) is larger than buffer_size ({self.buffer_size})")
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be callable")
+        per_epoch = -(-n // batch_size)
+        bar = progress_bar(bool(progress), "fit", total=epochs * per_epoch, steps=True)
+        try:
+            for _ in range(epochs):
+                order = (np.random.default_rng([self.seed, self.epochs_done]).permutation(n) if shuffle
+                         else np.arange(n))
+                for start in range(0, n, batch_size):
+                    record = self.step(data[order[start : start + batch_size]])
+                    if bar:
+                        bar.advance(record)
+                    if callback is not None and callback(self, record) is False:
+                        return self.history
+                self.epochs_done += 1
+        finally:
+            if bar:
+                bar.close()
+        return self.history
 
     @property
     def buffer(self) -> np.ndarray:
@@ -162,6 +289,57 @@ class Trainer:
     def n_iter(self) -> int:
         """Number of training steps taken."""
         return _native.trainer_step_count(self._handle)
+
+    # ---- saving ------------------------------------------------------------------------------
+
+    def _config(self):
+        return {
+            "lr": self.lr, "optimizer": self.optimizer, "betas": list(self.betas), "eps": self.eps,
+            "momentum": self.momentum, "weight_decay": self.weight_decay, "clip_grad_norm": self.clip_grad_norm,
+            "lr_schedule": to_config(self.lr_schedule), "n_steps": self.n_steps, "step_size": self.step_size,
+            "noise_scale": self.noise_scale, "grad_clip": self.grad_clip,
+            "clamp": list(self.clamp) if self.clamp is not None else None, "sampler": self.sampler,
+            "persistent": self.persistent, "buffer_size": self.buffer_size, "reinit_prob": self.reinit_prob,
+            "init_range": list(self.init_range), "data_noise": self.data_noise, "alpha": self.alpha,
+            "seed": self.seed,
+        }
+
+    def _state(self):
+        m, v, buffer, order, steps, updates = _native.trainer_get_state(
+            self._handle, self.energy.num_parameters, self.energy.dim)
+        arrays = {"first_moment": m, "second_moment": v, "buffer": buffer, "permutation": order}
+        arrays.update({f"history.{k}": np.asarray(self.history[k], dtype=np.float64) for k in HISTORY_KEYS})
+        return arrays, {"config": self._config(), "step_count": steps, "updates": updates,
+                        "epochs_done": self.epochs_done}
+
+    @classmethod
+    def _from_state(cls, energy, arrays, meta):
+        config = dict(meta["config"])
+        config["lr_schedule"] = from_config(config["lr_schedule"])
+        trainer = cls(energy, **config)
+        trainer._restore(arrays, meta)
+        return trainer
+
+    def _restore(self, arrays, meta):
+        _native.trainer_set_state(self._handle, arrays["first_moment"], arrays["second_moment"], arrays["buffer"],
+                                  arrays["permutation"], int(meta["step_count"]), int(meta["updates"]))
+        self.epochs_done = int(meta["epochs_done"])
+        self.history = {k: [float(v) for v in arrays[f"history.{k}"]] for k in HISTORY_KEYS}
+
+    def save(self, path) -> None:
+        """Save the model, the optimiser state, the buffer and the history to ``path`` (``.npz``,
+        written atomically). :func:`ebm_swift.load` resumes it exactly."""
+        from .persistence import save
+
+        save(self, path)
+
+    def __getstate__(self):
+        arrays, meta = self._state()
+        return {"energy": self.energy, "arrays": arrays, "meta": meta}
+
+    def __setstate__(self, state):
+        fresh = Trainer._from_state(state["energy"], state["arrays"], state["meta"])
+        self.__dict__.update(fresh.__dict__)
 
     def __repr__(self) -> str:
         return f"Trainer({self.energy!r}, optimizer={self.optimizer!r}, lr={self.lr}, n_steps={self.n_steps})"

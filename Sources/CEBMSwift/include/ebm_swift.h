@@ -102,6 +102,10 @@ typedef struct ebm_trainer_config {
     double init_low;
     double init_high;
     double alpha; /* energy regulariser weight */
+    int32_t persistent;    /* 1: replay buffer; 0: short-run chains from uniform noise each step */
+    int32_t use_mala;      /* 1: MALA negatives (sampler.step_size, sampler.n_steps) */
+    double data_noise;     /* std of Gaussian noise added to data batches */
+    double clip_grad_norm; /* <= 0: none; else the parameter gradient's norm is capped to it */
 } ebm_trainer_config;
 
 /* What one training step measured. */
@@ -212,13 +216,14 @@ ebm_status ebm_trainer_create(ebm_energy *mlp, const ebm_trainer_config *config,
 /* Releases a trainer. NULL is ignored. */
 void ebm_trainer_destroy(ebm_trainer *trainer);
 
-/* One maximum-likelihood step on the n data rows of x: n negatives drawn from the buffer without
+/* lr > 0 overrides the configured learning rate for this step (a schedule's value).
+ * One maximum-likelihood step on the n data rows of x: n negatives drawn from the buffer without
  * replacement (each re-drawn from the uniform init box with probability reinit_prob), moved by
  * Langevin, written back; then one optimiser step on the loss of ebm_train_stats with the
  * negatives held constant. Fills *stats. On any error the model, buffer and optimiser are
  * unchanged. */
-ebm_status ebm_trainer_step(ebm_trainer *trainer, const float *x, int64_t n, ebm_train_stats *stats,
-                            ebm_poll_fn poll, void *poll_ctx);
+ebm_status ebm_trainer_step(ebm_trainer *trainer, const float *x, int64_t n, double lr,
+                            ebm_train_stats *stats, ebm_poll_fn poll, void *poll_ctx);
 
 /* Buffer size and a copy of the persistent chains (count must be buffer_size * dim). */
 ebm_status ebm_trainer_buffer_size(const ebm_trainer *trainer, int64_t *out);
@@ -226,6 +231,17 @@ ebm_status ebm_trainer_get_buffer(const ebm_trainer *trainer, float *buffer, int
 
 /* Number of steps taken. */
 ebm_status ebm_trainer_step_count(const ebm_trainer *trainer, int64_t *out);
+
+/* The resumable state besides the model's parameters: optimiser moments (n_params floats each),
+ * buffer states (buffer_size * dim floats), the buffer's permutation (buffer_size), the step count
+ * and the optimiser's update count. get copies out, set restores (validating the permutation). */
+ebm_status ebm_trainer_get_state(const ebm_trainer *trainer, float *first_moment, float *second_moment,
+                                 int64_t n_params, float *buffer, int64_t n_buffer, int64_t *permutation,
+                                 int64_t buffer_size, int64_t *step_count, int64_t *updates);
+ebm_status ebm_trainer_set_state(ebm_trainer *trainer, const float *first_moment, const float *second_moment,
+                                 int64_t n_params, const float *buffer, int64_t n_buffer,
+                                 const int64_t *permutation, int64_t buffer_size, int64_t step_count,
+                                 int64_t updates);
 
 #ifdef __cplusplus
 }

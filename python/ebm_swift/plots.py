@@ -1,0 +1,68 @@
+"""Plots (matplotlib, an optional dependency: ``pip install ebm_swift[plot]``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_energy_2d", "plot_samples", "plot_history", "plot_image_grid"]
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError("plotting needs matplotlib: pip install matplotlib") from exc
+    return plt
+
+
+def _axes(ax):
+    return ax if ax is not None else _pyplot().subplots(figsize=(5, 5))[1]
+
+
+def plot_energy_2d(energy, bounds=(-4.0, 4.0), grid=200, *, density=False, ax=None):
+    """Filled contours of ``E`` (or of ``exp(−E)`` with ``density=True``) over a 2-D box."""
+    ax = _axes(ax)
+    xs = np.linspace(bounds[0], bounds[1], grid)
+    gx, gy = np.meshgrid(xs, xs)
+    e = energy.energy(np.stack([gx.ravel(), gy.ravel()], axis=1)).reshape(gx.shape).astype(np.float64)
+    values = np.exp(-(e - e.min())) if density else e
+    im = ax.contourf(gx, gy, values, levels=40, cmap="viridis")
+    ax.figure.colorbar(im, ax=ax, label="exp(−E) (unnormalised)" if density else "E(x)")
+    ax.set_aspect("equal")
+    ax.set_title("density" if density else "energy")
+    return ax
+
+
+def plot_samples(data, samples, *, ax=None, size=2):
+    """Data and model samples overlaid in 2-D."""
+    ax = _axes(ax)
+    data, samples = np.asarray(data), np.asarray(samples)
+    ax.scatter(data[:, 0], data[:, 1], s=size, alpha=0.4, label="data")
+    ax.scatter(samples[:, 0], samples[:, 1], s=size, alpha=0.4, label="samples")
+    ax.legend(markerscale=4)
+    ax.set_aspect("equal")
+    return ax
+
+
+def plot_history(history, *, ax=None):
+    """Loss and the two mean energies per training step."""
+    ax = _axes(ax)
+    for key in ("loss", "e_data", "e_model"):
+        ax.plot(np.asarray(history[key]), label=key, lw=0.8)
+    ax.set_xlabel("step")
+    ax.legend()
+    return ax
+
+
+def plot_image_grid(images, shape=(8, 8), *, columns=10, ax=None, value_range=(-1.0, 1.0)):
+    """Images (rows of ``shape[0]·shape[1]`` pixels) tiled into one grid."""
+    ax = _axes(ax)
+    images = np.asarray(images).reshape(-1, *shape)
+    rows = -(-len(images) // columns)
+    canvas = np.full((rows * (shape[0] + 1), columns * (shape[1] + 1)), value_range[0], dtype=np.float64)
+    for i, img in enumerate(images):
+        r, c = divmod(i, columns)
+        canvas[r * (shape[0] + 1) : r * (shape[0] + 1) + shape[0], c * (shape[1] + 1) : c * (shape[1] + 1) + shape[1]] = img
+    ax.imshow(canvas, cmap="gray", vmin=value_range[0], vmax=value_range[1])
+    ax.axis("off")
+    return ax
