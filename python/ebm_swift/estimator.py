@@ -14,8 +14,13 @@ from .training import Trainer
 
 __all__ = ["EnergyBasedModel"]
 
+try:  # Optional: with scikit-learn installed, inherit its tags, HTML repr and version checks.
+    from sklearn.base import BaseEstimator as _Base
+except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
+    _Base = object
 
-class EnergyBasedModel:
+
+class EnergyBasedModel(_Base):
     """An MLP energy ``p(x) ∝ exp(−E(x))`` trained by persistent-chain maximum likelihood.
 
     Follows scikit-learn's conventions: ``__init__`` only stores the hyperparameters; ``fit`` and
