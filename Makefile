@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-installed
 
-.PHONY: demo test build swift-test pytest system-deps wheel bench-threads clean
+.PHONY: demo test build swift-test pytest system-deps wheel bench bench-threads clean
 
 demo: build
 	$(PY) examples/demo.py --out demo.png
@@ -24,6 +24,11 @@ pytest: build
 
 build: system-deps $(DEPS_STAMP)
 	$(PY) -m pip install --quiet --no-build-isolation .
+
+# The peer benchmark: installs JAX (CPU) into .venv; PyTorch is used when already installed.
+bench: build
+	$(PY) -m pip install --quiet "jax[cpu]"
+	$(PY) benchmarks/bench.py --both-environments --json benchmarks/results.json
 
 bench-threads: build
 	$(PY) benchmarks/threads.py

@@ -32,8 +32,8 @@ public enum Activation: Int32, CaseIterable, Sendable {
             let s = 1 / (1 + expf(-z))
             return (z * s, s * (1 + z * (1 - s)))
         case .tanh:
-            let t = tanhf(z)
-            return (t, 1 - t * t)
+            let (t, plus, minus) = Self.tanhParts(z)
+            return (t, plus * minus)
         case .softplus:
             // Stable: max(z, 0) + log1p(e^−|z|); the derivative is σ(z).
             let v = max(z, 0) + log1pf(expf(-abs(z)))
@@ -49,18 +49,27 @@ public enum Activation: Int32, CaseIterable, Sendable {
             // f' = ½ (1 + tanh u) + ½ z (1 − tanh² u) c (1 + 3 a z²)   (Hendrycks & Gimpel 2016).
             let c: Float = 0.797_884_560_802_865_4  // √(2/π)
             let a: Float = 0.044715
-            let t = tanhf(c * (z + a * z * z * z))
-            return (0.5 * z * (1 + t), 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * c * (1 + 3 * a * z * z))
+            let (_, plus, minus) = Self.tanhParts(c * (z + a * z * z * z))
+            return (0.5 * z * plus, 0.5 * plus + 0.5 * z * plus * minus * c * (1 + 3 * a * z * z))
         }
+    }
+
+    /// `(tanh x, 1 + tanh x, 1 − tanh x)` from `e = e^{−2|x|}`: `1 ∓ tanh|x| = 2e/(1+e)` or
+    /// `2/(1+e)`, accurate where `tanh x` rounds to ±1 (the scalar twin of `VectorMath.tanhParts`).
+    @inlinable
+    static func tanhParts(_ x: Float) -> (Float, Float, Float) {
+        let e = expf(-2 * abs(x))
+        let small = 2 * e / (1 + e), large = 2 / (1 + e)
+        return x < 0 ? (small - 1, small, large) : (large - 1, large, small)
     }
 
     /// `out[i] ← f(out[i] + bias[i mod width])` in place over a `rows × width` block, and
     /// `derivative[i] ← f'(…)` when given: the fused bias-activation pass of a forward step.
-    @inlinable
     func apply(
         _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: UnsafePointer<Float>,
         derivative: UnsafeMutablePointer<Float>?
     ) {
+        if applyVectorised(out, rows: rows, width: width, bias: bias, derivative: derivative) { return }
         if let d = derivative {
             for r in 0..<rows {
                 let o = out + r * width, dr = d + r * width

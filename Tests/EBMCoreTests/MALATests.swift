@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import EBMCore
 
@@ -116,5 +117,45 @@ final class AnalyticEnergyTests: XCTestCase {
             results.append(w)
         }
         XCTAssertEqual(results[0], results[1])
+    }
+}
+
+final class VectorMathTests: XCTestCase {
+    /// The vectorised exp against the libm exp over [−87, 87]: relative error below 4 ulp.
+    func testExpAccuracy() {
+        var worst: Double = 0
+        var x: Float = -87
+        while x < 86.9 {
+            let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0137 })
+            let fast = VectorMath.exp(lanes)
+            for i in 0..<8 {
+                let exact = Foundation.exp(Double(lanes[i]))
+                worst = max(worst, abs(Double(fast[i]) - exact) / exact)
+            }
+            x += 0.11
+        }
+        XCTAssertLessThan(worst, 4 * Double(Float.ulpOfOne))
+    }
+
+    /// Every activation's vectorised pass equals its scalar definition (to a few ulp), on a width
+    /// with both whole vectors and a tail.
+    func testVectorisedActivationsMatchScalar() {
+        let width = 21, rows = 3
+        let bias = (0..<width).map { Float($0) * 0.1 - 1 }
+        for activation in Activation.allCases {
+            var out = (0..<(rows * width)).map { Float($0 % 13) * 0.7 - 4 }
+            let input = out
+            var derivative = [Float](repeating: 0, count: rows * width)
+            out.withUnsafeMutableBufferPointer { o in
+                derivative.withUnsafeMutableBufferPointer { d in
+                    activation.apply(o.baseAddress!, rows: rows, width: width, bias: bias, derivative: d.baseAddress!)
+                }
+            }
+            for i in 0..<(rows * width) {
+                let (v, g) = activation.valueAndDerivative(input[i] + bias[i % width])
+                XCTAssertEqual(out[i], v, accuracy: 1e-6 * max(1, abs(v)), "\(activation) value at \(i)")
+                XCTAssertEqual(derivative[i], g, accuracy: 1e-6 * max(1, abs(g)), "\(activation) derivative at \(i)")
+            }
+        }
     }
 }

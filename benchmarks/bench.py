@@ -1,0 +1,174 @@
+"""ebm_swift against NumPy, JAX and PyTorch on the issue-5 workload, in one process per
+environment (`make bench`).
+
+For each configuration and framework: the median over 3 rounds of the best of 5 timed calls,
+after a warm-up (JIT compilation included there). Reports chain-steps/s (langevin), train
+steps/s, matrix-product GFLOP/s and their fraction of the OpenBLAS sgemm roofline measured in the
+same process, ratios to each peer, and peak RSS. `--both-environments` runs the whole suite twice
+in subprocesses — with OPENBLAS_CORETYPE as set, and with it removed (what a user's machine has)
+— and headlines the second.
+"""
+
+import argparse
+import ctypes
+import ctypes.util
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from peer_ebm_swift import EbmSwiftPeer  # noqa: E402
+from peer_numpy import NumpyPeer  # noqa: E402
+from workload import CONFIGS, LANGEVIN_STEPS, TRAIN_LANGEVIN_STEPS, data, matmul_weights, weights  # noqa: E402
+
+
+def timed(fn, repeats=5, rounds=3):
+    fn()  # warm-up
+    rounds_best = []
+    for _ in range(rounds):
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        rounds_best.append(best)
+    return statistics.median(rounds_best)
+
+
+def sgemm_roofline(n=1024):
+    """GFLOP/s of the OpenBLAS that ebm_swift links, cblas_sgemm at n = 1024, all cores."""
+    import ebm_swift
+
+    lib_dir = os.path.dirname(ebm_swift.__file__)
+    lib = ctypes.CDLL(os.path.join(lib_dir, "libebm_swift.so"))  # loads its libopenblas
+    blas = ctypes.CDLL("libopenblas.so.0")
+    blas.openblas_set_num_threads(os.cpu_count())
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).random((n, n), dtype=np.float32)
+    c = np.zeros((n, n), dtype=np.float32)
+    ptr = lambda m: m.ctypes.data_as(ctypes.POINTER(ctypes.c_float))  # noqa: E731
+    call = lambda: blas.cblas_sgemm(101, 111, 111, n, n, n, ctypes.c_float(1.0), ptr(a), n, ptr(b), n,  # noqa: E731
+                                    ctypes.c_float(0.0), ptr(c), n)
+    seconds = timed(call)
+    if "OPENBLAS_NUM_THREADS" not in os.environ:
+        blas.openblas_set_num_threads(1)  # what ebm_swift itself uses (it parallelises over chains)
+    del lib
+    return 2 * n**3 / seconds / 1e9
+
+
+def peers(names):
+    out = [EbmSwiftPeer, NumpyPeer]
+    if "jax" in names:
+        try:
+            from peer_jax import JaxPeer
+
+            import jax  # noqa: F401
+
+            out.append(JaxPeer)
+        except ImportError:
+            print("jax not installed: skipped (make bench installs it)", file=sys.stderr)
+    if "torch" in names:
+        try:
+            from peer_torch import TorchPeer
+
+            out.append(TorchPeer)
+        except ImportError:
+            print("torch not installed: skipped (pip install torch to include it)", file=sys.stderr)
+    return out
+
+
+def run_suite(args):
+    roofline = sgemm_roofline()
+    results = {"environment": {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "cpu_count": os.cpu_count(),
+                               "machine": platform.machine(), "python": platform.python_version()},
+               "sgemm_roofline_gflops": roofline, "configs": {}}
+    classes = peers(args.frameworks.split(","))
+    configs = [c for c in CONFIGS if c[0] in args.configs.split(",")]
+    for name, d, h, b in configs:
+        p = weights(d, h)
+        flops_step = 4 * b * matmul_weights(d, h)
+        x0, pos = data(d, b, seed=1), data(d, b, seed=2)
+        row = {}
+        for cls in classes:
+            peer = cls(p, d, b)
+            lang = timed(lambda: peer.langevin(x0, LANGEVIN_STEPS), args.repeats)
+            train = timed(lambda: peer.train_step(pos), args.repeats)
+            row[cls.name] = {
+                "langevin_chain_steps_per_s": b * LANGEVIN_STEPS / lang,
+                "langevin_gflops": flops_step * LANGEVIN_STEPS / lang / 1e9,
+                "train_steps_per_s": 1 / train,
+                "train_langevin_gflops": flops_step * TRAIN_LANGEVIN_STEPS / train / 1e9,
+            }
+            row[cls.name]["langevin_roofline_fraction"] = row[cls.name]["langevin_gflops"] / roofline
+        ours = row["ebm_swift"]
+        for peer_name, r in row.items():
+            if peer_name != "ebm_swift":
+                ours[f"langevin_vs_{peer_name}"] = ours["langevin_chain_steps_per_s"] / r["langevin_chain_steps_per_s"]
+                ours[f"train_vs_{peer_name}"] = ours["train_steps_per_s"] / r["train_steps_per_s"]
+        results["configs"][name] = row
+        print(f"{name:11s}", " | ".join(
+            f"{k}: {v['langevin_chain_steps_per_s'] / 1e3:9.1f} k chain-steps/s, {v['train_steps_per_s']:7.1f} train/s"
+            for k, v in row.items()), flush=True)
+    results["scaling"] = scaling()
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return results
+
+
+def scaling():
+    """Chain-steps/s over B at toy2d widths, and the one-step one-chain latency."""
+    import ebm_swift
+
+    model = ebm_swift.MLPEnergy(2, (128, 128), "swish", seed=0)
+    out = {"chain_steps_per_s": {}}
+    for b in (1, 16, 256, 4096, 65536):
+        x0 = data(2, b)
+        steps = max(2, min(100, 2_000_000 // (b * 100)))
+        seconds = timed(lambda: ebm_swift.langevin(model, x0, steps, 0.01, seed=0), repeats=3)
+        out["chain_steps_per_s"][b] = b * steps / seconds
+    x1 = data(2, 1)
+    n = 2000
+    t0 = time.perf_counter()
+    for _ in range(n):
+        ebm_swift.langevin(model, x1, 1, 0.01, seed=0)
+    out["one_step_one_chain_latency_us"] = (time.perf_counter() - t0) / n * 1e6
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frameworks", default="jax,torch")
+    parser.add_argument("--configs", default=",".join(c[0] for c in CONFIGS))
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", default="benchmarks/results.json")
+    parser.add_argument("--both-environments", action="store_true")
+    args = parser.parse_args()
+    if not args.both_environments:
+        results = run_suite(args)
+        print(json.dumps({k: v for k, v in results.items() if k != "configs"}, indent=1))
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+        return
+    combined = {}
+    for label, env in (("as_set", dict(os.environ)),
+                       ("without_coretype", {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"})):
+        out = args.json.replace(".json", f".{label}.json")
+        cmd = [sys.executable, __file__, "--frameworks", args.frameworks, "--configs", args.configs,
+               "--repeats", str(args.repeats), "--json", out]
+        print(f"== OPENBLAS_CORETYPE {'=' + env['OPENBLAS_CORETYPE'] if 'OPENBLAS_CORETYPE' in env else 'unset'}", flush=True)
+        subprocess.run(cmd, env=env, check=True)
+        with open(out) as f:
+            combined[label] = json.load(f)
+    with open(args.json, "w") as f:
+        json.dump(combined, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
