@@ -1,0 +1,42 @@
+"""Turn benchmarks/results.json (from `bench.py --both-environments`) into the markdown tables of
+benchmarks/RESULTS.md: `python benchmarks/report.py benchmarks/results.json`."""
+
+import json
+import sys
+
+
+def table(env):
+    frameworks = list(next(iter(env["configs"].values())).keys())
+    lines = ["| config | " + " | ".join(f"{f} langevin (chain-steps/s)" for f in frameworks)
+             + " | " + " | ".join(f"{f} train (steps/s)" for f in frameworks)
+             + " | ebm_swift GFLOP/s (roofline %) | ebm_swift / jax: langevin, train |",
+             "|---" * (2 * len(frameworks) + 3) + "|"]
+    for name, row in env["configs"].items():
+        ours = row["ebm_swift"]
+        cells = [f"{row[f]['langevin_chain_steps_per_s'] / 1e3:,.0f} k" for f in frameworks]
+        cells += [f"{row[f]['train_steps_per_s']:.1f}" for f in frameworks]
+        cells.append(f"{ours['langevin_gflops']:.0f} ({100 * ours['langevin_roofline_fraction']:.0f} %)")
+        vs = (f"{ours['langevin_vs_jax']:.2f}×, {ours['train_vs_jax']:.2f}×" if "langevin_vs_jax" in ours else "—")
+        cells.append(vs)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    scaling = env["scaling"]
+    lines += ["", "Scaling at toy2d widths (chain-steps/s): " + ", ".join(
+        f"B={b}: {v / 1e3:,.0f} k" for b, v in scaling["chain_steps_per_s"].items())
+        + f"; one-step one-chain `langevin` latency {scaling['one_step_one_chain_latency_us']:.1f} µs; "
+        f"sgemm roofline {env['sgemm_roofline_gflops']:.0f} GFLOP/s; peak RSS {env['peak_rss_mb']:.0f} MB."]
+    return "\n".join(lines)
+
+
+def main(path):
+    with open(path) as f:
+        results = json.load(f)
+    out = []
+    for label, title in (("without_coretype", "OPENBLAS_CORETYPE unset (a user's machine; headline)"),
+                         ("as_set", "OPENBLAS_CORETYPE=Haswell (as preset on these machines)")):
+        if label in results:
+            out += [f"### {title}", "", table(results[label]), ""]
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results.json")
