@@ -96,14 +96,3 @@ public final class MLPEnergy {
         }
     }
 }
-
-/// Purpose tags that separate the random streams derived from one seed.
-enum Purpose {
-    static let initialisation: UInt64 = 1
-    static let langevinNoise: UInt64 = 2
-    static let bufferInit: UInt64 = 3
-    static let bufferDraws: UInt64 = 4
-    static let aisInitial: UInt64 = 5
-    static let aisNoise: UInt64 = 6
-    static let dataNoise: UInt64 = 8
-}

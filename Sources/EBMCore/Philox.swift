@@ -57,3 +57,17 @@ enum SplitMix64 {
         return z ^ (z >> 31)
     }
 }
+
+/// Purpose tags that separate the random streams derived from one seed.
+public enum Purpose {
+    static let initialisation: UInt64 = 1
+    /// The noise of `langevin` calls and of the trainer's Langevin steps.
+    public static let langevinNoise: UInt64 = 2
+    static let bufferInit: UInt64 = 3
+    static let bufferDraws: UInt64 = 4
+    static let aisInitial: UInt64 = 5
+    static let aisNoise: UInt64 = 6
+    /// The proposals of `mala` calls.
+    public static let malaNoise: UInt64 = 7
+    static let dataNoise: UInt64 = 8
+}

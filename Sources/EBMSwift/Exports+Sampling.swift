@@ -62,7 +62,7 @@ private struct RunLangevin: EnergyVisitor {
         let (blocks, workspaces) = samplerSetup(energy, x)
         try withRecording(output, blocks: blocks, steps: parameters.steps) { recording in
             try Langevin.run(energy, x: x, blocks: blocks, parameters: parameters,
-                             noise: Philox4x32(seed: seed, purpose: 2), workspaces: workspaces,
+                             noise: Philox4x32(seed: seed, purpose: Purpose.langevinNoise), workspaces: workspaces,
                              recording: recording, poll: poll)
         }
         output?.pointee.acceptance?.update(repeating: 1, count: blocks.rows)
@@ -84,7 +84,7 @@ private struct RunMALA: EnergyVisitor {
         try withRecording(output, blocks: blocks, steps: steps) { recording in
             try accepted.withUnsafeMutableBufferPointer { a in
                 try MALA.run(energy, x: x, blocks: blocks, steps: steps, stepSize: stepSize,
-                             noise: Philox4x32(seed: seed, purpose: 7), accepted: a,
+                             noise: Philox4x32(seed: seed, purpose: Purpose.malaNoise), accepted: a,
                              workspaces: workspaces, recording: recording, poll: poll)
             }
         }

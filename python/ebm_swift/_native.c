@@ -515,84 +515,83 @@ static int check_state(PyArrayObject *x, npy_intp dim) {
     return 0;
 }
 
+/* The shared prologue of langevin and mala: checks the handle, the state array and n_steps,
+   allocates the recording and starts the poll. 0, or -1 with an exception set. */
+static int sampling_prologue(PyObject *capsule, PyArrayObject *x, long long n_steps, long long thin, int want_stats,
+                             PyObject *progress, ebm_energy **e, recording *rec, poll_state *poll) {
+    npy_intp dim;
+    memset(rec, 0, sizeof(*rec));
+    if ((*e = energy_from(capsule)) == NULL || energy_dim(*e, &dim) < 0 || check_state(x, dim) < 0) return -1;
+    if (n_steps < 1) {
+        PyErr_SetString(PyExc_ValueError, "n_steps must be positive");
+        return -1;
+    }
+    if (recording_init(rec, PyArray_DIM(x, 0), dim, (npy_intp)n_steps, (npy_intp)thin, want_stats) < 0) return -1;
+    poll_init(poll, progress, capsule);
+    return 0;
+}
+
+/* The shared epilogue: the result tuple, or NULL with the status's exception; frees the recording. */
+static PyObject *sampling_epilogue(ebm_status status, PyObject *capsule, recording *rec) {
+    PyObject *result = status == EBM_OK ? recording_result(rec) : raise_call_status(status, capsule);
+    recording_clear(rec);
+    return result;
+}
+
 /* langevin(handle, x, n_steps, step_size, noise_scale, grad_clip, has_clamp, low, high, seed,
             thin, want_stats, progress) -> (acceptance, trajectory, stats); x is sampled in place. */
 static PyObject *py_langevin(PyObject *self, PyObject *args) {
-    PyObject *capsule, *progress, *result = NULL;
+    PyObject *capsule, *progress;
     PyArrayObject *x;
     ebm_energy *e;
     ebm_langevin_config config;
     long long n_steps, thin;
     unsigned long long seed;
     int want_stats;
-    npy_intp dim;
     poll_state poll;
     recording rec;
     ebm_status status;
-    memset(&rec, 0, sizeof(rec));
     if (!PyArg_ParseTuple(args, "OO!LdddpddKLpO", &capsule, &PyArray_Type, &x, &n_steps,
                           &config.step_size, &config.noise_scale, &config.grad_clip, &config.has_clamp,
                           &config.clamp_low, &config.clamp_high, &seed, &thin, &want_stats, &progress))
         return NULL;
     config.n_steps = n_steps;
     config.seed = seed;
-    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0 || check_state(x, dim) < 0) return NULL;
-    if (n_steps < 1) {
-        PyErr_SetString(PyExc_ValueError, "n_steps must be positive");
+    if (sampling_prologue(capsule, x, n_steps, thin, want_stats, progress, &e, &rec, &poll) < 0) {
+        recording_clear(&rec);
         return NULL;
     }
-    if (recording_init(&rec, PyArray_DIM(x, 0), dim, (npy_intp)n_steps, (npy_intp)thin, want_stats) < 0) goto fail;
-    poll_init(&poll, progress, capsule);
     Py_BEGIN_ALLOW_THREADS
     status = ebm_langevin(e, (float *)PyArray_DATA(x), PyArray_DIM(x, 0), &config, &rec.out, poll_signals, &poll);
     Py_END_ALLOW_THREADS
-    if (status != EBM_OK) {
-        raise_call_status(status, capsule);
-        goto fail;
-    }
-    result = recording_result(&rec);
-fail:
-    recording_clear(&rec);
-    return result;
+    return sampling_epilogue(status, capsule, &rec);
 }
 
 /* mala(handle, x, n_steps, step_size, seed, thin, want_stats, progress)
    -> (acceptance, trajectory, stats); x is sampled in place. */
 static PyObject *py_mala(PyObject *self, PyObject *args) {
-    PyObject *capsule, *progress, *result = NULL;
+    PyObject *capsule, *progress;
     PyArrayObject *x;
     ebm_energy *e;
     long long n_steps, thin;
     unsigned long long seed;
     double step_size;
     int want_stats;
-    npy_intp dim;
     poll_state poll;
     recording rec;
     ebm_status status;
-    memset(&rec, 0, sizeof(rec));
     if (!PyArg_ParseTuple(args, "OO!LdKLpO", &capsule, &PyArray_Type, &x, &n_steps, &step_size, &seed, &thin,
                           &want_stats, &progress))
         return NULL;
-    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0 || check_state(x, dim) < 0) return NULL;
-    if (n_steps < 1) {
-        PyErr_SetString(PyExc_ValueError, "n_steps must be positive");
+    if (sampling_prologue(capsule, x, n_steps, thin, want_stats, progress, &e, &rec, &poll) < 0) {
+        recording_clear(&rec);
         return NULL;
     }
-    if (recording_init(&rec, PyArray_DIM(x, 0), dim, (npy_intp)n_steps, (npy_intp)thin, want_stats) < 0) goto fail;
-    poll_init(&poll, progress, capsule);
     Py_BEGIN_ALLOW_THREADS
     status = ebm_mala(e, (float *)PyArray_DATA(x), PyArray_DIM(x, 0), n_steps, step_size, seed, &rec.out,
                       poll_signals, &poll);
     Py_END_ALLOW_THREADS
-    if (status != EBM_OK) {
-        raise_call_status(status, capsule);
-        goto fail;
-    }
-    result = recording_result(&rec);
-fail:
-    recording_clear(&rec);
-    return result;
+    return sampling_epilogue(status, capsule, &rec);
 }
 
 /* ais_log_z(handle, n_chains, n_temps, n_steps, step_size, base_mean, base_std, transition, seed,
