@@ -65,7 +65,12 @@ def save(obj, path) -> None:
     elif isinstance(obj, EnergyBasedModel):
         kind = "EnergyBasedModel"
         arrays, meta = ({}, {}) if obj.trainer_ is None else _trainer_state(obj.trainer_)
-        meta["params"] = obj.get_params()
+        params = obj.get_params()
+        if not (params["random_state"] is None or isinstance(params["random_state"], (int, np.integer))):
+            # A Generator cannot be written as JSON; the fitted trainer keeps its own seed.
+            params["random_state"] = None
+        params = {k: (int(v) if isinstance(v, np.integer) else v) for k, v in params.items()}
+        meta["params"] = params
         meta["fitted"] = obj.trainer_ is not None
     else:
         raise TypeError(f"cannot save a {type(obj).__name__}; expected MLPEnergy, Trainer or EnergyBasedModel")
