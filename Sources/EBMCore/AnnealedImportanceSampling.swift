@@ -82,7 +82,8 @@ public enum AnnealedImportanceSampling {
                     transition: Transition, seed: UInt64) throws {
             try require(temperatures > 0, "n_temps must be positive, got \(temperatures)")
             try require(stepsPerTemperature > 0, "n_steps must be positive, got \(stepsPerTemperature)")
-            try require(temperatures * stepsPerTemperature < Int(UInt32.max), "n_temps · n_steps must be below 2^32")
+            let (total, overflow) = temperatures.multipliedReportingOverflow(by: stepsPerTemperature)
+            try require(!overflow && total < Int(UInt32.max), "n_temps · n_steps must be below 2^32")
             try require(stepSize > 0 && stepSize.isFinite, "step_size must be positive, got \(stepSize)")
             try require(baseStd > 0 && baseStd.isFinite, "base_std must be positive, got \(baseStd)")
             self.temperatures = temperatures

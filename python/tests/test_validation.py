@@ -208,3 +208,11 @@ def test_native_layer_rejects_wrong_buffers_without_crashing(model):
         _native.langevin(model._handle, np.zeros((2, 3), dtype=np.float32), 0, 0.1, 0.1, 0.0, False, 0.0, 0.0, 0, 0, False, None)
     with pytest.raises(ValueError):
         _native.energy_eval("not a capsule", np.zeros((2, 3), dtype=np.float32))
+
+
+def test_native_ais_rejects_overflowing_counts_without_crashing():
+    from ebm_swift import _native
+
+    g = ebm_swift.GaussianEnergy([0.0], [[1.0]])
+    with pytest.raises(ValueError, match="n_temps"):
+        _native.ais_log_z(g._handle, 10, 2**62, 4, 0.1, np.zeros(1), 1.0, 0, 0, None)
