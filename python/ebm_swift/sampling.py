@@ -46,6 +46,16 @@ def _recording_args(n_steps, thin, return_trajectory):
     return thin
 
 
+# Per-step diagnostics keep 3 doubles per step for each of up to 16 chain blocks until the call
+# reduces them (in block order, so results do not depend on threads): cap the memory at ~4 GB.
+MAX_DIAGNOSTIC_STEPS = 10_000_000
+
+
+def _check_diagnostics(diagnostics, n_steps):
+    if diagnostics and n_steps > MAX_DIAGNOSTIC_STEPS:
+        raise ValueError(f"diagnostics are recorded for at most {MAX_DIAGNOSTIC_STEPS} steps; got n_steps={n_steps}")
+
+
 def _info(acceptance, trajectory, stats):
     info = {}
     if trajectory is not None:
@@ -127,6 +137,7 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
         raise TypeError(f"energy must be an ebm_swift Energy (MLPEnergy, GaussianEnergy, …); got {type(energy).__name__}")
     args = _sampler_args(n_steps, step_size, noise_scale, grad_clip, clamp)
     native_thin = _recording_args(args[0], thin, return_trajectory)
+    _check_diagnostics(diagnostics, args[0])
     seed = resolve_seed(seed)
     x = as_batch(x0, energy.dim, "x0", copy=True)
     acceptance, trajectory, stats = _run(
@@ -178,6 +189,7 @@ def mala(energy, x0, n_steps, step_size, *, seed=None, thin=None, return_traject
         raise ValueError(f"n_steps must be below 2**32 - 1; got {n_steps}")
     step_size = positive_float(step_size, "step_size")
     native_thin = _recording_args(n_steps, thin, return_trajectory)
+    _check_diagnostics(diagnostics, n_steps)
     seed = resolve_seed(seed)
     x = as_batch(x0, energy.dim, "x0", copy=True)
     acceptance, trajectory, stats = _run(
