@@ -16,7 +16,9 @@ class CallableEnergy(Energy):
 
     The native samplers call ``energy_fn`` and ``grad_fn`` once per step for the whole batch (so
     sampling a ``CallableEnergy`` uses one thread); everything else stays native. An exception
-    raised inside either function propagates unchanged out of the sampling call.
+    raised inside either function propagates unchanged out of the sampling call. The pending
+    exception is kept per energy object: sample one ``CallableEnergy`` from one Python thread at a
+    time (make one object per thread otherwise).
 
     Parameters
     ----------
