@@ -199,14 +199,36 @@ public final class Trainer {
         }
     }
 
-    /// Forward and backward over `[data; negatives]` (one batch of `2·rows`), filling `gradient`.
+    /// Forward and backward over `[data; negatives]` (`2·rows` rows), filling `gradient`.
+    ///
+    /// The rows are split into blocks that depend only on their number and spread over the
+    /// threads: each block runs its forward pass, sets its own cotangents
+    /// `∂L/∂E_i = (±1 + 2α E_i)/rows` (+ for data, − for negatives: each needs only its own
+    /// energy) and back-propagates into its own partial gradient; the partials are then added in
+    /// block order, so the result does not depend on the thread count.
     private func lossAndGradient(rows: Int, _ ws: StepWorkspace) throws -> TrainingStepStatistics {
         let e = ws.energies.base, c = ws.cotangent.base
-        model.forward(ws.joint.base, rows: 2 * rows, derivatives: true, energies: e, workspace: ws.mlp)
+        let d = model.dimension, p = model.parameterCount
+        let a = Float(2 * settings.alpha), inv = 1 / Float(rows)
+        let blocks = ws.gradientBlocks
+        try ChainParallel.run(blocks, threads: ws.gradientWorkspaces.count, steps: 1, poll: { _ in false }) { b, worker, _ in
+            let r = blocks.range(b)
+            let x = ws.joint.base + r.lowerBound * d
+            let mlp = ws.gradientWorkspaces[worker]
+            model.forward(x, rows: r.count, derivatives: true, energies: e + r.lowerBound, workspace: mlp)
+            for i in r { c[i] = ((i < rows ? 1 : -1) + a * e[i]) * inv }
+            model.backward(x, rows: r.count, cotangent: c + r.lowerBound, inputGradient: nil,
+                           parameterGradient: ws.partials.base + b * p, workspace: mlp)
+        }
+        gradient.base.update(from: ws.partials.base, count: p)
+        for b in 1..<max(1, blocks.count) {
+            let partial = ws.partials.base + b * p
+            for i in 0..<p { gradient.base[i] += partial[i] }
+        }
         var sumPos = 0.0, sumNeg = 0.0, sqPos = 0.0, sqNeg = 0.0
         for i in 0..<rows {
-            let p = Double(e[i]), n = Double(e[rows + i])
-            sumPos += p; sumNeg += n; sqPos += p * p; sqNeg += n * n
+            let positive = Double(e[i]), negative = Double(e[rows + i])
+            sumPos += positive; sumNeg += negative; sqPos += positive * positive; sqNeg += negative * negative
         }
         let m = Double(rows), alpha = Double(settings.alpha)
         let stats = TrainingStepStatistics(
@@ -216,14 +238,6 @@ public final class Trainer {
             throw EBMError.diverged(
                 "training diverged at step \(stepCount + 1): non-finite energy (mean E(data) = \(stats.dataEnergy), mean E(model) = \(stats.modelEnergy))")
         }
-        // ∂L/∂E_i = (1 + 2α E_i)/rows for data rows, (−1 + 2α E_i)/rows for negatives.
-        let a = Float(2 * alpha), inv = 1 / Float(rows)
-        for i in 0..<rows {
-            c[i] = (1 + a * e[i]) * inv
-            c[rows + i] = (-1 + a * e[rows + i]) * inv
-        }
-        model.backward(ws.joint.base, rows: 2 * rows, cotangent: c, inputGradient: nil,
-                       parameterGradient: gradient.base, workspace: ws.mlp)
         var norm = 0.0
         for i in 0..<gradient.count { norm += Double(gradient.base[i]) * Double(gradient.base[i]) }
         norm = norm.squareRoot()
@@ -269,7 +283,11 @@ private final class StepWorkspace {
     let blocks: ChainBlocks
     let threads: Int
     let samplers: [SamplerWorkspace<MLPEnergy>]
-    let mlp: MLPWorkspace
+    /// The blocks of `[data; negatives]` for the gradient pass, one MLP workspace per thread and
+    /// one partial gradient per block.
+    let gradientBlocks: ChainBlocks
+    let gradientWorkspaces: [MLPWorkspace]
+    let partials: FloatBuffer
     /// `[data; negatives]`, `2·capacity × dim`.
     let joint: FloatBuffer
     let energies: FloatBuffer
@@ -287,7 +305,12 @@ private final class StepWorkspace {
         self.threads = threads
         blocks = ChainBlocks(rows: rows)
         samplers = SamplerWorkspace.perThread(model, blocks: blocks, threads: threads)
-        mlp = model.makeWorkspace(capacity: 2 * capacity)
+        let gradientBlocks = ChainBlocks(rows: 2 * rows)
+        self.gradientBlocks = gradientBlocks
+        gradientWorkspaces = (0..<max(1, min(threads, gradientBlocks.count))).map { _ in
+            model.makeWorkspace(capacity: gradientBlocks.blockRows)
+        }
+        partials = FloatBuffer(count: gradientBlocks.count * model.parameterCount)
         joint = FloatBuffer(count: 2 * capacity * model.dimension)
         energies = FloatBuffer(count: 2 * capacity)
         cotangent = FloatBuffer(count: 2 * capacity)
