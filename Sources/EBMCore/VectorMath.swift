@@ -1,6 +1,12 @@
-/// Vectorised elementary functions for the activation passes (8 lanes; AVX2 registers).
+/// Vectorised elementary functions for the activation passes and the Gaussian noise, 16 lanes
+/// at a time: one AVX-512 register, or two AVX2 registers (which LLVM interleaves) without it.
+///
+/// Written with bit operations and fused multiply-adds only: Swift's generic SIMD code runs
+/// float-to-int conversions and `squareRoot()` lane by lane (the latter through libm's `sqrtf`),
+/// and never contracts `a * b + c` into an FMA by itself.
 enum VectorMath {
-    typealias V = SIMD8<Float>
+    typealias V = SIMD16<Float>
+    typealias VI = SIMD16<Int32>
 
     /// `e^x` for each lane, accurate to about 2 ulp: Cephes' `expf` — `x = n ln 2 + r` with
     /// `|r| ≤ ln 2 / 2` (ln 2 split in two parts so `r` is exact), a degree-6 minimax polynomial
@@ -15,18 +21,17 @@ enum VectorMath {
         // Clamp with selects (the generic pointwiseMin/Max are not inlined).
         var v = x.replacing(with: 87, where: x .> 87)
         v = v.replacing(with: -87, where: v .< -87)
-        let shifted = v * 1.442_695_04 + 12_582_912  // 1.5·2²³
+        let shifted = V(repeating: 12_582_912).addingProduct(v, 1.442_695_04)  // 1.5·2²³
         let n = shifted - 12_582_912
-        v = v - n * 0.693_359_375 + n * 2.121_944_4e-4
+        v = v.addingProduct(n, -0.693_359_375).addingProduct(n, 2.121_944_4e-4)
         let v2 = v * v
-        var p = V(repeating: 1.987_569_15e-4)
-        p = p * v + 1.398_199_95e-3
-        p = p * v + 8.333_451_9e-3
-        p = p * v + 4.166_579_59e-2
-        p = p * v + 1.666_666_55e-1
-        p = p * v + 5.000_000_12e-1
-        let y = p * v2 + v + 1
-        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000  // n as an integer
+        var p = V(repeating: 1.398_199_95e-3).addingProduct(v, 1.987_569_15e-4)
+        p = V(repeating: 8.333_451_9e-3).addingProduct(p, v)
+        p = V(repeating: 4.166_579_59e-2).addingProduct(p, v)
+        p = V(repeating: 1.666_666_55e-1).addingProduct(p, v)
+        p = V(repeating: 5.000_000_12e-1).addingProduct(p, v)
+        let y = (v + 1).addingProduct(p, v2)
+        let integer = unsafeBitCast(shifted, to: VI.self) &- 0x4B40_0000  // n as an integer
         return y * unsafeBitCast((integer &+ 127) &<< 23, to: V.self)
     }
 
@@ -46,76 +51,73 @@ enum VectorMath {
         let oneMinus = small.replacing(with: large, where: negative)
         return (onePlus - 1, onePlus, oneMinus)
     }
-}
 
-extension Activation {
-    /// The fused bias-activation(-derivative) pass for activations with a vectorised form; `false`
-    /// if this activation has none (the caller then takes the scalar path).
+    /// Natural logarithm of positive, normal, finite lanes, accurate to about 1 ulp: Cephes'
+    /// `logf` — `x = m·2^e` with `m ∈ [√½, √2)`, `ln x = e ln 2 + ln m`, and a degree-8
+    /// minimax polynomial in `m − 1` (ln 2 split in two parts). No special cases: the Box–Muller
+    /// radius only takes logarithms of uniforms in (0, 1).
     @inline(__always)
-    func applyVectorised(
-        _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: UnsafePointer<Float>,
-        derivative: UnsafeMutablePointer<Float>?
-    ) -> Bool {
-        switch self {
-        case .swish:
-            forEachVector(out, rows: rows, width: width, bias: bias, derivative: derivative) { z in
-                let s = VectorMath.sigmoid(z)
-                return (z * s, s * (1 + z * (1 - s)))
-            }
-        case .tanh:
-            forEachVector(out, rows: rows, width: width, bias: bias, derivative: derivative) { z in
-                let (t, plus, minus) = VectorMath.tanhParts(z)
-                return (t, plus * minus)
-            }
-        case .gelu:
-            forEachVector(out, rows: rows, width: width, bias: bias, derivative: derivative) { z in
-                let c: Float = 0.797_884_560_802_865_4, a: Float = 0.044715
-                let z2: SIMD8<Float> = z * z
-                let u: SIMD8<Float> = c * (z + a * z2 * z)
-                let (_, plus, minus) = VectorMath.tanhParts(u)
-                let half: SIMD8<Float> = 0.5 * plus
-                let slope: SIMD8<Float> = c * (1 + 3 * a * z2)
-                let dt: SIMD8<Float> = 0.5 * z * plus * minus * slope
-                return (z * half, half + dt)
-            }
-        case .leakyReLU:
-            forEachVector(out, rows: rows, width: width, bias: bias, derivative: derivative) { z in
-                let positive = z .> 0
-                return (z.replacing(with: 0.2 * z, where: .!positive),
-                        SIMD8<Float>(repeating: 0.2).replacing(with: 1, where: positive))
-            }
-        case .softplus, .elu:
-            return false
-        }
-        return true
+    static func log(_ x: V) -> V {
+        let bits = unsafeBitCast(x, to: VI.self)
+        var e = (bits &>> 23) &- 126  // x = m·2^e with m ∈ [½, 1)
+        var m = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F00_0000, to: V.self)
+        let low = m .< 0.707_106_781_186_547_524
+        e = e.replacing(with: e &- 1, where: low)
+        m = m.replacing(with: m + m, where: low) - 1
+        let fe = V(e)
+        let z = m * m
+        var p = V(repeating: -1.151_461_031_0e-1).addingProduct(m, 7.037_683_629_2e-2)
+        p = V(repeating: 1.167_699_874_0e-1).addingProduct(p, m)
+        p = V(repeating: -1.242_014_084_6e-1).addingProduct(p, m)
+        p = V(repeating: 1.424_932_278_7e-1).addingProduct(p, m)
+        p = V(repeating: -1.666_805_766_5e-1).addingProduct(p, m)
+        p = V(repeating: 2.000_071_476_5e-1).addingProduct(p, m)
+        p = V(repeating: -2.499_999_399_3e-1).addingProduct(p, m)
+        p = V(repeating: 3.333_333_117_4e-1).addingProduct(p, m)
+        var y = (p * m * z).addingProduct(fe, -2.121_944_40e-4)
+        y = y.addingProduct(z, -0.5)
+        return (m + y).addingProduct(fe, 0.693_359_375)
     }
 
-    /// Applies `f` (value, derivative) to 8 lanes at a time of every row, the tail lane by lane.
+    /// `√x` for positive, normal, finite lanes, within about 1 ulp: the reciprocal square root
+    /// from the exponent-halving bit trick (relative error ≤ 3.5 %), two Newton steps
+    /// `y ← y (3 − x y²)/2` (error ≈ 5e-6), then `s = x y` corrected once by `s + y (x − s²)/2`,
+    /// which squares the error again.
     @inline(__always)
-    private func forEachVector(
-        _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: UnsafePointer<Float>,
-        derivative: UnsafeMutablePointer<Float>?, _ f: (SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>)
-    ) {
-        let vectorWidth = width & ~7
-        for r in 0..<rows {
-            let o = out + r * width
-            var j = 0
-            while j < vectorWidth {
-                let z = UnsafeRawPointer(o + j).loadUnaligned(as: SIMD8<Float>.self)
-                    + UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD8<Float>.self)
-                let (v, g) = f(z)
-                UnsafeMutableRawPointer(o + j).storeBytes(of: v, as: SIMD8<Float>.self)
-                if let d = derivative {
-                    UnsafeMutableRawPointer(d + r * width + j).storeBytes(of: g, as: SIMD8<Float>.self)
-                }
-                j += 8
-            }
-            while j < width {
-                let (v, g) = valueAndDerivative(o[j] + bias[j])
-                o[j] = v
-                derivative?[r * width + j] = g
-                j += 1
-            }
-        }
+    static func squareRoot(_ x: V) -> V {
+        var y = unsafeBitCast(0x5F37_59DF &- (unsafeBitCast(x, to: VI.self) &>> 1), to: V.self)
+        let half = 0.5 * x
+        y = y * V(repeating: 1.5).addingProduct(half * y, -y)
+        y = y * V(repeating: 1.5).addingProduct(half * y, -y)
+        let s = x * y
+        return s.addingProduct(0.5 * y, x.addingProduct(s, -s))
+    }
+
+    /// `(sin 2πu, cos 2πu)` for lanes `u ∈ [0, 1]`, within about 2 ulp of the rounded angle.
+    ///
+    /// `4u = q + r` with `q` the nearest integer (exact: the addition of 1.5·2²³ rounds and keeps
+    /// `q` in the low bits) and `r ∈ [−½, ½]`; the angle is `q·π/2 + a`, `a = r·π/2 ∈ [−π/4, π/4]`,
+    /// where Cephes' `sinf`/`cosf` polynomials hold. The quadrant `q mod 4` swaps the two and
+    /// sets their signs.
+    @inline(__always)
+    static func sinCosTwoPi(_ u: V) -> (sin: V, cos: V) {
+        let y = 4 * u
+        let shifted = y + 12_582_912  // 1.5·2²³
+        let q = unsafeBitCast(shifted, to: VI.self)
+        let a = (y - (shifted - 12_582_912)) * 1.570_796_326_794_896_6
+        let a2 = a * a
+        var ps = V(repeating: 8.332_160_873_6e-3).addingProduct(a2, -1.951_529_589_1e-4)
+        ps = V(repeating: -1.666_665_461_1e-1).addingProduct(ps, a2)
+        let sinA = a.addingProduct(ps * a2, a)
+        var pc = V(repeating: -1.388_731_625_493_765e-3).addingProduct(a2, 2.443_315_711_809_948e-5)
+        pc = V(repeating: 4.166_664_568_298_827e-2).addingProduct(pc, a2)
+        let cosA = (V.one.addingProduct(a2, -0.5)).addingProduct(pc * a2, a2)
+        // Angle q·π/2 + a: q = 1 → (cos a, −sin a), q = 2 → (−sin a, −cos a), q = 3 → (−cos a, sin a).
+        let odd = (q & 1) .!= 0
+        let s = sinA.replacing(with: cosA, where: odd)
+        let c = cosA.replacing(with: sinA, where: odd)
+        let sinSign = (q & 2) &<< 30, cosSign = ((q &+ 1) & 2) &<< 30
+        return (unsafeBitCast(unsafeBitCast(s, to: VI.self) ^ sinSign, to: V.self),
+                unsafeBitCast(unsafeBitCast(c, to: VI.self) ^ cosSign, to: V.self))
     }
 }
