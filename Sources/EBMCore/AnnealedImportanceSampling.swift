@@ -120,8 +120,8 @@ public enum AnnealedImportanceSampling {
             let ws = workspaces[worker]
             let x = states.base + rows.lowerBound * d
             let e = ws.proposalEnergies.base
+            initial.fillNormal(x, rows: n, dimension: d, firstRow: UInt64(rows.lowerBound), step: 0)
             for i in 0..<n {
-                initial.fillNormal(UnsafeMutableBufferPointer(start: x + i * d, count: d), row: UInt64(rows.lowerBound + i), step: 0)
                 for j in 0..<d { x[i * d + j] = mean.base[j] + settings.baseStd * x[i * d + j] }
                 logWeights[rows.lowerBound + i] = 0
             }

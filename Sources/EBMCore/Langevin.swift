@@ -37,7 +37,7 @@ public struct LangevinParameters: Sendable {
 }
 
 /// Scratch memory for one thread's block of up to `capacity` chains: the energy's own
-/// workspace, energies, gradients, a proposal (MALA) and one row of noise.
+/// workspace, energies, gradients, a proposal (MALA) and the noise of one step.
 public final class SamplerWorkspace<E: EnergyFunction> {
     /// The largest number of chains served.
     public let capacity: Int
@@ -59,7 +59,7 @@ public final class SamplerWorkspace<E: EnergyFunction> {
         proposal = FloatBuffer(count: capacity * d)
         proposalEnergies = FloatBuffer(count: capacity)
         proposalGradient = FloatBuffer(count: capacity * d)
-        noise = FloatBuffer(count: d)
+        noise = FloatBuffer(count: capacity * d)
     }
 
     /// One workspace per thread for `blocks` run on `threads` threads.
@@ -74,7 +74,7 @@ public enum Langevin {
     /// Runs `parameters.steps` steps on the `blocks.rows` chains stored row-major in `x`, in place,
     /// spreading the blocks over `workspaces.count` threads.
     ///
-    /// Chain `i`'s noise at step `t` is `noise.fillNormal(row: i, step: t)`: it depends only on the
+    /// Chain `i`'s noise at step `t` is row `i` of `noise.fillNormal(…, step: t)`: it depends only on the
     /// key and the chain's index, and the block partition depends only on the number of chains,
     /// so the result is the same for any number of threads. Nothing is allocated per step.
     ///
@@ -107,7 +107,7 @@ public enum Langevin {
         let d = energy.dimension, n = rows.count
         precondition(n <= ws.capacity, "workspace too small")
         let g = ws.gradient.base
-        let eps = ws.noise.all
+        let eps = ws.noise.base
         let energies = recording.wantsStatistics ? ws.energies.slice(0, n) : nil
         let eta = p.stepSize, sigma = p.noiseScale
         let clip = p.gradientClip ?? .infinity
@@ -116,20 +116,20 @@ public enum Langevin {
             if shouldStop() { throw EBMError.interrupted }
             energy.gradients(UnsafeBufferPointer(start: x, count: n * d), rows: n, energies: energies,
                              into: ws.gradient.slice(0, n * d), workspace: ws.energyWorkspace)
+            if sigma > 0 {
+                noise.fillNormal(eps, rows: n, dimension: d, firstRow: UInt64(rows.lowerBound), step: UInt32(t))
+            } else {
+                eps.update(repeating: 0, count: n * d)
+            }
             var finite = true
             var gradientNorms = 0.0
             for i in 0..<n {
-                if sigma > 0 {
-                    noise.fillNormal(eps, row: UInt64(rows.lowerBound + i), step: UInt32(t))
-                } else {
-                    eps.update(repeating: 0)
-                }
                 let base = i * d
                 var squared: Float = 0
                 for j in 0..<d {
                     let gradient = g[base + j]
                     squared += gradient * gradient
-                    let step = x[base + j] - eta * min(max(gradient, -clip), clip) + sigma * eps[j]
+                    let step = x[base + j] - eta * min(max(gradient, -clip), clip) + sigma * eps[base + j]
                     // NaN fails `isFinite`; test before the clamp, which could hide it.
                     finite = finite && gradient.isFinite && step.isFinite
                     x[base + j] = min(max(step, low), high)

@@ -43,7 +43,7 @@ public enum MALA {
         precondition(n <= ws.capacity, "workspace too small")
         let e = ws.energies.base, g = ws.gradient.base
         let y = ws.proposal.base, ey = ws.proposalEnergies.base, gy = ws.proposalGradient.base
-        let eps = ws.noise.all
+        let eps = ws.noise.base
         let sigma = (2 * eta).squareRoot()
         // Acceptance uniforms come from a key of their own (the noise key's mix with a tag).
         let uniforms = Philox4x32(key: SplitMix64.mix(UInt64(noise.key.0) | UInt64(noise.key.1) << 32 ^ 0x4D41_4C41))
@@ -60,10 +60,8 @@ public enum MALA {
             if shouldStop() { throw EBMError.interrupted }
             let counter = UInt32(truncatingIfNeeded: stepOffset + t)
             var energySum = 0.0, normSum = 0.0
-            for i in 0..<n {
-                noise.fillNormal(eps, row: UInt64(rows.lowerBound + i), step: counter)
-                for j in 0..<d { y[i * d + j] = x[i * d + j] - eta * g[i * d + j] + sigma * eps[j] }
-            }
+            noise.fillNormal(eps, rows: n, dimension: d, firstRow: UInt64(rows.lowerBound), step: counter)
+            for k in 0..<(n * d) { y[k] = x[k] - eta * g[k] + sigma * eps[k] }
             energy.gradients(UnsafeBufferPointer(start: y, count: n * d), rows: n,
                              energies: ws.proposalEnergies.slice(0, n),
                              into: ws.proposalGradient.slice(0, n * d), workspace: ws.energyWorkspace)

@@ -12,32 +12,6 @@ extension Philox4x32 {
         // (k + 0.5) / 2^24 for k in 0 ..< 2^24: never 0, never 1, exactly representable.
         (Float(word >> 8) + 0.5) * 0x1p-24
     }
-
-    /// Fills `out` with standard normal variates for coordinates `(row, step)`.
-    ///
-    /// Block `j` of the row uses counter `(j, step, row_lo, row_hi)`; each block gives four
-    /// normals by the Box–Muller transform `r = sqrt(-2 ln u1)`, `(r cos 2πu2, r sin 2πu2)`.
-    /// The result depends only on the key, `row`, `step` and `out.count`.
-    @inlinable
-    public func fillNormal(_ out: UnsafeMutableBufferPointer<Float>, row: UInt64, step: UInt32) {
-        let n = out.count
-        var j = 0
-        let rowLo = UInt32(truncatingIfNeeded: row)
-        let rowHi = UInt32(truncatingIfNeeded: row >> 32)
-        while j < n {
-            let w = block(UInt32(truncatingIfNeeded: j >> 2), step, rowLo, rowHi)
-            let r0 = (-2 * logf(Self.openUnit(w.0))).squareRoot()
-            let t0 = 2 * Float.pi * Self.openUnit(w.1)
-            let r1 = (-2 * logf(Self.openUnit(w.2))).squareRoot()
-            let t1 = 2 * Float.pi * Self.openUnit(w.3)
-            let z = (r0 * cosf(t0), r0 * sinf(t0), r1 * cosf(t1), r1 * sinf(t1))
-            out[j] = z.0
-            if j + 1 < n { out[j + 1] = z.1 }
-            if j + 2 < n { out[j + 2] = z.2 }
-            if j + 3 < n { out[j + 3] = z.3 }
-            j += 4
-        }
-    }
 }
 
 /// A sequential stream of uniform draws from one Philox key, for the serial parts of the

@@ -146,12 +146,9 @@ public final class Trainer {
                 ws.joint.base.update(from: data.baseAddress!, count: rows * d)
                 if settings.dataNoise > 0 {
                     let noise = Philox4x32(seed: settings.seed, purpose: Purpose.dataNoise, index: UInt64(stepCount))
-                    for i in 0..<rows {
-                        let row = ws.joint.slice(i * d, d)
-                        let start = ws.noiseRow.slice(0, d)
-                        noise.fillNormal(start, row: UInt64(i), step: 0)
-                        for j in 0..<d { row[j] += settings.dataNoise * start[j] }
-                    }
+                    let eps = ws.dataNoise.base, joint = ws.joint.base
+                    noise.fillNormal(eps, rows: rows, dimension: d, firstRow: 0, step: 0)
+                    for k in 0..<(rows * d) { joint[k] += settings.dataNoise * eps[k] }
                 }
                 return try lossAndGradient(rows: rows, ws)
             }
@@ -292,14 +289,14 @@ private final class StepWorkspace {
     let joint: FloatBuffer
     let energies: FloatBuffer
     let cotangent: FloatBuffer
-    /// One row of data noise; MALA's acceptance counts (`rows`).
-    let noiseRow: FloatBuffer
+    /// The data noise (`capacity × dim`); MALA's acceptance counts (`rows`).
+    let dataNoise: FloatBuffer
     let acceptedCounts: UnsafeMutablePointer<Double>
 
     deinit { acceptedCounts.deallocate() }
 
     init(model: MLPEnergy, capacity: Int, rows: Int, threads: Int) {
-        noiseRow = FloatBuffer(count: model.dimension)
+        dataNoise = FloatBuffer(count: capacity * model.dimension)
         acceptedCounts = .allocate(capacity: max(1, rows))
         self.capacity = capacity
         self.threads = threads

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import EBMCore
 
@@ -43,6 +44,42 @@ final class PhiloxTests: XCTestCase {
         XCTAssertEqual(a.array, b.array)
         XCTAssertNotEqual(a.array, c.array)
         XCTAssertNotEqual(Philox4x32(seed: 1, purpose: 2), Philox4x32(seed: 2, purpose: 2))
+    }
+
+    /// The matrix fill gives every chain the noise that a fill of that chain alone gives, and an
+    /// entry's value does not depend on the row length (for every length mod 4).
+    func testMatrixFillMatchesRows() {
+        let p = Philox4x32(seed: 3, purpose: 2)
+        for d in [1, 2, 3, 4, 5, 7, 64] {
+            let rows = 37, first: UInt64 = (1 << 32) - 5  // chains crossing a 32-bit boundary
+            let matrix = FloatBuffer(count: rows * d)
+            p.fillNormal(matrix.base, rows: rows, dimension: d, firstRow: first, step: 11)
+            let row = FloatBuffer(count: d), longer = FloatBuffer(count: d + 9)
+            for i in 0..<rows {
+                p.fillNormal(row.all, row: first + UInt64(i), step: 11)
+                p.fillNormal(longer.all, row: first + UInt64(i), step: 11)
+                XCTAssertEqual(Array(matrix.array[(i * d)..<((i + 1) * d)]), row.array, "d = \(d), row \(i)")
+                XCTAssertEqual(Array(longer.array[0..<d]), row.array, "d = \(d), row \(i)")
+            }
+        }
+    }
+
+    /// The Box–Muller normals are those of the scalar Philox block and the double-precision
+    /// transform, to float rounding.
+    func testNormalsFollowTheDefinition() {
+        let p = Philox4x32(seed: 8, purpose: 2)
+        let out = FloatBuffer(count: 4 * 50)
+        p.fillNormal(out.base, rows: 50, dimension: 4, firstRow: 100, step: 2)
+        for i in 0..<50 {
+            let w = p.block(0, 2, UInt32(100 + i), 0)
+            let u = [w.0, w.1, w.2, w.3].map { (Double($0 >> 8) + 0.5) / 16_777_216 }
+            let r1 = (-2 * Foundation.log(u[0])).squareRoot(), r2 = (-2 * Foundation.log(u[2])).squareRoot()
+            let expected = [r1 * cos(2 * .pi * u[1]), r1 * sin(2 * .pi * u[1]),
+                            r2 * cos(2 * .pi * u[3]), r2 * sin(2 * .pi * u[3])]
+            for k in 0..<4 {
+                XCTAssertEqual(Double(out.base[4 * i + k]), expected[k], accuracy: 2e-6 * max(1, abs(expected[k])))
+            }
+        }
     }
 
     /// Bounded integers are in range and roughly uniform (chi-square with 9 d.o.f. < 30, p ≈ 4e-4).
