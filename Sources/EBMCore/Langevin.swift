@@ -121,26 +121,19 @@ public enum Langevin {
             } else {
                 eps.update(repeating: 0, count: n * d)
             }
-            var finite = true
-            var gradientNorms = 0.0
-            for i in 0..<n {
-                let base = i * d
-                var squared: Float = 0
-                for j in 0..<d {
-                    let gradient = g[base + j]
-                    squared += gradient * gradient
-                    let step = x[base + j] - eta * min(max(gradient, -clip), clip) + sigma * eps[base + j]
-                    // NaN fails `isFinite`; test before the clamp, which could hide it.
-                    finite = finite && gradient.isFinite && step.isFinite
-                    x[base + j] = min(max(step, low), high)
-                }
-                gradientNorms += Double(squared.squareRoot())
-            }
+            let finite = update(x, gradient: g, noise: eps, count: n * d, stepSize: eta, noiseScale: sigma,
+                                clip: clip, low: low, high: high)
             if !finite {
                 throw EBMError.diverged(
                     "Langevin sampling diverged at step \(t + 1) of \(p.steps): a gradient or state became NaN or infinite (try a smaller step_size, grad_clip or clamp)")
             }
             if let e = energies {
+                var gradientNorms = 0.0
+                for i in 0..<n {
+                    var squared: Float = 0
+                    for j in 0..<d { squared += g[i * d + j] * g[i * d + j] }
+                    gradientNorms += Double(squared.squareRoot())
+                }
                 recording.recordStatistics(block: block, steps: p.steps, step: t,
                                            energy: e.reduce(0.0) { $0 + Double($1) },
                                            gradientNorm: gradientNorms, accepted: Double(n))

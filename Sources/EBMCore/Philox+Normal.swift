@@ -30,7 +30,7 @@ extension Philox4x32 {
     /// Four normals per Philox block: block `j` of a row (its entries `4j ..< 4j + 4`) uses the
     /// counter `(j, step, row_lo, row_hi)`, and the Box–Muller transform of its words `w0 … w3`,
     /// `r = √(−2 ln u(w0))`, `(r cos 2πu(w1), r sin 2πu(w1))`, and the same with `w2, w3`, where
-    /// `u(w) = (⌊w / 2⁸⌋ + ½) / 2²⁴ ∈ (0, 1)`. A value depends only on the key and its
+    /// `u(w) = (2⌊w / 2⁹⌋ + 1) / 2²⁴ ∈ (0, 1)`. A value depends only on the key and its
     /// (row, column, step) — not on `rows`, `firstRow` or the thread — and the blocks of all the
     /// rows are computed 16 at a time.
     public func fillNormal(
@@ -99,10 +99,11 @@ extension Philox4x32 {
         fillNormal(base, rows: 1, dimension: out.count, firstRow: row, step: step)
     }
 
-    /// `u(w)` for 16 words: `(⌊w / 2⁸⌋ + ½) / 2²⁴`, exact (the integers are below 2²⁴).
+    /// `u(w)` for 16 words, as the scalar `openUnit`: `(2k + 1) / 2²⁴` for the top 23 bits `k`,
+    /// built as the float `1 + k/2²³` (`k` in the mantissa of 1), minus `1 − 2⁻²⁴` — exact.
     @inline(__always)
     static func openUnit(_ w: Lanes) -> VectorMath.V {
-        (VectorMath.V(VectorMath.VI(truncatingIfNeeded: w &>> 8)) + 0.5) * 0x1p-24
+        unsafeBitCast((w &>> 9) | 0x3F80_0000, to: VectorMath.V.self) - (1 - 0x1p-24)
     }
 
     /// The Box–Muller radius `√(−2 ln u(w))`.

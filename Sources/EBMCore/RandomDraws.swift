@@ -6,11 +6,11 @@ import Darwin
 
 /// Conversions from Philox words to floating-point variates.
 extension Philox4x32 {
-    /// A uniform float in the open interval (0, 1) from the top 24 bits of `word`.
+    /// A uniform float in the open interval (0, 1) from the top 23 bits `k` of `word`:
+    /// `(2k + 1) / 2²⁴`, an odd integer below 2²⁴ over 2²⁴ — exact, never 0, never 1.
     @inlinable
     static func openUnit(_ word: UInt32) -> Float {
-        // (k + 0.5) / 2^24 for k in 0 ..< 2^24: never 0, never 1, exactly representable.
-        (Float(word >> 8) + 0.5) * 0x1p-24
+        Float((word >> 9) << 1 | 1) * 0x1p-24
     }
 }
 

@@ -59,12 +59,14 @@ enum VectorMath {
     @inline(__always)
     static func log(_ x: V) -> V {
         let bits = unsafeBitCast(x, to: VI.self)
-        var e = (bits &>> 23) &- 126  // x = m·2^e with m ∈ [½, 1)
+        // x = m·2^e with m ∈ [½, 1); Float(e) via 1.5·2²³ as in `exp`.
+        var fe = unsafeBitCast((bits &>> 23) &+ (0x4B40_0000 - 126), to: V.self) - 12_582_912
         var m = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F00_0000, to: V.self)
+        // Selects on masks from float comparisons only: a mask moved to integer lanes is built
+        // lane by lane.
         let low = m .< 0.707_106_781_186_547_524
-        e = e.replacing(with: e &- 1, where: low)
+        fe = fe.replacing(with: fe - 1, where: low)
         m = m.replacing(with: m + m, where: low) - 1
-        let fe = V(e)
         let z = m * m
         var p = V(repeating: -1.151_461_031_0e-1).addingProduct(m, 7.037_683_629_2e-2)
         p = V(repeating: 1.167_699_874_0e-1).addingProduct(p, m)
@@ -113,11 +115,12 @@ enum VectorMath {
         pc = V(repeating: 4.166_664_568_298_827e-2).addingProduct(pc, a2)
         let cosA = (V.one.addingProduct(a2, -0.5)).addingProduct(pc * a2, a2)
         // Angle q·π/2 + a: q = 1 → (cos a, −sin a), q = 2 → (−sin a, −cos a), q = 3 → (−cos a, sin a).
-        let odd = (q & 1) .!= 0
-        let s = sinA.replacing(with: cosA, where: odd)
-        let c = cosA.replacing(with: sinA, where: odd)
+        // Bitwise selects and sign flips: `odd` is all ones in lanes with q odd.
+        let odd = VI.zero &- (q & 1)
+        let sinBits = unsafeBitCast(sinA, to: VI.self), cosBits = unsafeBitCast(cosA, to: VI.self)
+        let swapped = (sinBits ^ cosBits) & odd
         let sinSign = (q & 2) &<< 30, cosSign = ((q &+ 1) & 2) &<< 30
-        return (unsafeBitCast(unsafeBitCast(s, to: VI.self) ^ sinSign, to: V.self),
-                unsafeBitCast(unsafeBitCast(c, to: VI.self) ^ cosSign, to: V.self))
+        return (unsafeBitCast(sinBits ^ swapped ^ sinSign, to: V.self),
+                unsafeBitCast(cosBits ^ swapped ^ cosSign, to: V.self))
     }
 }

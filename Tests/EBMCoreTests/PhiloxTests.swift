@@ -72,7 +72,7 @@ final class PhiloxTests: XCTestCase {
         p.fillNormal(out.base, rows: 50, dimension: 4, firstRow: 100, step: 2)
         for i in 0..<50 {
             let w = p.block(0, 2, UInt32(100 + i), 0)
-            let u = [w.0, w.1, w.2, w.3].map { (Double($0 >> 8) + 0.5) / 16_777_216 }
+            let u = [w.0, w.1, w.2, w.3].map { Double(2 * ($0 >> 9) + 1) / 16_777_216 }
             let r1 = (-2 * Foundation.log(u[0])).squareRoot(), r2 = (-2 * Foundation.log(u[2])).squareRoot()
             let expected = [r1 * cos(2 * .pi * u[1]), r1 * sin(2 * .pi * u[1]),
                             r2 * cos(2 * .pi * u[3]), r2 * sin(2 * .pi * u[3])]
