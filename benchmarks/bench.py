@@ -1,16 +1,20 @@
-"""ebm_swift against NumPy, JAX and PyTorch on the issue-5 workload, in one process per
-environment (`make bench`).
+"""ebm_swift against NumPy, JAX and PyTorch on the issue-5 workload, in one run (`make bench`).
 
 For each configuration and framework: the median over 3 rounds of the best of 5 timed calls,
 after a warm-up (JIT compilation included there). Reports chain-steps/s (langevin), train
-steps/s, matrix-product GFLOP/s and their fraction of the OpenBLAS sgemm roofline measured in the
-same process, ratios to each peer, and peak RSS. `--both-environments` runs the whole suite twice
-in subprocesses — with OPENBLAS_CORETYPE as set, and with it removed (what a user's machine has)
-— and headlines the second.
+steps/s, matrix-product GFLOP/s and their fraction of the OpenBLAS sgemm roofline (measured in
+ebm_swift's process), ratios to each peer, and peak RSS.
+
+Each framework runs in a subprocess of its own, one after the other, on the same seeded weights
+and inputs: thread pools left spinning by one framework (PyTorch's OpenMP workers, NumPy's
+OpenBLAS threads) would otherwise take cores from the next one measured. `--both-environments`
+runs the whole suite twice — with OPENBLAS_CORETYPE as set, and with it removed (what a user's
+machine has) — and headlines the second.
 """
 
 import argparse
 import ctypes
+import importlib.util
 import ctypes.util
 import json
 import os
@@ -64,61 +68,84 @@ def sgemm_roofline(n=1024):
     return 2 * n**3 / seconds / 1e9
 
 
-def peers(names):
-    out = [EbmSwiftPeer, NumpyPeer]
-    if "jax" in names:
-        try:
-            from peer_jax import JaxPeer
+def peer_class(name):
+    """The peer class of one framework (imported only in that framework's process)."""
+    if name == "ebm_swift":
+        return EbmSwiftPeer
+    if name == "numpy":
+        return NumpyPeer
+    if name == "jax":
+        from peer_jax import JaxPeer
 
-            import jax  # noqa: F401
+        return JaxPeer
+    from peer_torch import TorchPeer
 
-            out.append(JaxPeer)
-        except ImportError:
-            print("jax not installed: skipped (make bench installs it)", file=sys.stderr)
-    if "torch" in names:
-        try:
-            from peer_torch import TorchPeer
+    return TorchPeer
 
-            out.append(TorchPeer)
-        except ImportError:
-            print("torch not installed: skipped (pip install torch to include it)", file=sys.stderr)
+
+def available_frameworks(names):
+    out = ["ebm_swift", "numpy"]
+    for name, hint in (("jax", "make bench installs it"), ("torch", "pip install torch to include it")):
+        if name in names:
+            if importlib.util.find_spec(name) is None:
+                print(f"{name} not installed: skipped ({hint})", file=sys.stderr)
+            else:
+                out.append(name)
+    return out
+
+
+def measure(name, configs, repeats):
+    """This process's framework on every configuration (the `--only` child)."""
+    cls = peer_class(name)
+    rows = {}
+    for config, d, h, b in configs:
+        p = weights(d, h)
+        flops_step = 4 * b * matmul_weights(d, h)
+        x0, pos = data(d, b, seed=1), data(d, b, seed=2)
+        peer = cls(p, d, b)
+        lang = timed(lambda: peer.langevin(x0, LANGEVIN_STEPS), repeats)
+        train = timed(lambda: peer.train_step(pos), repeats)
+        rows[config] = {
+            "langevin_chain_steps_per_s": b * LANGEVIN_STEPS / lang,
+            "langevin_gflops": flops_step * LANGEVIN_STEPS / lang / 1e9,
+            "train_steps_per_s": 1 / train,
+            "train_langevin_gflops": flops_step * TRAIN_LANGEVIN_STEPS / train / 1e9,
+        }
+    out = {"configs": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if name == "ebm_swift":
+        out["sgemm_roofline_gflops"] = sgemm_roofline()
+        out["scaling"] = scaling()
     return out
 
 
 def run_suite(args):
-    roofline = sgemm_roofline()
     results = {"environment": {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "cpu_count": os.cpu_count(),
                                "machine": platform.machine(), "python": platform.python_version()},
-               "sgemm_roofline_gflops": roofline, "configs": {}}
-    classes = peers(args.frameworks.split(","))
-    configs = [c for c in CONFIGS if c[0] in args.configs.split(",")]
-    for name, d, h, b in configs:
-        p = weights(d, h)
-        flops_step = 4 * b * matmul_weights(d, h)
-        x0, pos = data(d, b, seed=1), data(d, b, seed=2)
-        row = {}
-        for cls in classes:
-            peer = cls(p, d, b)
-            lang = timed(lambda: peer.langevin(x0, LANGEVIN_STEPS), args.repeats)
-            train = timed(lambda: peer.train_step(pos), args.repeats)
-            row[cls.name] = {
-                "langevin_chain_steps_per_s": b * LANGEVIN_STEPS / lang,
-                "langevin_gflops": flops_step * LANGEVIN_STEPS / lang / 1e9,
-                "train_steps_per_s": 1 / train,
-                "train_langevin_gflops": flops_step * TRAIN_LANGEVIN_STEPS / train / 1e9,
-            }
-            row[cls.name]["langevin_roofline_fraction"] = row[cls.name]["langevin_gflops"] / roofline
-        ours = row["ebm_swift"]
+               "configs": {}}
+    per_framework = {}
+    for name in available_frameworks(args.frameworks.split(",")):
+        cmd = [sys.executable, __file__, "--only", name, "--configs", args.configs, "--repeats", str(args.repeats)]
+        child = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+        per_framework[name] = json.loads(child.stdout)
+    ours = per_framework["ebm_swift"]
+    roofline = ours["sgemm_roofline_gflops"]
+    results["sgemm_roofline_gflops"] = roofline
+    for config in ours["configs"]:
+        row = {name: dict(r["configs"][config]) for name, r in per_framework.items()}
+        for r in row.values():
+            r["langevin_roofline_fraction"] = r["langevin_gflops"] / roofline
+        mine = row["ebm_swift"]
         for peer_name, r in row.items():
             if peer_name != "ebm_swift":
-                ours[f"langevin_vs_{peer_name}"] = ours["langevin_chain_steps_per_s"] / r["langevin_chain_steps_per_s"]
-                ours[f"train_vs_{peer_name}"] = ours["train_steps_per_s"] / r["train_steps_per_s"]
-        results["configs"][name] = row
-        print(f"{name:11s}", " | ".join(
+                mine[f"langevin_vs_{peer_name}"] = mine["langevin_chain_steps_per_s"] / r["langevin_chain_steps_per_s"]
+                mine[f"train_vs_{peer_name}"] = mine["train_steps_per_s"] / r["train_steps_per_s"]
+        results["configs"][config] = row
+        print(f"{config:11s}", " | ".join(
             f"{k}: {v['langevin_chain_steps_per_s'] / 1e3:9.1f} k chain-steps/s, {v['train_steps_per_s']:7.1f} train/s"
             for k, v in row.items()), flush=True)
-    results["scaling"] = scaling()
-    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["scaling"] = ours["scaling"]
+    results["peak_rss_mb"] = ours["peak_rss_mb"]
+    results["peak_rss_mb_by_framework"] = {name: r["peak_rss_mb"] for name, r in per_framework.items()}
     return results
 
 
@@ -149,7 +176,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", default="benchmarks/results.json")
     parser.add_argument("--both-environments", action="store_true")
+    parser.add_argument("--only", help=argparse.SUPPRESS)  # child process: one framework, JSON on stdout
     args = parser.parse_args()
+    configs = [c for c in CONFIGS if c[0] in args.configs.split(",")]
+    if args.only:
+        json.dump(measure(args.only, configs, args.repeats), sys.stdout)
+        return
     if not args.both_environments:
         results = run_suite(args)
         print(json.dumps({k: v for k, v in results.items() if k != "configs"}, indent=1))

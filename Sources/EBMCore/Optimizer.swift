@@ -80,12 +80,31 @@ public final class Optimizer {
             let t = Double(updates)
             let c1 = Float(1 - pow(Double(b1), t)), c2 = Float(1 - pow(Double(b2), t))
             let c2Root = c2.squareRoot()
-            for i in 0..<parameters.count {
+            // w ← w − lr · (m / c1) / (sqrt(v / c2) + eps), as torch.optim.Adam; 16 lanes at a
+            // time (the hardware square root is out of reach of Swift's SIMD types, which take
+            // it lane by lane through libm; `VectorMath.squareRoot` is within an ulp, and exact at 0).
+            typealias V = VectorMath.V
+            let w = parameters.baseAddress!, gr = gradient.baseAddress!
+            let n = parameters.count, lanes = V.scalarCount
+            let step = lr / c1, scale = 1 / c2Root
+            var i = 0
+            while i + lanes <= n {
+                let wi = UnsafeRawPointer(w + i).loadUnaligned(as: V.self)
+                let g = UnsafeRawPointer(gr + i).loadUnaligned(as: V.self).addingProduct(wi, wd)
+                let mi = (UnsafeRawPointer(m + i).loadUnaligned(as: V.self) * b1).addingProduct(g, 1 - b1)
+                let vi = (UnsafeRawPointer(v + i).loadUnaligned(as: V.self) * b2).addingProduct(g * g, 1 - b2)
+                UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: V.self)
+                UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: V.self)
+                let denominator = V(repeating: eps).addingProduct(VectorMath.squareRoot(vi), scale)
+                UnsafeMutableRawPointer(w + i).storeBytes(of: wi - step * mi / denominator, as: V.self)
+                i += lanes
+            }
+            while i < n {
                 let g = gradient[i] + wd * parameters[i]
                 m[i] = b1 * m[i] + (1 - b1) * g
                 v[i] = b2 * v[i] + (1 - b2) * g * g
-                // w ← w − lr · (m / c1) / (sqrt(v / c2) + eps), as torch.optim.Adam.
-                parameters[i] -= lr * (m[i] / c1) / (v[i].squareRoot() / c2Root + eps)
+                parameters[i] -= step * m[i] / (v[i].squareRoot() * scale + eps)
+                i += 1
             }
         }
     }

@@ -81,18 +81,23 @@ enum VectorMath {
         return (m + y).addingProduct(fe, 0.693_359_375)
     }
 
-    /// `√x` for positive, normal, finite lanes, within about 1 ulp: the reciprocal square root
+    /// `√x` for finite lanes `x ≥ 0`, within about 1 ulp: the reciprocal square root
     /// from the exponent-halving bit trick (relative error ≤ 3.5 %), two Newton steps
     /// `y ← y (3 − x y²)/2` (error ≈ 5e-6), then `s = x y` corrected once by `s + y (x − s²)/2`,
-    /// which squares the error again.
+    /// which squares the error again. `√0 = 0` exactly.
     @inline(__always)
     static func squareRoot(_ x: V) -> V {
-        var y = unsafeBitCast(0x5F37_59DF &- (unsafeBitCast(x, to: VI.self) &>> 1), to: V.self)
-        let half = 0.5 * x
+        // Subnormal lanes are scaled by 2²⁴ first (and their roots by 2⁻¹²): the bit trick needs
+        // a normal exponent.
+        let subnormal = x .< Float.leastNormalMagnitude
+        let a = x.replacing(with: x * 0x1p24, where: subnormal)
+        var y = unsafeBitCast(0x5F37_59DF &- (unsafeBitCast(a, to: VI.self) &>> 1), to: V.self)
+        let half = 0.5 * a
         y = y * V(repeating: 1.5).addingProduct(half * y, -y)
         y = y * V(repeating: 1.5).addingProduct(half * y, -y)
-        let s = x * y
-        return s.addingProduct(0.5 * y, x.addingProduct(s, -s))
+        let s = a * y
+        let root = s.addingProduct(0.5 * y, a.addingProduct(s, -s))
+        return root.replacing(with: root * 0x1p-12, where: subnormal)
     }
 
     /// `(sin 2πu, cos 2πu)` for lanes `u ∈ [0, 1]`, within about 2 ulp of the rounded angle.

@@ -49,6 +49,13 @@ final class VectorMathTests: XCTestCase {
     func testSquareRoot() {
         let inputs = (0..<20_000).map { powf(2, -30 + Float($0) * 0.003) * (1 + Float($0 % 7) * 0.1) }
         XCTAssertLessThan(worstRelativeError(inputs, VectorMath.squareRoot, Foundation.sqrt), 2)
+        // Adam takes it of second moments, which can be 0 or subnormal.
+        let special = VectorMath.squareRoot(V((0..<16).map { $0 == 0 ? 0 : Float.leastNonzeroMagnitude * Float($0 * 1000) }))
+        XCTAssertEqual(special[0], 0)
+        for i in 1..<16 {
+            let exact = Foundation.sqrt(Double(Float.leastNonzeroMagnitude) * Double(i * 1000))
+            XCTAssertEqual(Double(special[i]), exact, accuracy: 2 * Double(Float.ulpOfOne) * exact)
+        }
     }
 
     /// sin 2πu and cos 2πu over [0, 1], in absolute terms (they cross zero): within 3·2⁻²⁴ of the
