@@ -115,6 +115,7 @@ def measure(name, configs, repeats):
     if name == "ebm_swift":
         out["sgemm_roofline_gflops"] = sgemm_roofline()
         out["scaling"] = scaling()
+        out["memory"] = memory_growth()
     return out
 
 
@@ -144,9 +145,38 @@ def run_suite(args):
             f"{k}: {v['langevin_chain_steps_per_s'] / 1e3:9.1f} k chain-steps/s, {v['train_steps_per_s']:7.1f} train/s"
             for k, v in row.items()), flush=True)
     results["scaling"] = ours["scaling"]
+    results["memory"] = ours["memory"]
     results["peak_rss_mb"] = ours["peak_rss_mb"]
     results["peak_rss_mb_by_framework"] = {name: r["peak_rss_mb"] for name, r in per_framework.items()}
     return results
+
+
+def resident_mb():
+    """Current resident set size (not the peak), from /proc/self/statm."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_growth(calls=10_000):
+    """Resident memory before and after `calls` more langevin calls and trainer steps (toy2d
+    widths, 256 chains, 5 steps each), after 500 warm-up calls of each. The trainer's Python-side
+    history (six floats per step, by design) is cleared after each step so that only the
+    library's own memory is measured."""
+    import ebm_swift
+
+    model = ebm_swift.MLPEnergy(2, (128, 128), "swish", seed=0)
+    trainer = ebm_swift.Trainer(model, lr=1e-4, n_steps=5, buffer_size=10_000, seed=0)
+    x0, pos = data(2, 256, seed=1), data(2, 256, seed=2)
+    out = {"calls": calls}
+    for label, call in (("langevin", lambda i: ebm_swift.langevin(model, x0, 5, 0.01, seed=i)),
+                        ("train_step", lambda i: (trainer.step(pos), [h.clear() for h in trainer.history.values()]))):
+        for i in range(500):
+            call(i)
+        before = resident_mb()
+        for i in range(calls):
+            call(i)
+        out[label] = {"rss_before_mb": before, "rss_after_mb": resident_mb()}
+    return out
 
 
 def scaling():

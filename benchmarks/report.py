@@ -24,6 +24,10 @@ def table(env):
         f"B={b}: {v / 1e3:,.0f} k" for b, v in scaling["chain_steps_per_s"].items())
         + f"; one-step one-chain `langevin` latency {scaling['one_step_one_chain_latency_us']:.1f} µs; "
         f"sgemm roofline {env['sgemm_roofline_gflops']:.0f} GFLOP/s; peak RSS {env['peak_rss_mb']:.0f} MB."]
+    memory = env.get("memory")
+    if memory:
+        lines[-1] += " Resident memory over {:,} more calls (toy2d widths, 256 chains): ".format(memory["calls"]) + "; ".join(
+            f"{k} {v['rss_before_mb']:.1f} → {v['rss_after_mb']:.1f} MB" for k, v in memory.items() if k != "calls") + "."
     return "\n".join(lines)
 
 
