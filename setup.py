@@ -14,26 +14,35 @@ from setuptools.command.build_ext import build_ext
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
 
+# LLVM CPU names (prefixes) of x86 CPUs with FMA, for builds that name their target.
+_FMA_CPUS = ("haswell", "broadwell", "skylake", "cascadelake", "cooperlake", "cannonlake", "icelake", "tigerlake",
+             "rocketlake", "sapphirerapids", "alderlake", "raptorlake", "meteorlake", "arrowlake", "lunarlake",
+             "pantherlake", "graniterapids", "emeraldrapids", "diamondrapids", "znver", "bdver2", "bdver3", "bdver4")
+
+
 def _target_cpu_flags():
     """Optimise for the build machine's vector units: AVX-512 (LLVM CPU "skylake-avx512": Intel since
     2017, AMD Zen 4 and later) or else AVX2 + FMA ("haswell": every x86 CPU since 2013). The vectorised
     activations and noise then run 16 lanes per register, or 8. EBM_SWIFT_TARGET_CPU overrides (e.g.
-    "x86-64" for a portable build)."""
+    "x86-64" for a portable build). x86 builds for a CPU without FMA define EBM_NO_FMA, so that the
+    vector code multiplies and adds instead of calling libm's fmaf lane by lane."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return []  # arm64 always has fused multiply-add
     cpu = os.environ.get("EBM_SWIFT_TARGET_CPU")
-    if cpu is None and platform.machine() in ("x86_64", "AMD64"):
+    if cpu is None:
         try:
             with open("/proc/cpuinfo") as f:
-                flags = next((line for line in f if line.startswith("flags")), "").split()
+                flags = set(next((line for line in f if line.startswith("flags")), "").split())
         except OSError:
-            flags = []
-        flags = set(flags)
+            flags = set()
         if {"avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd", "fma", "bmi2"} <= flags:
             cpu = "skylake-avx512"
         elif {"avx2", "fma", "bmi2"} <= flags:
             cpu = "haswell"
-        else:
-            cpu = None
-    return ["-Xswiftc", "-target-cpu", "-Xswiftc", cpu] if cpu else []
+    out = ["-Xswiftc", "-target-cpu", "-Xswiftc", cpu] if cpu else []
+    if not (cpu and cpu.startswith(_FMA_CPUS)):
+        out += ["-Xswiftc", "-DEBM_NO_FMA"]
+    return out
 
 
 SWIFT_BUILD = ["swift", "build", "-c", "release", "-Xswiftc", "-static-stdlib", *_target_cpu_flags(),

@@ -68,7 +68,7 @@ private enum SwishKernel: VectorKernel {
     @inline(__always)
     static func valueAndDerivative(_ z: VectorMath.V) -> (VectorMath.V, VectorMath.V) {
         let s = VectorMath.sigmoid(z)
-        return (z * s, s * VectorMath.V.one.addingProduct(z, 1 - s))
+        return (z * s, s * VectorMath.V.one.multiplyAdd(z, 1 - s))
     }
 }
 

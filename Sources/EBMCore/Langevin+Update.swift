@@ -20,8 +20,8 @@ extension Langevin {
             gradient = gradient.replacing(with: -clip, where: gradient .< -clip)
             let noise = UnsafeRawPointer(eps + i).loadUnaligned(as: V.self)
             let state = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
-            var step = state.addingProduct(gradient, -eta).addingProduct(noise, sigma)
-            poison = poison.addingProduct(step, 0)
+            var step = state.multiplyAdd(gradient, -eta).multiplyAdd(noise, sigma)
+            poison = poison.multiplyAdd(step, 0)
             step = step.replacing(with: low, where: step .< low)
             step = step.replacing(with: high, where: step .> high)
             UnsafeMutableRawPointer(x + i).storeBytes(of: step, as: V.self)
@@ -31,7 +31,7 @@ extension Langevin {
         while i < count {
             var gradient = g[i]
             if gradient > clip { gradient = clip } else if gradient < -clip { gradient = -clip }
-            var step = x[i].addingProduct(gradient, -eta).addingProduct(eps[i], sigma)
+            var step = x[i].multiplyAdd(gradient, -eta).multiplyAdd(eps[i], sigma)
             finite = finite && step.isFinite
             if step < low { step = low } else if step > high { step = high }
             x[i] = step

@@ -90,12 +90,12 @@ public final class Optimizer {
             var i = 0
             while i + lanes <= n {
                 let wi = UnsafeRawPointer(w + i).loadUnaligned(as: V.self)
-                let g = UnsafeRawPointer(gr + i).loadUnaligned(as: V.self).addingProduct(wi, wd)
-                let mi = (UnsafeRawPointer(m + i).loadUnaligned(as: V.self) * b1).addingProduct(g, 1 - b1)
-                let vi = (UnsafeRawPointer(v + i).loadUnaligned(as: V.self) * b2).addingProduct(g * g, 1 - b2)
+                let g = UnsafeRawPointer(gr + i).loadUnaligned(as: V.self).multiplyAdd(wi, wd)
+                let mi = (UnsafeRawPointer(m + i).loadUnaligned(as: V.self) * b1).multiplyAdd(g, 1 - b1)
+                let vi = (UnsafeRawPointer(v + i).loadUnaligned(as: V.self) * b2).multiplyAdd(g * g, 1 - b2)
                 UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: V.self)
                 UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: V.self)
-                let denominator = V(repeating: eps).addingProduct(VectorMath.squareRoot(vi), scale)
+                let denominator = V(repeating: eps).multiplyAdd(VectorMath.squareRoot(vi), scale)
                 UnsafeMutableRawPointer(w + i).storeBytes(of: wi - step * mi / denominator, as: V.self)
                 i += lanes
             }

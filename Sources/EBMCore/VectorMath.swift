@@ -1,9 +1,9 @@
 /// Vectorised elementary functions for the activation passes and the Gaussian noise, 16 lanes
 /// at a time: one AVX-512 register, or two AVX2 registers (which LLVM interleaves) without it.
 ///
-/// Written with bit operations and fused multiply-adds only: Swift's generic SIMD code runs
-/// float-to-int conversions and `squareRoot()` lane by lane (the latter through libm's `sqrtf`),
-/// and never contracts `a * b + c` into an FMA by itself.
+/// Written with bit operations and `multiplyAdd` (fused where the hardware has FMA) only:
+/// Swift's generic SIMD code runs float-to-int conversions and `squareRoot()` lane by lane (the
+/// latter through libm's `sqrtf`).
 enum VectorMath {
     typealias V = SIMD16<Float>
     typealias VI = SIMD16<Int32>
@@ -21,16 +21,16 @@ enum VectorMath {
         // Clamp with selects (the generic pointwiseMin/Max are not inlined).
         var v = x.replacing(with: 87, where: x .> 87)
         v = v.replacing(with: -87, where: v .< -87)
-        let shifted = V(repeating: 12_582_912).addingProduct(v, 1.442_695_04)  // 1.5·2²³
+        let shifted = V(repeating: 12_582_912).multiplyAdd(v, 1.442_695_04)  // 1.5·2²³
         let n = shifted - 12_582_912
-        v = v.addingProduct(n, -0.693_359_375).addingProduct(n, 2.121_944_4e-4)
+        v = v.multiplyAdd(n, -0.693_359_375).multiplyAdd(n, 2.121_944_4e-4)
         let v2 = v * v
-        var p = V(repeating: 1.398_199_95e-3).addingProduct(v, 1.987_569_15e-4)
-        p = V(repeating: 8.333_451_9e-3).addingProduct(p, v)
-        p = V(repeating: 4.166_579_59e-2).addingProduct(p, v)
-        p = V(repeating: 1.666_666_55e-1).addingProduct(p, v)
-        p = V(repeating: 5.000_000_12e-1).addingProduct(p, v)
-        let y = (v + 1).addingProduct(p, v2)
+        var p = V(repeating: 1.398_199_95e-3).multiplyAdd(v, 1.987_569_15e-4)
+        p = V(repeating: 8.333_451_9e-3).multiplyAdd(p, v)
+        p = V(repeating: 4.166_579_59e-2).multiplyAdd(p, v)
+        p = V(repeating: 1.666_666_55e-1).multiplyAdd(p, v)
+        p = V(repeating: 5.000_000_12e-1).multiplyAdd(p, v)
+        let y = (v + 1).multiplyAdd(p, v2)
         let integer = unsafeBitCast(shifted, to: VI.self) &- 0x4B40_0000  // n as an integer
         return y * unsafeBitCast((integer &+ 127) &<< 23, to: V.self)
     }
@@ -68,17 +68,17 @@ enum VectorMath {
         fe = fe.replacing(with: fe - 1, where: low)
         m = m.replacing(with: m + m, where: low) - 1
         let z = m * m
-        var p = V(repeating: -1.151_461_031_0e-1).addingProduct(m, 7.037_683_629_2e-2)
-        p = V(repeating: 1.167_699_874_0e-1).addingProduct(p, m)
-        p = V(repeating: -1.242_014_084_6e-1).addingProduct(p, m)
-        p = V(repeating: 1.424_932_278_7e-1).addingProduct(p, m)
-        p = V(repeating: -1.666_805_766_5e-1).addingProduct(p, m)
-        p = V(repeating: 2.000_071_476_5e-1).addingProduct(p, m)
-        p = V(repeating: -2.499_999_399_3e-1).addingProduct(p, m)
-        p = V(repeating: 3.333_333_117_4e-1).addingProduct(p, m)
-        var y = (p * m * z).addingProduct(fe, -2.121_944_40e-4)
-        y = y.addingProduct(z, -0.5)
-        return (m + y).addingProduct(fe, 0.693_359_375)
+        var p = V(repeating: -1.151_461_031_0e-1).multiplyAdd(m, 7.037_683_629_2e-2)
+        p = V(repeating: 1.167_699_874_0e-1).multiplyAdd(p, m)
+        p = V(repeating: -1.242_014_084_6e-1).multiplyAdd(p, m)
+        p = V(repeating: 1.424_932_278_7e-1).multiplyAdd(p, m)
+        p = V(repeating: -1.666_805_766_5e-1).multiplyAdd(p, m)
+        p = V(repeating: 2.000_071_476_5e-1).multiplyAdd(p, m)
+        p = V(repeating: -2.499_999_399_3e-1).multiplyAdd(p, m)
+        p = V(repeating: 3.333_333_117_4e-1).multiplyAdd(p, m)
+        var y = (p * m * z).multiplyAdd(fe, -2.121_944_40e-4)
+        y = y.multiplyAdd(z, -0.5)
+        return (m + y).multiplyAdd(fe, 0.693_359_375)
     }
 
     /// `√x` for finite lanes `x ≥ 0`, within about 1 ulp: the reciprocal square root
@@ -93,10 +93,10 @@ enum VectorMath {
         let a = x.replacing(with: x * 0x1p24, where: subnormal)
         var y = unsafeBitCast(0x5F37_59DF &- (unsafeBitCast(a, to: VI.self) &>> 1), to: V.self)
         let half = 0.5 * a
-        y = y * V(repeating: 1.5).addingProduct(half * y, -y)
-        y = y * V(repeating: 1.5).addingProduct(half * y, -y)
+        y = y * V(repeating: 1.5).multiplyAdd(half * y, -y)
+        y = y * V(repeating: 1.5).multiplyAdd(half * y, -y)
         let s = a * y
-        let root = s.addingProduct(0.5 * y, a.addingProduct(s, -s))
+        let root = s.multiplyAdd(0.5 * y, a.multiplyAdd(s, -s))
         return root.replacing(with: root * 0x1p-12, where: subnormal)
     }
 
@@ -113,12 +113,12 @@ enum VectorMath {
         let q = unsafeBitCast(shifted, to: VI.self)
         let a = (y - (shifted - 12_582_912)) * 1.570_796_326_794_896_6
         let a2 = a * a
-        var ps = V(repeating: 8.332_160_873_6e-3).addingProduct(a2, -1.951_529_589_1e-4)
-        ps = V(repeating: -1.666_665_461_1e-1).addingProduct(ps, a2)
-        let sinA = a.addingProduct(ps * a2, a)
-        var pc = V(repeating: -1.388_731_625_493_765e-3).addingProduct(a2, 2.443_315_711_809_948e-5)
-        pc = V(repeating: 4.166_664_568_298_827e-2).addingProduct(pc, a2)
-        let cosA = (V.one.addingProduct(a2, -0.5)).addingProduct(pc * a2, a2)
+        var ps = V(repeating: 8.332_160_873_6e-3).multiplyAdd(a2, -1.951_529_589_1e-4)
+        ps = V(repeating: -1.666_665_461_1e-1).multiplyAdd(ps, a2)
+        let sinA = a.multiplyAdd(ps * a2, a)
+        var pc = V(repeating: -1.388_731_625_493_765e-3).multiplyAdd(a2, 2.443_315_711_809_948e-5)
+        pc = V(repeating: 4.166_664_568_298_827e-2).multiplyAdd(pc, a2)
+        let cosA = (V.one.multiplyAdd(a2, -0.5)).multiplyAdd(pc * a2, a2)
         // Angle q·π/2 + a: q = 1 → (cos a, −sin a), q = 2 → (−sin a, −cos a), q = 3 → (−cos a, sin a).
         // Bitwise selects and sign flips: `odd` is all ones in lanes with q odd.
         let odd = VI.zero &- (q & 1)
