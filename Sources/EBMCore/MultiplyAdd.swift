@@ -5,7 +5,13 @@
 /// (singly rounded) operation — a libm `fmaf` call per lane on CPUs without FMA, which made a
 /// generic x86-64 build 8× slower. `setup.py` defines `EBM_NO_FMA` for builds that target such
 /// CPUs; the results then differ only in rounding.
-extension SIMD16 where Scalar == Float {
+protocol MultiplyAdd {
+    static func + (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Self) -> Self
+    func addingProduct(_ a: Self, _ b: Self) -> Self
+}
+
+extension MultiplyAdd {
     /// `self + a·b`.
     @_transparent
     func multiplyAdd(_ a: Self, _ b: Self) -> Self {
@@ -15,26 +21,12 @@ extension SIMD16 where Scalar == Float {
         return addingProduct(a, b)
         #endif
     }
-
-    /// `self + a·b` with a scalar `b`.
-    @_transparent
-    func multiplyAdd(_ a: Self, _ b: Float) -> Self {
-        #if EBM_NO_FMA
-        return self + a * b
-        #else
-        return addingProduct(a, b)
-        #endif
-    }
 }
 
-extension Float {
-    /// `self + a·b`, fused where the build targets FMA hardware (the scalar tails of vector loops).
+extension Float: MultiplyAdd {}
+
+extension SIMD16: MultiplyAdd where Scalar == Float {
+    /// `self + a·b` with `b` in every lane.
     @_transparent
-    func multiplyAdd(_ a: Float, _ b: Float) -> Float {
-        #if EBM_NO_FMA
-        return self + a * b
-        #else
-        return addingProduct(a, b)
-        #endif
-    }
+    func multiplyAdd(_ a: Self, _ b: Float) -> Self { multiplyAdd(a, Self(repeating: b)) }
 }

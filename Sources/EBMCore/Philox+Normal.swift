@@ -3,25 +3,9 @@ extension Philox4x32 {
     typealias Lanes = SIMD16<UInt32>
 
     /// `block` for 16 counters at once (lane `l` is counter `(c0[l], c1[l], c2[l], c3[l])`).
-    /// The high halves of the 32 × 32-bit products come from 64-bit lanes (`vpmuludq`).
     @inline(__always)
     func blocks(_ c0: Lanes, _ c1: Lanes, _ c2: Lanes, _ c3: Lanes) -> (Lanes, Lanes, Lanes, Lanes) {
-        @inline(__always)
-        func high(_ a: Lanes, _ m: UInt32) -> Lanes {
-            Lanes(truncatingIfNeeded: (SIMD16<UInt64>(truncatingIfNeeded: a) &* UInt64(m)) &>> 32)
-        }
-        var c = (c0, c1, c2, c3)
-        var k = key
-        for round in 0..<10 {
-            if round > 0 {
-                k.0 &+= 0x9E37_79B9
-                k.1 &+= 0xBB67_AE85
-            }
-            let high0 = high(c.0, 0xD251_1F53), low0 = c.0 &* 0xD251_1F53
-            let high1 = high(c.2, 0xCD9E_8D57), low1 = c.2 &* 0xCD9E_8D57
-            c = (high1 ^ c.1 ^ k.0, low1, high0 ^ c.3 ^ k.1, low0)
-        }
-        return c
+        rounds(c0, c1, c2, c3)
     }
 
     /// Fills the row-major `rows × dimension` matrix at `out` with standard normal variates; row
@@ -111,4 +95,15 @@ extension Philox4x32 {
     static func boxMullerRadius(_ w: Lanes) -> VectorMath.V {
         VectorMath.squareRoot(-2 * VectorMath.log(openUnit(w)))
     }
+}
+
+extension SIMD16: PhiloxWords where Scalar == UInt32 {
+    /// The high halves come from 64-bit lanes (`vpmuludq`), the low ones from a 32-bit multiply.
+    @inline(__always)
+    func multipliedFull(by m: UInt32) -> (high: Self, low: Self) {
+        (Self(truncatingIfNeeded: (SIMD16<UInt64>(truncatingIfNeeded: self) &* UInt64(m)) &>> 32), self &* m)
+    }
+
+    @inline(__always)
+    func xor(_ k: UInt32) -> Self { self ^ k }
 }

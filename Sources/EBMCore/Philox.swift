@@ -24,10 +24,16 @@ public struct Philox4x32: Hashable, Sendable {
     public func hash(into h: inout Hasher) { h.combine(key.0); h.combine(key.1) }
 
     /// The four 32-bit outputs for `counter` (ten rounds; constants from Random123).
-    @inlinable
     public func block(_ c0: UInt32, _ c1: UInt32, _ c2: UInt32, _ c3: UInt32)
         -> (UInt32, UInt32, UInt32, UInt32)
     {
+        rounds(c0, c1, c2, c3)
+    }
+
+    /// The ten Philox4x32 rounds on one counter, or on a vector of counters lane by lane: the one
+    /// implementation behind `block` and the 16-counter `blocks`.
+    @inline(__always)
+    func rounds<W: PhiloxWords>(_ c0: W, _ c1: W, _ c2: W, _ c3: W) -> (W, W, W, W) {
         var c = (c0, c1, c2, c3)
         var k = key
         for round in 0..<10 {
@@ -35,15 +41,33 @@ public struct Philox4x32: Hashable, Sendable {
                 k.0 &+= 0x9E37_79B9
                 k.1 &+= 0xBB67_AE85
             }
-            let p0 = UInt64(0xD251_1F53) &* UInt64(c.0)
-            let p1 = UInt64(0xCD9E_8D57) &* UInt64(c.2)
-            c = (
-                UInt32(truncatingIfNeeded: p1 >> 32) ^ c.1 ^ k.0, UInt32(truncatingIfNeeded: p1),
-                UInt32(truncatingIfNeeded: p0 >> 32) ^ c.3 ^ k.1, UInt32(truncatingIfNeeded: p0)
-            )
+            let p0 = c.0.multipliedFull(by: 0xD251_1F53)
+            let p1 = c.2.multipliedFull(by: 0xCD9E_8D57)
+            c = ((p1.high ^ c.1).xor(k.0), p1.low, (p0.high ^ c.3).xor(k.1), p0.low)
         }
         return c
     }
+}
+
+/// A 32-bit word, or a vector of them, as Philox's rounds use it.
+protocol PhiloxWords {
+    /// The high and low 32-bit halves of the 64-bit product `self · m` (lane by lane).
+    func multipliedFull(by m: UInt32) -> (high: Self, low: Self)
+    /// Bitwise exclusive or.
+    static func ^ (a: Self, b: Self) -> Self
+    /// `self` exclusive-or `k` (in every lane).
+    func xor(_ k: UInt32) -> Self
+}
+
+extension UInt32: PhiloxWords {
+    @inline(__always)
+    func multipliedFull(by m: UInt32) -> (high: UInt32, low: UInt32) {
+        let p = UInt64(self) &* UInt64(m)
+        return (UInt32(truncatingIfNeeded: p >> 32), UInt32(truncatingIfNeeded: p))
+    }
+
+    @inline(__always)
+    func xor(_ k: UInt32) -> UInt32 { self ^ k }
 }
 
 /// SplitMix64's finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mixer used to derive
