@@ -1,28 +1,33 @@
 # ebm_swift — the two commands of the README:
 #   make demo   builds everything and trains a model on a toy dataset, writing demo.png
 #   make test   runs the Swift tests and the Python tests
-# Both install what is missing: OpenBLAS (apt-get, when root) and a project virtualenv (.venv)
-# with the Python dependencies; the package itself is pip-installed into .venv.
+# Both install what is missing: a project virtualenv (.venv) with the Python dependencies, OpenBLAS
+# among them (the scipy-openblas32 wheel); the package itself is pip-installed into .venv. The tests
+# also need qemu-user (apt-get, when root) to prove the portable builds on older CPUs.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-installed
 
-.PHONY: demo test build swift-test pytest system-deps wheel bench bench-threads clean
+.PHONY: demo test build swift-test pytest test-deps wheel bench bench-threads clean
+
+# The OpenBLAS of the scipy-openblas32 wheel, for the Swift tests (setup.py asks the wheel itself).
+BLAS_DIRS = $(PY) -c "import scipy_openblas32 as s; print(s.get_include_dir(), s.get_lib_dir())"
 
 demo: build
 	$(PY) examples/demo.py --out demo.png
 
 test: swift-test pytest
 
-swift-test: system-deps
-	swift test --disable-swift-testing
+swift-test: $(DEPS_STAMP)
+	set -e; dirs=$$($(BLAS_DIRS)); inc=$${dirs% *}; lib=$${dirs#* }; \
+	swift test --disable-swift-testing -Xcc -I$$inc -Xlinker -L$$lib -Xlinker -rpath -Xlinker $$lib
 
-pytest: build
+pytest: build test-deps
 	$(PY) -m pytest
 
-build: system-deps $(DEPS_STAMP)
+build: $(DEPS_STAMP)
 	$(PY) -m pip install --quiet --no-build-isolation .
 
 # The peer benchmark: installs JAX (CPU) into .venv; PyTorch is used when already installed.
@@ -33,16 +38,17 @@ bench: build
 bench-threads: build
 	$(PY) benchmarks/threads.py
 
-wheel: system-deps $(DEPS_STAMP)
+wheel: $(DEPS_STAMP)
 	$(PY) -m pip wheel --no-build-isolation --no-deps -w dist .
 
-system-deps:
-	@if ! pkg-config --exists openblas 2>/dev/null; then \
+# qemu-user runs the test suite's portability checks on emulated older CPUs (Haswell, Nehalem).
+test-deps:
+	@if ! command -v qemu-x86_64 >/dev/null 2>&1 && [ "$$(uname -m)" = x86_64 ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing libopenblas-dev and pkg-config with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev pkg-config >/dev/null; \
+	    echo "installing qemu-user with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null; \
 	  else \
-	    echo "ebm_swift needs OpenBLAS and pkg-config: run 'sudo apt-get install libopenblas-dev pkg-config'" >&2; \
+	    echo "the portability tests need qemu-user: run 'sudo apt-get install qemu-user'" >&2; \
 	    exit 1; \
 	  fi; \
 	fi
@@ -54,4 +60,4 @@ $(DEPS_STAMP): requirements-dev.txt
 	touch $@
 
 clean:
-	rm -rf .build build dist *.egg-info python/*.egg-info demo.png
+	rm -rf .build .build-avx2 .build-avx512 build dist *.egg-info python/*.egg-info demo.png

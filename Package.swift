@@ -12,11 +12,10 @@ let package = Package(
     ],
     targets: [
         // MARK: System libraries
-        .systemLibrary(
-            name: "COpenBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
+        // OpenBLAS from the `scipy-openblas32` wheel (see Sources/COpenBLAS/shim.h): the build passes
+        // its folders, e.g. `swift build -Xcc -I$INC -Xlinker -L$LIB` with INC and LIB from
+        // `python -c "import scipy_openblas32 as s; print(s.get_include_dir(), s.get_lib_dir())"`.
+        .systemLibrary(name: "COpenBLAS"),
 
         // MARK: Public API
         // Numerics: energies, gradients, Langevin, training. No C pointers cross into it.

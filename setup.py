@@ -1,5 +1,11 @@
 """Build: the Swift core (`swift build -c release`, Swift runtime linked statically) and the
-NumPy shim linked against it with rpath `$ORIGIN`, both shipped inside the `ebm_swift` package."""
+NumPy shim linked against it with rpath `$ORIGIN`, all shipped inside the `ebm_swift` package.
+
+On x86-64 the core is built once per instruction-set level — the x86-64 baseline, x86-64-v3
+(AVX2, FMA) and x86-64-v4 (AVX-512) — as `libebm_swift.so`, `libebm_swift.avx2.so` and
+`libebm_swift.avx512.so`, all with the soname `libebm_swift.so`. The package loads the level the
+CPU supports (`ebm_swift/_loading.py`); the shim links the baseline, so nothing depends on the
+machine that built the wheel. Matrix products come from the `scipy-openblas32` wheel."""
 
 import os
 import platform
@@ -8,64 +14,59 @@ import subprocess
 import sys
 
 import numpy
+import scipy_openblas32
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
-
-# LLVM CPU names (prefixes) of x86 CPUs with FMA, for builds that name their target.
-_FMA_CPUS = ("haswell", "broadwell", "skylake", "cascadelake", "cooperlake", "cannonlake", "icelake", "tigerlake",
-             "rocketlake", "sapphirerapids", "alderlake", "raptorlake", "meteorlake", "arrowlake", "lunarlake",
-             "pantherlake", "graniterapids", "emeraldrapids", "diamondrapids", "znver", "bdver2", "bdver3", "bdver4")
-
-
-def _target_cpu_flags():
-    """Optimise for the build machine's vector units: AVX-512 (LLVM CPU "skylake-avx512": Intel since
-    2017, AMD Zen 4 and later) or else AVX2 + FMA ("haswell": every x86 CPU since 2013). The vectorised
-    activations and noise then run 16 lanes per register, or 8. EBM_SWIFT_TARGET_CPU overrides (e.g.
-    "x86-64" for a portable build). x86 builds for a CPU without FMA define EBM_NO_FMA, so that the
-    vector code multiplies and adds instead of calling libm's fmaf lane by lane."""
-    if platform.machine() not in ("x86_64", "AMD64"):
-        return []  # arm64 always has fused multiply-add
-    cpu = os.environ.get("EBM_SWIFT_TARGET_CPU")
-    if cpu is None:
-        try:
-            with open("/proc/cpuinfo") as f:
-                flags = set(next((line for line in f if line.startswith("flags")), "").split())
-        except OSError:
-            flags = set()
-        if {"avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd", "fma", "bmi2"} <= flags:
-            cpu = "skylake-avx512"
-        elif {"avx2", "fma", "bmi2"} <= flags:
-            cpu = "haswell"
-    out = ["-Xswiftc", "-target-cpu", "-Xswiftc", cpu] if cpu else []
-    if not (cpu and cpu.startswith(_FMA_CPUS)):
-        out += ["-Xswiftc", "-DEBM_NO_FMA"]
-    return out
+# (name, scratch folder, extra `swift build` flags) of each build of the core. The levels are the
+# x86-64 psABI's, which `__builtin_cpu_supports` tests at load time (python/ebm_swift/_cpu.c).
+if platform.machine() in ("x86_64", "AMD64"):
+    VARIANTS = (
+        ("baseline", ".build", []),
+        ("avx2", ".build-avx2", ["-Xcc", "-march=x86-64-v3", "-Xswiftc", "-DEBM_ISA_AVX2"]),
+        ("avx512", ".build-avx512", ["-Xcc", "-march=x86-64-v4", "-Xswiftc", "-DEBM_ISA_AVX512"]),
+    )
+else:
+    VARIANTS = (("baseline", ".build", []),)  # arm64: NEON and FMA are always there
 
 
-SWIFT_BUILD = ["swift", "build", "-c", "release", "-Xswiftc", "-static-stdlib", *_target_cpu_flags(),
-               "--product", "ebm_swift"]
+def library_file(isa):
+    """The file name of the core built for `isa` inside the package."""
+    return "libebm_swift.so" if isa == "baseline" else f"libebm_swift.{isa}.so"
+
+
+def swift_build(scratch, flags):
+    blas_flags = ["-Xcc", "-I" + scipy_openblas32.get_include_dir(), "-Xlinker", "-L" + scipy_openblas32.get_lib_dir()]
+    return ["swift", "build", "-c", "release", "--scratch-path", scratch, "-Xswiftc", "-static-stdlib",
+            "-Xlinker", "-soname=libebm_swift.so", *blas_flags, *flags, "--product", "ebm_swift"]
 
 
 class BuildWithSwift(build_ext):
-    """Runs the Swift release build, then compiles the shim against `libebm_swift.so`."""
+    """Runs the Swift release builds, then compiles the shim against the baseline build."""
 
     def run(self):
         if shutil.which("swift") is None:
             sys.exit("ebm_swift: building needs the Swift toolchain (`swift` on PATH)")
-        subprocess.check_call(SWIFT_BUILD, cwd=ROOT)
-        bin_path = subprocess.check_output(SWIFT_BUILD[:-2] + ["--show-bin-path"], cwd=ROOT, text=True).strip()
-        library = os.path.join(bin_path, "libebm_swift.so")
+        built = {}
+        for isa, scratch, flags in VARIANTS:
+            command = swift_build(os.path.join(ROOT, scratch), flags)
+            subprocess.check_call(command, cwd=ROOT)
+            bin_path = subprocess.check_output(command[:-2] + ["--show-bin-path"], cwd=ROOT, text=True).strip()
+            built[isa] = os.path.join(bin_path, "libebm_swift.so")
         for ext in self.extensions:
-            ext.library_dirs.append(bin_path)
+            if ext.name == "ebm_swift._native":
+                ext.library_dirs.append(os.path.dirname(built["baseline"]))
         super().run()
-        # The shared library goes next to the extension, which finds it through rpath $ORIGIN.
+        # The libraries go next to the extension, which finds the baseline through rpath $ORIGIN.
         target = os.path.dirname(self.get_ext_fullpath("ebm_swift._native"))
         os.makedirs(target, exist_ok=True)
-        shutil.copy2(library, os.path.join(target, "libebm_swift.so"))
+        for isa, library in built.items():
+            shutil.copy2(library, os.path.join(target, library_file(isa)))
 
+
+C_FLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 
 setup(
     ext_modules=[
@@ -75,8 +76,9 @@ setup(
             include_dirs=[numpy.get_include(), os.path.join("Sources", "CEBMSwift", "include")],
             libraries=["ebm_swift"],
             runtime_library_dirs=["$ORIGIN"],
-            extra_compile_args=["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-        )
+            extra_compile_args=C_FLAGS,
+        ),
+        Extension("ebm_swift._cpu", sources=["python/ebm_swift/_cpu.c"], extra_compile_args=C_FLAGS),
     ],
     cmdclass={"build_ext": BuildWithSwift},
 )

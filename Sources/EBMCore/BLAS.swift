@@ -6,15 +6,29 @@ import Darwin
 import COpenBLAS
 
 /// The one internal interface to the BLAS: row-major single-precision matrix products.
-/// Every matrix product in the core goes through here (OpenBLAS `cblas_sgemm` / `cblas_sgemv`).
-enum BLAS {
+/// Every matrix product in the core goes through here (OpenBLAS `cblas_sgemm` / `cblas_sgemv`,
+/// from the `scipy-openblas32` wheel, whose symbols carry the prefix `scipy_`).
+public enum BLAS {
     /// Makes OpenBLAS single-threaded, once, unless the user set `OPENBLAS_NUM_THREADS`: the
     /// library parallelises over blocks of chains itself (`ChainParallel`), and BLAS threads on
-    /// top of that would oversubscribe the cores (and, in Debian's OpenBLAS 0.3.21, allocate a job
-    /// array in every multi-threaded call).
+    /// top of that would oversubscribe the cores.
     static let threadingConfigured: Void = {
-        if getenv("OPENBLAS_NUM_THREADS") == nil { openblas_set_num_threads(1) }
+        if getenv("OPENBLAS_NUM_THREADS") == nil { scipy_openblas_set_num_threads(1) }
     }()
+
+    /// OpenBLAS's build description: its version and options (`openblas_get_config`). Static
+    /// storage owned by OpenBLAS.
+    public static var configuration: UnsafePointer<CChar> { UnsafePointer(scipy_openblas_get_config()!) }
+
+    /// The kernels OpenBLAS chose for this CPU, e.g. `"SkylakeX"` or `"Haswell"`
+    /// (`openblas_get_corename`; `OPENBLAS_CORETYPE` overrides its choice). Static storage.
+    public static var coreName: UnsafePointer<CChar> { UnsafePointer(scipy_openblas_get_corename()!) }
+
+    /// The threads OpenBLAS uses for one product (1 unless `OPENBLAS_NUM_THREADS` is set).
+    public static var threadCount: Int {
+        threadingConfigured
+        return Int(scipy_openblas_get_num_threads())
+    }
 
     /// `C ← alpha · op(A) · op(B) + beta · C`, all row-major; `op(A)` is `m × k`, `op(B)` is
     /// `k × n`, `C` is `m × n`. `lda`, `ldb`, `ldc` are the row strides of the stored matrices.
@@ -25,7 +39,7 @@ enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        cblas_sgemm(
+        scipy_cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
             beta, c, blasint(ldc))
@@ -37,7 +51,7 @@ enum BLAS {
         trans: Bool, rows: Int, cols: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
         x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>
     ) {
-        cblas_sgemv(
+        scipy_cblas_sgemv(
             CblasRowMajor, trans ? CblasTrans : CblasNoTrans, blasint(rows), blasint(cols),
             alpha, a, blasint(lda), x, 1, beta, y, 1)
     }

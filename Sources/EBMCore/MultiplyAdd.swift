@@ -3,8 +3,8 @@
 ///
 /// Swift never contracts `a * b + c` by itself, and its `addingProduct` always means a fused
 /// (singly rounded) operation — a libm `fmaf` call per lane on CPUs without FMA, which made a
-/// generic x86-64 build 8× slower. `setup.py` defines `EBM_NO_FMA` for builds that target such
-/// CPUs; the results then differ only in rounding.
+/// generic x86-64 build 8× slower. The x86-64 baseline build (see `InstructionSet`) therefore
+/// multiplies and adds; the results then differ only in rounding.
 protocol MultiplyAdd {
     static func + (a: Self, b: Self) -> Self
     static func * (a: Self, b: Self) -> Self
@@ -15,7 +15,7 @@ extension MultiplyAdd {
     /// `self + a·b`.
     @_transparent
     func multiplyAdd(_ a: Self, _ b: Self) -> Self {
-        #if EBM_NO_FMA
+        #if arch(x86_64) && !EBM_ISA_AVX2 && !EBM_ISA_AVX512
         return self + a * b
         #else
         return addingProduct(a, b)

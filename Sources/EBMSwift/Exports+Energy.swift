@@ -6,16 +6,6 @@ import EBMCore
 @_cdecl("ebm_last_error")
 public func ebmLastError() -> UnsafePointer<CChar> { LastError.message }
 
-@_cdecl("ebm_version")
-public func ebmVersion() -> UnsafePointer<CChar> { versionString }
-private let versionString: UnsafePointer<CChar> = {
-    let text = "0.1.0"
-    let out = UnsafeMutablePointer<CChar>.allocate(capacity: text.utf8.count + 1)
-    for (i, b) in text.utf8.enumerated() { out[i] = CChar(bitPattern: b) }
-    out[text.utf8.count] = 0
-    return UnsafePointer(out)
-}()
-
 @_cdecl("ebm_mlp_create")
 public func ebmMLPCreate(
     _ dim: Int64, _ hidden: UnsafePointer<Int64>?, _ nHidden: Int64, _ activation: Int32,

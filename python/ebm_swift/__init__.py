@@ -8,6 +8,7 @@ Main entry points: :class:`MLPEnergy`, :class:`GaussianEnergy`, :func:`langevin`
 :class:`Trainer`, :mod:`ebm_swift.datasets`.
 """
 
+from . import _loading  # before _native: loads the BLAS and the core built for this CPU
 from . import _native, datasets, diagnostics, metrics, plots, schedules
 from ._native import DivergenceError
 from .callable_energy import CallableEnergy
@@ -17,9 +18,13 @@ from .targets import BananaEnergy, DoubleWellEnergy, GaussianMixtureEnergy
 from .estimator import EnergyBasedModel
 from .persistence import load, save
 from .schedules import CosineLR, ExponentialLR, StepLR
+from .config import show_config
 from .training import Trainer, TrainingDivergedError
 
 __version__ = _native.version()
+if _native.runtime_info()["isa"] != _loading.ISA:  # the soname hand-over of _loading.py failed
+    raise ImportError(f"ebm_swift: loaded the {_native.runtime_info()['isa']} core, not {_loading.ISA}")
+config.warn_if_weak_core()
 
 __all__ = [
     "ACTIVATIONS",
@@ -33,6 +38,7 @@ __all__ = [
     "metrics",
     "plots",
     "save",
+    "show_config",
     "schedules",
     "CallableEnergy",
     "DoubleWellEnergy",

@@ -816,6 +816,14 @@ fail:
 
 static PyObject *py_version(PyObject *self, PyObject *args) { return PyUnicode_FromString(ebm_version()); }
 
+static PyObject *py_runtime_info(PyObject *self, PyObject *args) {
+    ebm_runtime_info info;
+    ebm_status status = ebm_runtime_info_get(&info);
+    if (status != EBM_OK) return raise_status(status);
+    return Py_BuildValue("{s:s,s:s,s:s,s:L}", "isa", info.isa, "blas_config", info.blas_config, "blas_core",
+                         info.blas_core, "blas_num_threads", (long long)info.blas_num_threads);
+}
+
 /* ---- module ----------------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -843,6 +851,7 @@ static PyMethodDef methods[] = {
     {"trainer_get_state", py_trainer_get_state, METH_VARARGS, NULL},
     {"trainer_set_state", py_trainer_set_state, METH_VARARGS, NULL},
     {"version", py_version, METH_NOARGS, NULL},
+    {"runtime_info", py_runtime_info, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 

@@ -125,6 +125,17 @@ const char *ebm_last_error(void);
 /* The library's version string, static storage. */
 const char *ebm_version(void);
 
+/* What this build runs with. Strings are static storage owned by the library. */
+typedef struct ebm_runtime_info {
+    const char *isa;          /* instruction set of this build: "baseline", "avx2", "avx512" (x86-64), "arm64" */
+    const char *blas_config;  /* OpenBLAS's openblas_get_config(): version and build options */
+    const char *blas_core;    /* OpenBLAS's openblas_get_corename(): the kernels it chose for this CPU */
+    int64_t blas_num_threads; /* threads OpenBLAS uses per product (1 unless OPENBLAS_NUM_THREADS is set) */
+} ebm_runtime_info;
+
+/* Fills *out. */
+ebm_status ebm_runtime_info_get(ebm_runtime_info *out);
+
 /* ---- energies ---------------------------------------------------------------------------------- */
 
 /* A fully connected network R^dim -> R: layers of sizes hidden[0..n_hidden-1] with `activation`
