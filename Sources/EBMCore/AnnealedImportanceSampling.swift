@@ -108,7 +108,7 @@ public enum AnnealedImportanceSampling {
         try require(chains > 0 && logWeights.count == chains && accepted.count == chains, "n_chains must be positive")
         let mean = FloatBuffer(baseMean)
         let path = { (beta: Float) in AnnealedEnergy(target: energy, baseMean: mean, baseStd: settings.baseStd, beta: beta) }
-        let blocks = ChainBlocks(rows: chains)
+        let blocks = energy.blocks(rows: chains)
         let workspaces = SamplerWorkspace.perThread(path(0), blocks: blocks, threads: threads)
         let states = FloatBuffer(count: chains * d)
         let initial = Philox4x32(seed: settings.seed, purpose: Purpose.aisInitial)

@@ -21,6 +21,14 @@ public struct ChainBlocks: Sendable, Equatable {
         self.blockRows = min(size, rows)
     }
 
+    /// Blocks of exactly `blockRows` rows (the last may be shorter), for energies whose own shape
+    /// decides the best block (see `MLPEnergy.blocks(rows:)`).
+    public init(rows: Int, blockRows: Int) {
+        precondition(rows > 0 && blockRows > 0)
+        self.rows = rows
+        self.blockRows = min(blockRows, rows)
+    }
+
     /// One block holding every row (for energies that must see the whole batch at once).
     public init(single rows: Int) {
         precondition(rows > 0)

@@ -19,6 +19,11 @@ public protocol EnergyFunction {
     /// energy computed by a Python callback must. Defaults to `false`.
     var wholeBatch: Bool { get }
 
+    /// The block partition for sampling `rows` chains of this energy: it may depend on `rows` and
+    /// on the energy, never on the thread count. Defaults to `ChainBlocks(rows:)`, or one block
+    /// for a `wholeBatch` energy.
+    func blocks(rows: Int) -> ChainBlocks
+
     /// Writes `E(x_i)` for each row of `x` into `energies` (`rows` floats).
     func energies(
         _ x: UnsafeBufferPointer<Float>, rows: Int,
@@ -36,7 +41,6 @@ extension EnergyFunction {
     /// Most energies evaluate any slice of a batch independently.
     public var wholeBatch: Bool { false }
 
-    /// The block partition for sampling `rows` chains of this energy.
     public func blocks(rows: Int) -> ChainBlocks {
         wholeBatch ? ChainBlocks(single: rows) : ChainBlocks(rows: rows)
     }

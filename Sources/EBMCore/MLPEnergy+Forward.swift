@@ -31,7 +31,8 @@ extension MLPEnergy: EnergyFunction {
     /// Evaluates the network on `rows` rows of `x`, keeping every layer's activations (and,
     /// with `derivatives`, the activation derivatives `f'(z)`) in the workspace for `backward`.
     ///
-    /// Layer `l`: `A_l = f(A_{l−1} W_lᵀ + b_l)` — one `sgemm` (`rows × in` by `in × out`),
+    /// Layer `l`: `A_l = f(A_{l−1} W_lᵀ + b_l)` — one `sgemm` (`rows × in` by `in × out`; by the
+    /// transposed copy of `W_l` for small networks),
     /// then a fused bias-activation pass. Output: `E = A_L w_outᵀ + b_out`, one `sgemv`.
     func forward(
         _ x: UnsafePointer<Float>, rows: Int, derivatives: Bool,
@@ -43,9 +44,15 @@ extension MLPEnergy: EnergyFunction {
         for l in 0..<hidden.count {
             let width = hidden[l]
             let out = ws.activations[l]
-            BLAS.gemm(transA: false, transB: true, m: rows, n: width, k: inWidth,
-                      alpha: 1, a: input, lda: inWidth, b: weight(l), ldb: inWidth,
-                      beta: 0, c: out, ldc: width)
+            if let transposed = transposedWeights {  // A·(Wᵀ), see MLPEnergy+Blocking.swift
+                BLAS.gemm(transA: false, transB: false, m: rows, n: width, k: inWidth,
+                          alpha: 1, a: input, lda: inWidth, b: transposed.base + weightOffsets[l], ldb: width,
+                          beta: 0, c: out, ldc: width)
+            } else {
+                BLAS.gemm(transA: false, transB: true, m: rows, n: width, k: inWidth,
+                          alpha: 1, a: input, lda: inWidth, b: weight(l), ldb: inWidth,
+                          beta: 0, c: out, ldc: width)
+            }
             activation.apply(out, rows: rows, width: width, bias: bias(l),
                              derivative: derivatives ? ws.derivatives[l] : nil)
             input = UnsafePointer(out)

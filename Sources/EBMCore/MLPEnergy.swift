@@ -23,6 +23,11 @@ public final class MLPEnergy {
     /// Offsets of each layer's weight and bias in `parameters`.
     let weightOffsets: [Int]
     let biasOffsets: [Int]
+    /// Rows per chain block, and for small networks the hidden layers' weights transposed
+    /// (`in × out`, at `weightOffsets`), kept equal to `parameters` by `parametersDidChange()`.
+    /// See `MLPEnergy+Blocking.swift`.
+    let blockRows: Int?
+    let transposedWeights: FloatBuffer?
 
     /// Number of parameters.
     public var parameterCount: Int { parameters.count }
@@ -57,6 +62,8 @@ public final class MLPEnergy {
         self.weightOffsets = weightOffsets
         self.biasOffsets = biasOffsets
         self.parameters = FloatBuffer(count: offset)
+        self.blockRows = Self.directBlockRows(shapes: shapes.dropLast())
+        self.transposedWeights = blockRows == nil ? nil : FloatBuffer(count: offset)
 
         var stream = UniformStream(Philox4x32(seed: seed, purpose: Purpose.initialisation))
         for (l, shape) in shapes.enumerated() {
@@ -68,6 +75,7 @@ public final class MLPEnergy {
                 parameters.base[biasOffsets[l] + i] = stream.nextUniform(-bound, bound)
             }
         }
+        parametersDidChange()
     }
 
     /// Pointer to layer `l`'s weight (`out × in`, row-major).
@@ -84,6 +92,7 @@ public final class MLPEnergy {
                     "expected \(parameterCount) parameters, got \(values.count)")
         lock.write {
             if let src = values.baseAddress { parameters.base.update(from: src, count: values.count) }
+            parametersDidChange()
         }
     }
 

@@ -259,6 +259,7 @@ public final class Trainer {
             (backup.base + p).update(from: optimizer.firstMoment.base, count: p)
             (backup.base + 2 * p).update(from: optimizer.secondMoment.base, count: p)
             optimizer.update(model.parameters.all, gradient: UnsafeBufferPointer(gradient.all), learningRate: learningRate)
+            defer { model.parametersDidChange() }
             var finite = true
             for i in 0..<p { finite = finite && model.parameters.base[i].isFinite }
             if !finite {
@@ -300,7 +301,7 @@ private final class StepWorkspace {
         acceptedCounts = .allocate(capacity: max(1, rows))
         self.capacity = capacity
         self.threads = threads
-        blocks = ChainBlocks(rows: rows)
+        blocks = model.blocks(rows: rows)
         samplers = SamplerWorkspace.perThread(model, blocks: blocks, threads: threads)
         let gradientBlocks = ChainBlocks(rows: 2 * rows)
         self.gradientBlocks = gradientBlocks

@@ -1,0 +1,50 @@
+import XCTest
+@testable import EBMCore
+
+/// The chain blocks an MLP chooses, and its transposed weight copies (MLPEnergy+Blocking.swift).
+final class MLPBlockingTests: XCTestCase {
+    func testBlockRowsFollowTheWidths() throws {
+        func rows(_ dim: Int, _ hidden: [Int], chains: Int) throws -> Int {
+            try MLPEnergy(dimension: dim, hidden: hidden, activation: .swish, seed: 0).blocks(rows: chains).blockRows
+        }
+        XCTAssertEqual(try rows(2, [64, 64], chains: 4096), 128)  // 128·64·64 = 2^19
+        XCTAssertEqual(try rows(2, [128, 128], chains: 256), 32)  // 32·128·128 = 2^19
+        XCTAssertEqual(try rows(2, [128, 128], chains: 5), 5)
+        // Too wide for blocks of 32 direct rows: the default partition.
+        XCTAssertEqual(try rows(64, [256, 256], chains: 128), ChainBlocks(rows: 128).blockRows)
+        XCTAssertEqual(try rows(784, [512, 512], chains: 128), ChainBlocks(rows: 128).blockRows)
+    }
+
+    /// After training steps (which change the parameters under the trainer's lock) the energy
+    /// computes exactly what a new energy with the same parameters computes: the transposed copies
+    /// follow every update.
+    func testTransposedWeightsFollowTheParameters() throws {
+        let model = try MLPEnergy(dimension: 2, hidden: [32, 32], activation: .swish, seed: 0)
+        XCTAssertNotNil(model.transposedWeights)
+        let settings = try TrainerSettings(
+            sampler: try LangevinParameters(steps: 5, stepSize: 0.01),
+            optimizer: try OptimizerSettings(rule: .adam(beta1: 0, beta2: 0.999, epsilon: 1e-8), learningRate: 1e-2),
+            bufferSize: 64, reinitProbability: 0.05, initLow: -2, initHigh: 2, alpha: 0.1, seed: 1)
+        let trainer = try Trainer(model: model, settings: settings)
+        let x: [Float] = (0..<64).map { Float($0 % 13) / 6 - 1 }
+        for _ in 0..<3 { _ = try x.withUnsafeBufferPointer { try trainer.step($0, rows: 32, shouldStop: { false }) } }
+
+        let fresh = try MLPEnergy(dimension: 2, hidden: [32, 32], activation: .swish, seed: 9)
+        try model.parameters.array.withUnsafeBufferPointer { try fresh.setParameters($0) }
+        XCTAssertEqual(energies(model, x), energies(fresh, x))
+        let reference = ReferenceMLP(model)
+        for i in 0..<32 {
+            XCTAssertEqual(Double(energies(model, x)[i]), reference.energy([Double(x[2 * i]), Double(x[2 * i + 1])]),
+                           accuracy: 1e-5)
+        }
+    }
+
+    private func energies(_ model: MLPEnergy, _ x: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: x.count / 2)
+        let ws = model.makeWorkspace(capacity: out.count)
+        x.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { model.energies(xs, rows: x.count / 2, into: $0, workspace: ws) }
+        }
+        return out
+    }
+}
