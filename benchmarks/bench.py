@@ -8,14 +8,17 @@ ebm_swift's process), ratios to each peer, and peak RSS.
 Each framework runs in a subprocess of its own, one after the other, on the same seeded weights
 and inputs: thread pools left spinning by one framework (PyTorch's OpenMP workers, NumPy's
 OpenBLAS threads) would otherwise take cores from the next one measured. `--both-environments`
-runs the whole suite twice — with OPENBLAS_CORETYPE as set, and with it removed (what a user's
-machine has) — and headlines the second.
+runs the whole suite with OPENBLAS_CORETYPE removed (what a user's machine has; the headline), with
+it forced to the strongest core this CPU runs (`ebm_swift.config.recommended_blas_core()`: the
+"right core by hand" to compare the default with), and, if it was set, as set.
+
+Every line names the instruction set of ebm_swift's build and its OpenBLAS core; a warning opens
+the run when that core is weaker than the CPU.
 """
 
 import argparse
 import ctypes
 import importlib.util
-import ctypes.util
 import json
 import os
 import platform
@@ -49,23 +52,32 @@ def timed(fn, repeats=5, rounds=3):
 
 def sgemm_roofline(n=1024):
     """GFLOP/s of the OpenBLAS that ebm_swift links, cblas_sgemm at n = 1024, all cores."""
-    import ebm_swift
+    from ebm_swift import _loading
 
-    lib_dir = os.path.dirname(ebm_swift.__file__)
-    lib = ctypes.CDLL(os.path.join(lib_dir, "libebm_swift.so"))  # loads its libopenblas
-    blas = ctypes.CDLL("libopenblas.so.0")
-    blas.openblas_set_num_threads(os.cpu_count())
+    blas = ctypes.CDLL(_loading.BLAS_PATH)  # the library ebm_swift loaded (scipy-openblas32)
+    blas.scipy_openblas_set_num_threads(os.cpu_count())
     a = np.random.default_rng(0).random((n, n), dtype=np.float32)
     b = np.random.default_rng(1).random((n, n), dtype=np.float32)
     c = np.zeros((n, n), dtype=np.float32)
     ptr = lambda m: m.ctypes.data_as(ctypes.POINTER(ctypes.c_float))  # noqa: E731
-    call = lambda: blas.cblas_sgemm(101, 111, 111, n, n, n, ctypes.c_float(1.0), ptr(a), n, ptr(b), n,  # noqa: E731
-                                    ctypes.c_float(0.0), ptr(c), n)
+    call = lambda: blas.scipy_cblas_sgemm(101, 111, 111, n, n, n, ctypes.c_float(1.0), ptr(a), n, ptr(b), n,  # noqa: E731
+                                          ctypes.c_float(0.0), ptr(c), n)
     seconds = timed(call)
     if "OPENBLAS_NUM_THREADS" not in os.environ:
-        blas.openblas_set_num_threads(1)  # what ebm_swift itself uses (it parallelises over chains)
-    del lib
+        blas.scipy_openblas_set_num_threads(1)  # what ebm_swift itself uses (it parallelises over chains)
     return 2 * n**3 / seconds / 1e9
+
+
+def runtime():
+    """ebm_swift's build and BLAS kernels, as printed beside every figure."""
+    import ebm_swift
+
+    config = ebm_swift.show_config("dicts")
+    blas = config["blas"]
+    return {"isa": config["instruction_set"]["selected"], "blas_core": blas["core"],
+            "blas_version": blas["version"], "blas_core_level": blas.get("core_level"),
+            "cpu_level": blas.get("cpu_level"), "weaker_than_cpu": blas.get("weaker_than_cpu", False),
+            "OPENBLAS_CORETYPE": blas["OPENBLAS_CORETYPE"]}
 
 
 def peer_class(name):
@@ -113,6 +125,7 @@ def measure(name, configs, repeats):
         }
     out = {"configs": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if name == "ebm_swift":
+        out["runtime"] = runtime()
         out["sgemm_roofline_gflops"] = sgemm_roofline()
         out["scaling"] = scaling()
         out["memory"] = memory_growth()
@@ -131,6 +144,11 @@ def run_suite(args):
     ours = per_framework["ebm_swift"]
     roofline = ours["sgemm_roofline_gflops"]
     results["sgemm_roofline_gflops"] = roofline
+    rt = results["runtime"] = ours["runtime"]
+    tag = f"[ebm_swift {rt['isa']} build, OpenBLAS {rt['blas_version']} core {rt['blas_core']}]"
+    if rt["weaker_than_cpu"]:
+        print(f"WARNING: OpenBLAS runs {rt['blas_core']} ({rt['blas_core_level']}) kernels on a CPU that runs "
+              f"{rt['cpu_level']} ones: these figures are not what this machine can do", flush=True)
     for config in ours["configs"]:
         row = {name: dict(r["configs"][config]) for name, r in per_framework.items()}
         for r in row.values():
@@ -141,7 +159,7 @@ def run_suite(args):
                 mine[f"langevin_vs_{peer_name}"] = mine["langevin_chain_steps_per_s"] / r["langevin_chain_steps_per_s"]
                 mine[f"train_vs_{peer_name}"] = mine["train_steps_per_s"] / r["train_steps_per_s"]
         results["configs"][config] = row
-        print(f"{config:11s}", " | ".join(
+        print(f"{config:11s}", tag, " | ".join(
             f"{k}: {v['langevin_chain_steps_per_s'] / 1e3:9.1f} k chain-steps/s, {v['train_steps_per_s']:7.1f} train/s"
             for k, v in row.items()), flush=True)
     results["scaling"] = ours["scaling"]
@@ -218,16 +236,32 @@ def main():
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
         return
+    import ebm_swift.config
+
+    without = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    environments = [("default", without)]
+    recommended = ebm_swift.config.recommended_blas_core()
+    if recommended is not None:
+        environments.append((f"forced_{recommended}", dict(without, OPENBLAS_CORETYPE=recommended)))
+    if "OPENBLAS_CORETYPE" in os.environ:
+        environments.append(("as_set", dict(os.environ)))
     combined = {}
-    for label, env in (("as_set", dict(os.environ)),
-                       ("without_coretype", {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"})):
+    for label, env in environments:
         out = args.json.replace(".json", f".{label}.json")
         cmd = [sys.executable, __file__, "--frameworks", args.frameworks, "--configs", args.configs,
                "--repeats", str(args.repeats), "--json", out]
-        print(f"== OPENBLAS_CORETYPE {'=' + env['OPENBLAS_CORETYPE'] if 'OPENBLAS_CORETYPE' in env else 'unset'}", flush=True)
+        print(f"== {label}: OPENBLAS_CORETYPE {'=' + env['OPENBLAS_CORETYPE'] if 'OPENBLAS_CORETYPE' in env else 'unset'}",
+              flush=True)
         subprocess.run(cmd, env=env, check=True)
         with open(out) as f:
             combined[label] = json.load(f)
+    if len(environments) > 1:
+        forced = environments[1][0]
+        print(f"== default / {forced} (1.00 = the default is as fast as the core forced by hand)")
+        for config, row in combined["default"]["configs"].items():
+            mine, ref = row["ebm_swift"], combined[forced]["configs"][config]["ebm_swift"]
+            print(f"{config:11s} langevin {mine['langevin_chain_steps_per_s'] / ref['langevin_chain_steps_per_s']:.2f}"
+                  f"  train {mine['train_steps_per_s'] / ref['train_steps_per_s']:.2f}")
     with open(args.json, "w") as f:
         json.dump(combined, f, indent=1)
 
