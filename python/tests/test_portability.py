@@ -152,3 +152,14 @@ def test_emulator_stops_instructions_above_its_cpu(cpu, isa):
     assert result.returncode == -signal.SIGILL, (result.returncode, result.stdout, result.stderr[-2000:])
     native = run([sys.executable, "-c", DIRECT, path])  # and the script itself is sound
     assert native.returncode == 0 and native.stdout.startswith("ran"), native.stderr[-2000:]
+
+
+def test_blas_kernels_on_an_unknown_new_cpu_model():
+    """The issue's machine: an Intel family 6, model 207 CPU, newer than Debian 12's OpenBLAS
+    0.3.21, which fell back to Prescott (SSE3) kernels on it. Emulated here with Haswell's
+    features under that model number, the OpenBLAS ebm_swift loads picks AVX2 kernels, and
+    show_config() finds them as strong as the CPU."""
+    code = "import json, ebm_swift; print(json.dumps(ebm_swift.show_config('dicts')['blas']))"
+    blas = check_output(run(qemu("Haswell,model=207,vendor=GenuineIntel") + [sys.executable, "-c", code]))
+    assert blas["core"] == "Haswell" and blas["cpu_level"] == "avx2"
+    assert not blas["weaker_than_cpu"]
