@@ -28,17 +28,27 @@ def table(env):
     if memory:
         lines[-1] += " Resident memory over {:,} more calls (toy2d widths, 256 chains): ".format(memory["calls"]) + "; ".join(
             f"{k} {v['rss_before_mb']:.1f} → {v['rss_after_mb']:.1f} MB" for k, v in memory.items() if k != "calls") + "."
+    runtime = env.get("runtime")
+    if runtime:
+        lines += ["", f"ebm_swift's {runtime['isa']} build, OpenBLAS {runtime['blas_version']} core "
+                  f"{runtime['blas_core']} ({runtime['blas_core_level']} kernels; the CPU runs {runtime['cpu_level']})."]
     return "\n".join(lines)
+
+
+def title(label):
+    if label in ("default", "without_coretype"):
+        return "OPENBLAS_CORETYPE unset (a user's machine; headline)"
+    if label.startswith("forced_"):
+        return f"OPENBLAS_CORETYPE={label[len('forced_'):]} (the CPU's strongest core, forced by hand)"
+    return "OPENBLAS_CORETYPE as set in the environment"
 
 
 def main(path):
     with open(path) as f:
         results = json.load(f)
     out = []
-    for label, title in (("without_coretype", "OPENBLAS_CORETYPE unset (a user's machine; headline)"),
-                         ("as_set", "OPENBLAS_CORETYPE=Haswell (as preset on these machines)")):
-        if label in results:
-            out += [f"### {title}", "", table(results[label]), ""]
+    for label, env in results.items():
+        out += [f"### {title(label)}", "", table(env), ""]
     print("\n".join(out))
 
 

@@ -117,7 +117,10 @@ def show_config(mode="stdout"):
     print(f"  BLAS: {blas['name']} {blas['version']}, core {blas['core']}{coretype}{level}, "
           f"{blas['num_threads']} thread(s) per product")
     if blas.get("weaker_than_cpu"):
-        print(f"  WARNING: {weak_core_message(blas)}")
+        if blas["OPENBLAS_CORETYPE"]:
+            print(f"  note: OPENBLAS_CORETYPE chose {blas['core_level']} kernels on a CPU that runs {blas['cpu_level']} ones")
+        else:
+            print(f"  WARNING: {weak_core_message(blas)}")
     return None
 
 
