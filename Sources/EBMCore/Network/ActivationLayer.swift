@@ -1,0 +1,31 @@
+/// An elementwise nonlinearity as a layer of any shape (`nn.SiLU()`, `nn.Tanh()`, …). The forward
+/// pass keeps `f'(x)` for the backward pass: `∂x = ∂y ⊙ f'(x)`.
+public final class ActivationLayer: NetworkLayer {
+    public let activation: Activation
+    public let inputShape: [Int]
+    /// `count` zeros: the bias of the fused bias-activation pass, which this layer does not have.
+    private let zeros: FloatBuffer
+
+    public init(_ activation: Activation, shape: [Int]) {
+        self.activation = activation
+        self.inputShape = shape
+        self.zeros = FloatBuffer(count: shape.reduce(1, *))
+    }
+
+    public var outputShape: [Int] { inputShape }
+    public func savedCount(rows: Int) -> Int { rows * inputCount }
+
+    public func forward(_ b: LayerBuffers, saving: Bool) {
+        b.output.update(from: b.input, count: b.rows * inputCount)
+        activation.apply(b.output, rows: b.rows, width: inputCount, bias: zeros.base,
+                         derivative: saving ? b.saved : nil)
+    }
+
+    public func backward(
+        _ b: LayerBuffers, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        guard let dx = inputCotangent else { return }
+        for i in 0..<(b.rows * inputCount) { dx[i] = dy[i] * b.saved[i] }
+    }
+}

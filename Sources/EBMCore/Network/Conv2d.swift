@@ -1,0 +1,150 @@
+/// PyTorch's `nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)` on `NCHW`
+/// samples with zero padding: weight `out × in × kh × kw`, bias `out`.
+///
+/// Lowered to matrix products (im2col): each sample's receptive fields become the columns of a
+/// `K × P` matrix (`K = in·kh·kw`, `P = oh·ow`), so that `y_s = W · cols_s + b` is one `sgemm`.
+/// The columns are kept for the backward pass: `∂W = Σ_s ∂y_s · cols_sᵀ`, `∂b = Σ_s ∂y_s 1`, and
+/// `∂x_s = col2im(Wᵀ ∂y_s)`.
+public final class Conv2d: NetworkLayer {
+    public let inChannels: Int, outChannels: Int
+    public let kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int)
+    public let inputHeight: Int, inputWidth: Int
+    public let outputHeight: Int, outputWidth: Int
+
+    /// - Throws: `EBMError.invalidArgument` for non-positive sizes, negative padding, or an input
+    ///   too small for the kernel (an empty output).
+    public init(inChannels: Int, outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+                padding: (Int, Int) = (0, 0), inputHeight: Int, inputWidth: Int) throws {
+        try require(inChannels > 0 && outChannels > 0, "Conv2d needs positive channel counts, got (\(inChannels), \(outChannels))")
+        try require(kernel.0 > 0 && kernel.1 > 0, "Conv2d kernel_size must be positive, got \(kernel)")
+        try require(stride.0 > 0 && stride.1 > 0, "Conv2d stride must be positive, got \(stride)")
+        try require(padding.0 >= 0 && padding.1 >= 0, "Conv2d padding must be non-negative, got \(padding)")
+        try require(inputHeight > 0 && inputWidth > 0, "Conv2d input must be non-empty, got \(inputHeight)×\(inputWidth)")
+        let oh = (inputHeight + 2 * padding.0 - kernel.0) / stride.0 + 1
+        let ow = (inputWidth + 2 * padding.1 - kernel.1) / stride.1 + 1
+        try require(inputHeight + 2 * padding.0 >= kernel.0 && inputWidth + 2 * padding.1 >= kernel.1 && oh > 0 && ow > 0,
+                    "Conv2d kernel \(kernel) with padding \(padding) does not fit an input of \(inputHeight)×\(inputWidth)")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = (kernel.0, kernel.1)
+        self.stride = (stride.0, stride.1)
+        self.padding = (padding.0, padding.1)
+        self.inputHeight = inputHeight
+        self.inputWidth = inputWidth
+        self.outputHeight = oh
+        self.outputWidth = ow
+    }
+
+    public var inputShape: [Int] { [inChannels, inputHeight, inputWidth] }
+    public var outputShape: [Int] { [outChannels, outputHeight, outputWidth] }
+    public var parameters: [ParameterShape] {
+        [ParameterShape("weight", [outChannels, inChannels, kernel.h, kernel.w]), ParameterShape("bias", [outChannels])]
+    }
+
+    /// Rows of the column matrix (`in·kh·kw`) and its columns (`oh·ow`).
+    var fieldSize: Int { inChannels * kernel.h * kernel.w }
+    var positions: Int { outputHeight * outputWidth }
+
+    public func savedCount(rows: Int) -> Int { rows * fieldSize * positions }
+    public func scratchCount(rows: Int) -> Int { fieldSize * positions }
+
+    public func initialise(_ p: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {
+        initialiseUniform(p, count: outChannels * fieldSize + outChannels, fanIn: fieldSize, &stream)
+    }
+
+    public func forward(_ b: LayerBuffers, saving: Bool) {
+        let k = fieldSize, p = positions, weight = b.parameters, bias = b.parameters + outChannels * k
+        for s in 0..<b.rows {
+            // Without `saving` one column matrix is reused for every sample.
+            let cols = saving ? b.saved + s * k * p : b.scratch
+            im2col(b.input + s * inputCount, into: cols)
+            let y = b.output + s * outputCount
+            BLAS.gemm(transA: false, transB: false, m: outChannels, n: p, k: k,
+                      alpha: 1, a: weight, lda: k, b: cols, ldb: p, beta: 0, c: y, ldc: p)
+            for c in 0..<outChannels {
+                let yc = y + c * p, bc = bias[c]
+                for i in 0..<p { yc[i] += bc }
+            }
+        }
+    }
+
+    public func backward(
+        _ b: LayerBuffers, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        let k = fieldSize, p = positions
+        if let g = parameterGradient {
+            let db = g + outChannels * k
+            db.update(repeating: 0, count: outChannels)
+            for s in 0..<b.rows {
+                let d = dy + s * outputCount
+                BLAS.gemm(transA: false, transB: true, m: outChannels, n: k, k: p,
+                          alpha: 1, a: d, lda: p, b: b.saved + s * k * p, ldb: p,
+                          beta: s == 0 ? 0 : 1, c: g, ldc: k)
+                for c in 0..<outChannels {
+                    var sum: Float = 0
+                    for i in 0..<p { sum += d[c * p + i] }
+                    db[c] += sum
+                }
+            }
+        }
+        guard let dx = inputCotangent else { return }
+        for s in 0..<b.rows {
+            BLAS.gemm(transA: true, transB: false, m: k, n: p, k: outChannels,
+                      alpha: 1, a: b.parameters, lda: k, b: dy + s * outputCount, ldb: p,
+                      beta: 0, c: b.scratch, ldc: p)
+            col2im(b.scratch, into: dx + s * inputCount)
+        }
+    }
+
+    /// Calls `body(row, c, i, j)` for each row of the column matrix: input channel `c`, kernel
+    /// offset `(i, j)`, in the order of the weight's `in × kh × kw` axes.
+    @inline(__always)
+    private func forEachFieldRow(_ body: (Int, Int, Int, Int) -> Void) {
+        var row = 0
+        for c in 0..<inChannels {
+            for i in 0..<kernel.h {
+                for j in 0..<kernel.w {
+                    body(row, c, i, j)
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// `cols[(c·kh + i)·kw + j, oy·ow + ox] = x[c, oy·sh − ph + i, ox·sw − pw + j]` (0 outside).
+    private func im2col(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
+        forEachFieldRow { row, c, i, j in
+            for oy in 0..<outputHeight {
+                let y = oy * stride.h - padding.h + i
+                let o = cols + row * positions + oy * outputWidth
+                guard y >= 0 && y < inputHeight else {
+                    o.update(repeating: 0, count: outputWidth)
+                    continue
+                }
+                let line = x + (c * inputHeight + y) * inputWidth
+                for ox in 0..<outputWidth {
+                    let xx = ox * stride.w - padding.w + j
+                    o[ox] = xx >= 0 && xx < inputWidth ? line[xx] : 0
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: `dx ← Σ` of each column entry at the input position it came from.
+    private func col2im(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        dx.update(repeating: 0, count: inputCount)
+        forEachFieldRow { row, c, i, j in
+            for oy in 0..<outputHeight {
+                let y = oy * stride.h - padding.h + i
+                guard y >= 0 && y < inputHeight else { continue }
+                let line = dx + (c * inputHeight + y) * inputWidth
+                let s = cols + row * positions + oy * outputWidth
+                for ox in 0..<outputWidth {
+                    let xx = ox * stride.w - padding.w + j
+                    if xx >= 0 && xx < inputWidth { line[xx] += s[ox] }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/// `nn.Flatten()`: a sample of any shape as one vector. Samples are stored flattened already,
+/// so both passes copy.
+public final class Flatten: NetworkLayer {
+    public let inputShape: [Int]
+
+    public init(shape: [Int]) { inputShape = shape }
+
+    public var outputShape: [Int] { [inputCount] }
+
+    public func forward(_ b: LayerBuffers, saving: Bool) {
+        b.output.update(from: b.input, count: b.rows * inputCount)
+    }
+
+    public func backward(
+        _ b: LayerBuffers, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        inputCotangent?.update(from: dy, count: b.rows * inputCount)
+    }
+}

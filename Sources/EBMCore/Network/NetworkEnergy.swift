@@ -1,0 +1,90 @@
+/// An energy `E: R^inputShape → R` computed by a network whose output is one number per sample.
+///
+/// The parameters live in one flat vector in the network's `parameters` order (PyTorch's
+/// `state_dict` order and names). Like `MLPEnergy`, evaluations hold `lock` for reading and
+/// updates hold it for writing; the core's evaluation methods do not take it themselves.
+public final class NetworkEnergy {
+    public let network: Sequential
+    public let parameters: FloatBuffer
+    public let lock = ReadWriteLock()
+
+    /// - Throws: `EBMError.invalidArgument` unless the network ends in one output per sample.
+    public init(network: Sequential, seed: UInt64) throws {
+        try require(network.outputCount == 1,
+                    "an energy network must end in one output per sample, got shape \(network.outputShape)")
+        self.network = network
+        self.parameters = FloatBuffer(count: network.parameterCount)
+        var stream = UniformStream(Philox4x32(seed: seed, purpose: Purpose.initialisation))
+        network.initialise(parameters.base, &stream)
+    }
+
+    public var parameterCount: Int { parameters.count }
+
+    /// `grad ← ∇w (1/rows) Σ_i E(x_i, w)` (flat layout).
+    public func parameterGradientOfMean(
+        _ x: UnsafeBufferPointer<Float>, rows: Int,
+        into grad: UnsafeMutableBufferPointer<Float>, workspace ws: NetworkWorkspace
+    ) {
+        assert(x.count == rows * dimension && grad.count == parameterCount && rows > 0)
+        let b = ws.buffers(x.baseAddress!, rows: rows, parameters: parameters.base)
+        network.forward(b, saving: true)
+        ws.cotangent.update(repeating: 1 / Float(rows), count: rows)
+        network.backward(b, outputCotangent: ws.cotangent, inputCotangent: nil, parameterGradient: grad.baseAddress)
+    }
+}
+
+/// Scratch memory for evaluating a `NetworkEnergy` on blocks of up to `capacity` rows.
+public final class NetworkWorkspace {
+    public let capacity: Int
+    let saved: FloatBuffer
+    let scratch: FloatBuffer
+    /// `capacity` energies (when the caller does not want them) and `capacity` cotangents.
+    let energies: UnsafeMutablePointer<Float>
+    let cotangent: UnsafeMutablePointer<Float>
+    private let storage: FloatBuffer
+
+    init(network: Sequential, capacity: Int) {
+        self.capacity = capacity
+        saved = FloatBuffer(count: network.savedCount(rows: capacity))
+        scratch = FloatBuffer(count: network.scratchCount(rows: capacity))
+        storage = FloatBuffer(count: 2 * capacity)
+        energies = storage.base
+        cotangent = storage.base + capacity
+    }
+
+    func buffers(_ x: UnsafePointer<Float>, rows: Int, parameters: UnsafePointer<Float>,
+                 output: UnsafeMutablePointer<Float>? = nil) -> LayerBuffers {
+        precondition(rows <= capacity, "workspace too small")
+        return LayerBuffers(rows: rows, input: x, output: output ?? energies, parameters: parameters,
+                            saved: saved.base, scratch: scratch.base)
+    }
+}
+
+extension NetworkEnergy: EnergyFunction {
+    public var dimension: Int { network.inputCount }
+
+    public func makeWorkspace(capacity: Int) -> NetworkWorkspace {
+        NetworkWorkspace(network: network, capacity: capacity)
+    }
+
+    public func energies(
+        _ x: UnsafeBufferPointer<Float>, rows: Int,
+        into energies: UnsafeMutableBufferPointer<Float>, workspace ws: NetworkWorkspace
+    ) {
+        assert(x.count == rows * dimension && energies.count == rows)
+        network.forward(ws.buffers(x.baseAddress!, rows: rows, parameters: parameters.base, output: energies.baseAddress!),
+                        saving: false)
+    }
+
+    public func gradients(
+        _ x: UnsafeBufferPointer<Float>, rows: Int,
+        energies: UnsafeMutableBufferPointer<Float>?,
+        into gradient: UnsafeMutableBufferPointer<Float>, workspace ws: NetworkWorkspace
+    ) {
+        assert(x.count == rows * dimension && gradient.count == rows * dimension)
+        let b = ws.buffers(x.baseAddress!, rows: rows, parameters: parameters.base, output: energies?.baseAddress)
+        network.forward(b, saving: true)
+        ws.cotangent.update(repeating: 1, count: rows)
+        network.backward(b, outputCotangent: ws.cotangent, inputCotangent: gradient.baseAddress, parameterGradient: nil)
+    }
+}

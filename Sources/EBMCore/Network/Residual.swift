@@ -1,0 +1,41 @@
+/// `y = x + f(x)` for an inner layer `f` (usually a `Sequential`) whose output shape is its input
+/// shape. Parameters are named `"block.{name}"`, so a residual at index `i` of a network holding
+/// a `Sequential` names them `"{i}.block.{j}.weight"`.
+public final class Residual: NetworkLayer {
+    public let block: NetworkLayer
+
+    /// - Throws: `EBMError.invalidArgument` when `block` changes the shape.
+    public init(_ block: NetworkLayer) throws {
+        try require(block.inputShape == block.outputShape,
+                    "Residual needs a block that keeps the shape, got \(block.inputShape) -> \(block.outputShape)")
+        self.block = block
+    }
+
+    public var inputShape: [Int] { block.inputShape }
+    public var outputShape: [Int] { block.outputShape }
+    public var parameters: [ParameterShape] { block.parameters.map { ParameterShape("block.\($0.name)", $0.shape) } }
+    public func savedCount(rows: Int) -> Int { block.savedCount(rows: rows) }
+    /// The block's scratch, then `rows × count` for the block's input cotangent.
+    public func scratchCount(rows: Int) -> Int { block.scratchCount(rows: rows) + rows * inputCount }
+
+    public func initialise(_ p: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {
+        block.initialise(p, &stream)
+    }
+
+    public func forward(_ b: LayerBuffers, saving: Bool) {
+        block.forward(b, saving: saving)
+        for i in 0..<(b.rows * inputCount) { b.output[i] += b.input[i] }
+    }
+
+    /// `∂x = ∂y + J_fᵀ ∂y`.
+    public func backward(
+        _ b: LayerBuffers, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        let inner = b.scratch + block.scratchCount(rows: b.rows)
+        block.backward(b, outputCotangent: dy, inputCotangent: inputCotangent == nil ? nil : inner,
+                       parameterGradient: parameterGradient)
+        guard let dx = inputCotangent else { return }
+        for i in 0..<(b.rows * inputCount) { dx[i] = dy[i] + inner[i] }
+    }
+}
