@@ -29,9 +29,6 @@ public final class MLPEnergy {
     let blockRows: Int?
     let transposedWeights: FloatBuffer?
 
-    /// Number of parameters.
-    public var parameterCount: Int { parameters.count }
-
     /// A network with PyTorch's default `nn.Linear` initialisation drawn from `seed`:
     /// weights and biases uniform on `(−1/√fan_in, 1/√fan_in)` (Kaiming-uniform with `a = √5`).
     /// - Throws: `EBMError.invalidArgument` for a non-positive dimension or width, or no hidden
@@ -85,23 +82,6 @@ public final class MLPEnergy {
     /// Pointer to layer `l`'s bias (`out`).
     @inline(__always)
     func bias(_ l: Int) -> UnsafeMutablePointer<Float> { parameters.base + biasOffsets[l] }
-
-    /// Replaces every parameter by `values` (in the flat layout).
-    public func setParameters(_ values: UnsafeBufferPointer<Float>) throws {
-        try require(values.count == parameterCount,
-                    "expected \(parameterCount) parameters, got \(values.count)")
-        lock.write {
-            if let src = values.baseAddress { parameters.base.update(from: src, count: values.count) }
-            parametersDidChange()
-        }
-    }
-
-    /// Copies every parameter into `values` (in the flat layout).
-    public func copyParameters(into values: UnsafeMutableBufferPointer<Float>) throws {
-        try require(values.count == parameterCount,
-                    "expected room for \(parameterCount) parameters, got \(values.count)")
-        lock.read {
-            if let dst = values.baseAddress { dst.update(from: parameters.base, count: values.count) }
-        }
-    }
 }
+
+extension MLPEnergy: TrainableEnergy {}

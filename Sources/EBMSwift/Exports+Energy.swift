@@ -19,7 +19,7 @@ public func ebmMLPCreate(
             throw EBMError.invalidArgument("unknown activation code \(activation)")
         }
         let mlp = try MLPEnergy(dimension: Int(dim), hidden: widths, activation: act, seed: seed)
-        out.pointee = retainedHandle(EnergyHandle(.mlp(mlp)))
+        out.pointee = retainedHandle(EnergyHandle(mlp))
     }
 }
 
@@ -33,7 +33,7 @@ public func ebmGaussianCreate(
         let d = try checkedCount(dim, "dim")
         let mu = Array(UnsafeBufferPointer(start: try nonNull(mean, "mean"), count: d))
         let sigma = Array(UnsafeBufferPointer(start: try nonNull(cov, "cov"), count: d * d))
-        out.pointee = retainedHandle(EnergyHandle(.gaussian(try GaussianEnergy(mean: mu, covariance: sigma))))
+        out.pointee = retainedHandle(EnergyHandle(try GaussianEnergy(mean: mu, covariance: sigma)))
     }
 }
 
@@ -49,7 +49,7 @@ public func ebmGaussianMixtureCreate(
             means: Array(UnsafeBufferPointer(start: try nonNull(means, "means"), count: count * d)),
             covariances: Array(UnsafeBufferPointer(start: try nonNull(covs, "covs"), count: count * d * d)),
             weights: Array(UnsafeBufferPointer(start: try nonNull(weights, "weights"), count: count)))
-        out.pointee = retainedHandle(EnergyHandle(.mixture(mixture)))
+        out.pointee = retainedHandle(EnergyHandle(mixture))
     }
 }
 
@@ -57,7 +57,7 @@ public func ebmGaussianMixtureCreate(
 public func ebmDoubleWellCreate(_ dim: Int64, _ barrier: Double, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> ebm_status {
     withStatus {
         let energy = try DoubleWellEnergy(dimension: try checkedCount(dim, "dim"), barrier: Float(barrier))
-        try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(.doubleWell(energy)))
+        try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(energy))
     }
 }
 
@@ -67,7 +67,7 @@ public func ebmBananaCreate(
 ) -> ebm_status {
     withStatus {
         let energy = try BananaEnergy(dimension: try checkedCount(dim, "dim"), curvature: Float(curvature), scale: Float(scale))
-        try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(.banana(energy)))
+        try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(energy))
     }
 }
 
@@ -82,7 +82,7 @@ public func ebmCallableCreate(
         let energy = try CallbackEnergy(dimension: d) { x, rows, energies, gradient in
             function(context, x.baseAddress, Int64(rows), Int64(d), energies, gradient) == 0
         }
-        try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(.callback(energy)))
+        try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(energy))
     }
 }
 
@@ -94,7 +94,7 @@ public func ebmEnergyDestroy(_ energy: OpaquePointer?) {
 @_cdecl("ebm_energy_dim")
 public func ebmEnergyDim(_ energy: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> ebm_status {
     withStatus {
-        try nonNull(out, "out").pointee = Int64(try object(energy, as: EnergyHandle.self).energy.dimension)
+        try nonNull(out, "out").pointee = Int64(try object(energy, as: EnergyHandle.self).dimension)
     }
 }
 
@@ -122,8 +122,8 @@ private func evaluate(
 ) throws {
     let h = try object(energy, as: EnergyHandle.self)
     let rows = try checkedCount(n, "n")
-    let d = h.energy.dimension
-    try h.energy.read(Evaluate(
+    let d = h.dimension
+    try h.read(Evaluate(
         x: UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * d), rows: rows,
         energies: energies.map { UnsafeMutableBufferPointer(start: $0, count: rows) },
         gradient: gradient.map { UnsafeMutableBufferPointer(start: $0, count: rows * d) }))

@@ -125,8 +125,8 @@ public func ebmLangevin(
         let h = try object(energy, as: EnergyHandle.self)
         let c = try nonNull(config, "config").pointee
         let rows = try checkedCount(n, "n")
-        try h.energy.read(RunLangevin(
-            x: UnsafeMutableBufferPointer(start: try nonNull(x, "x"), count: rows * h.energy.dimension),
+        try h.read(RunLangevin(
+            x: UnsafeMutableBufferPointer(start: try nonNull(x, "x"), count: rows * h.dimension),
             parameters: try LangevinParameters(c), seed: c.seed, output: output,
             poll: pollFunction(poll, pollContext)))
     }
@@ -143,8 +143,8 @@ public func ebmMALA(
         let rows = try checkedCount(n, "n")
         let steps = try checkedCount(nSteps, "n_steps")
         try require(stepSize > 0 && stepSize.isFinite, "step_size must be positive and finite, got \(stepSize)")
-        try h.energy.read(RunMALA(
-            x: UnsafeMutableBufferPointer(start: try nonNull(x, "x"), count: rows * h.energy.dimension),
+        try h.read(RunMALA(
+            x: UnsafeMutableBufferPointer(start: try nonNull(x, "x"), count: rows * h.dimension),
             steps: steps, stepSize: Float(stepSize), seed: seed, output: output,
             poll: pollFunction(poll, pollContext)))
     }
@@ -167,12 +167,12 @@ public func ebmAISLogZ(
         let settings = try AnnealedImportanceSampling.Settings(
             temperatures: Int(clamping: nTemps), stepsPerTemperature: Int(clamping: nSteps),
             stepSize: Float(stepSize), baseStd: Float(baseStd), transition: kind, seed: seed)
-        let mean = UnsafeBufferPointer(start: try nonNull(baseMean, "base_mean"), count: h.energy.dimension).map(Float.init)
+        let mean = UnsafeBufferPointer(start: try nonNull(baseMean, "base_mean"), count: h.dimension).map(Float.init)
         let logZOut = try nonNull(logZ, "log_z"), stdErrOut = try nonNull(stdErr, "std_err")
         var weights = [Double](repeating: 0, count: chains), accepted = weights
         let result = try weights.withUnsafeMutableBufferPointer { w in
             try accepted.withUnsafeMutableBufferPointer { a in
-                try h.energy.read(RunAIS(baseMean: mean, settings: settings, logWeights: w, accepted: a,
+                try h.read(RunAIS(baseMean: mean, settings: settings, logWeights: w, accepted: a,
                                          poll: pollFunction(poll, pollContext)))
             }
         }

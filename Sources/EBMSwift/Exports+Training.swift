@@ -34,7 +34,9 @@ public func ebmTrainerCreate(
 ) -> ebm_status {
     withStatus {
         let out = try nonNull(out, "out")
-        let model = try object(mlp, as: EnergyHandle.self).energy.mlp("ebm_trainer_create")
+        guard let model = try object(mlp, as: EnergyHandle.self).energy as? MLPEnergy else {
+            throw EBMError.invalidArgument("ebm_trainer_create needs an MLP energy")
+        }
         let settings = try TrainerSettings(try nonNull(config, "config").pointee)
         out.pointee = retainedHandle(TrainerHandle(try Trainer(model: model, settings: settings)))
     }

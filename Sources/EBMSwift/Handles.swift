@@ -1,59 +1,36 @@
 import CEBMSwift
 import EBMCore
 
-/// The energies the ABI can hold behind an `ebm_energy *`.
-enum AnyEnergy {
-    case mlp(MLPEnergy)
-    case gaussian(GaussianEnergy)
-    case mixture(GaussianMixtureEnergy)
-    case doubleWell(DoubleWellEnergy)
-    case banana(BananaEnergy)
-    case callback(CallbackEnergy)
-
-    var dimension: Int {
-        switch self {
-        case .mlp(let e): return e.dimension
-        case .gaussian(let e): return e.dimension
-        case .mixture(let e): return e.dimension
-        case .doubleWell(let e): return e.dimension
-        case .banana(let e): return e.dimension
-        case .callback(let e): return e.dimension
-        }
-    }
-}
-
 /// A visitor that runs generic code on whichever energy a handle holds.
 protocol EnergyVisitor {
     associatedtype Result
     func visit<E: EnergyFunction>(_ energy: E) throws -> Result
 }
 
-extension AnyEnergy {
-    /// Runs `visitor` on the energy, holding the MLP's parameter lock for reading.
-    func read<V: EnergyVisitor>(_ visitor: V) throws -> V.Result {
-        switch self {
-        case .mlp(let e): return try e.lock.read { try visitor.visit(e) }
-        case .gaussian(let e): return try visitor.visit(e)
-        case .mixture(let e): return try visitor.visit(e)
-        case .doubleWell(let e): return try visitor.visit(e)
-        case .banana(let e): return try visitor.visit(e)
-        case .callback(let e): return try visitor.visit(e)
-        }
-    }
-
-    /// The MLP, or an error for an energy that is not one.
-    func mlp(_ function: String) throws -> MLPEnergy {
-        guard case .mlp(let e) = self else {
-            throw EBMError.invalidArgument("\(function) needs an MLP energy")
-        }
-        return e
-    }
-}
-
-/// The object behind an `ebm_energy *`.
+/// The object behind an `ebm_energy *`: any energy of the core. Dispatch is open — a new energy
+/// needs only its `*_create` export; every other export reaches it through `read` (generic code,
+/// the existential opened once per call) or `trainable`.
 final class EnergyHandle {
-    let energy: AnyEnergy
-    init(_ energy: AnyEnergy) { self.energy = energy }
+    let energy: any EnergyFunction
+    init(_ energy: any EnergyFunction) { self.energy = energy }
+
+    var dimension: Int { energy.dimension }
+
+    /// Runs `visitor` on the energy, holding a trainable energy's parameter lock for reading.
+    func read<V: EnergyVisitor>(_ visitor: V) throws -> V.Result {
+        if let model = energy as? any TrainableEnergy {
+            return try model.lock.read { try visitor.visit(energy) }
+        }
+        return try visitor.visit(energy)
+    }
+
+    /// The energy as a trainable one, or an error naming `function` for one without parameters.
+    func trainable(_ function: String) throws -> any TrainableEnergy {
+        guard let model = energy as? any TrainableEnergy else {
+            throw EBMError.invalidArgument("\(function) needs an energy with parameters (an MLP or a network)")
+        }
+        return model
+    }
 }
 
 /// The object behind an `ebm_trainer *`; `lock` serialises calls on one trainer.

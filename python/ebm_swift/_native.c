@@ -393,9 +393,9 @@ fail:
 static PyObject *py_energy_eval(PyObject *self, PyObject *args) { return evaluate(args, 0); }
 static PyObject *py_energy_grad_x(PyObject *self, PyObject *args) { return evaluate(args, 1); }
 
-/* ---- MLP parameters --------------------------------------------------------------------------- */
+/* ---- parameters of trainable energies -------------------------------------------------------- */
 
-static PyObject *py_mlp_get_parameters(PyObject *self, PyObject *args) {
+static PyObject *py_energy_get_parameters(PyObject *self, PyObject *args) {
     PyObject *capsule;
     PyArrayObject *out = NULL;
     ebm_energy *e;
@@ -404,11 +404,11 @@ static PyObject *py_mlp_get_parameters(PyObject *self, PyObject *args) {
     ebm_status status;
     if (!PyArg_ParseTuple(args, "O", &capsule)) return NULL;
     if ((e = energy_from(capsule)) == NULL) return NULL;
-    if ((status = ebm_mlp_num_parameters(e, &count)) != EBM_OK) return raise_status(status);
+    if ((status = ebm_energy_num_parameters(e, &count)) != EBM_OK) return raise_status(status);
     n = (npy_intp)count;
     if ((out = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT32)) == NULL) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_mlp_get_parameters(e, (float *)PyArray_DATA(out), count);
+    status = ebm_energy_get_parameters(e, (float *)PyArray_DATA(out), count);
     Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
         Py_DECREF(out);
@@ -417,7 +417,7 @@ static PyObject *py_mlp_get_parameters(PyObject *self, PyObject *args) {
     return (PyObject *)out;
 }
 
-static PyObject *py_mlp_set_parameters(PyObject *self, PyObject *args) {
+static PyObject *py_energy_set_parameters(PyObject *self, PyObject *args) {
     PyObject *capsule, *flat_obj, *result = NULL;
     PyArrayObject *flat = NULL;
     ebm_energy *e;
@@ -426,7 +426,7 @@ static PyObject *py_mlp_set_parameters(PyObject *self, PyObject *args) {
     if ((e = energy_from(capsule)) == NULL) return NULL;
     if ((flat = as_float32(flat_obj, 1, -1, "params")) == NULL) goto fail;
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_mlp_set_parameters(e, (const float *)PyArray_DATA(flat), PyArray_DIM(flat, 0));
+    status = ebm_energy_set_parameters(e, (const float *)PyArray_DATA(flat), PyArray_DIM(flat, 0));
     Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
         raise_status(status);
@@ -438,7 +438,7 @@ fail:
     return result;
 }
 
-static PyObject *py_mlp_grad_params(PyObject *self, PyObject *args) {
+static PyObject *py_energy_grad_params(PyObject *self, PyObject *args) {
     PyObject *capsule, *x_obj, *result = NULL;
     PyArrayObject *x = NULL, *grad = NULL;
     ebm_energy *e;
@@ -447,12 +447,12 @@ static PyObject *py_mlp_grad_params(PyObject *self, PyObject *args) {
     ebm_status status;
     if (!PyArg_ParseTuple(args, "OO", &capsule, &x_obj)) return NULL;
     if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
-    if ((status = ebm_mlp_num_parameters(e, &count)) != EBM_OK) return raise_status(status);
+    if ((status = ebm_energy_num_parameters(e, &count)) != EBM_OK) return raise_status(status);
     if ((x = as_float32(x_obj, 2, dim, "x")) == NULL) goto fail;
     n = (npy_intp)count;
     if ((grad = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT32)) == NULL) goto fail;
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_mlp_grad_params(e, (const float *)PyArray_DATA(x), PyArray_DIM(x, 0),
+    status = ebm_energy_grad_params(e, (const float *)PyArray_DATA(x), PyArray_DIM(x, 0),
                                  (float *)PyArray_DATA(grad), count);
     Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
@@ -832,9 +832,9 @@ static PyMethodDef methods[] = {
     {"energy_dim", py_energy_dim, METH_VARARGS, NULL},
     {"energy_eval", py_energy_eval, METH_VARARGS, NULL},
     {"energy_grad_x", py_energy_grad_x, METH_VARARGS, NULL},
-    {"mlp_get_parameters", py_mlp_get_parameters, METH_VARARGS, NULL},
-    {"mlp_set_parameters", py_mlp_set_parameters, METH_VARARGS, NULL},
-    {"mlp_grad_params", py_mlp_grad_params, METH_VARARGS, NULL},
+    {"energy_get_parameters", py_energy_get_parameters, METH_VARARGS, NULL},
+    {"energy_set_parameters", py_energy_set_parameters, METH_VARARGS, NULL},
+    {"energy_grad_params", py_energy_grad_params, METH_VARARGS, NULL},
     {"gaussian_mixture_create", py_gaussian_mixture_create, METH_VARARGS, NULL},
     {"double_well_create", py_double_well_create, METH_VARARGS, NULL},
     {"banana_create", py_banana_create, METH_VARARGS, NULL},

@@ -10,7 +10,7 @@ import numpy as np
 from . import _native
 from ._validation import as_batch, positive_int, resolve_seed
 
-__all__ = ["Energy", "MLPEnergy", "GaussianEnergy", "ACTIVATIONS"]
+__all__ = ["Energy", "TrainableEnergy", "MLPEnergy", "GaussianEnergy", "ACTIVATIONS"]
 
 #: Activation names and their codes in the C ABI (ebm_swift.h, EBM_ACT_*).
 ACTIVATIONS = {"swish": 0, "tanh": 1, "softplus": 2, "elu": 3, "leaky_relu": 4, "gelu": 5}
@@ -59,51 +59,18 @@ class Energy:
         return self.energy(x)
 
 
-class MLPEnergy(Energy):
-    """A fully connected energy network ``E: R^dim -> R``.
-
-    Layers of widths ``hidden`` with ``activation`` between them, then a linear layer to one
-    output: ``E(x) = w_out · f(W_L … f(W_1 x + b_1) … + b_L) + b_out``. Parameters are initialised
-    like PyTorch's ``nn.Linear`` (uniform on ``±1/sqrt(fan_in)``) from ``seed``.
-
-    Parameters
-    ----------
-    dim : int
-        Input dimension.
-    hidden : sequence of int, default (128, 128)
-        Hidden layer widths (at least one).
-    activation : {"swish", "tanh", "softplus", "elu", "leaky_relu", "gelu"}
-        ``swish`` is SiLU, ``leaky_relu`` has slope 0.2, ``gelu`` is the tanh approximation.
-    seed : None, int or numpy.random.Generator
-        Seed of the initialisation; ``None`` draws fresh entropy.
-
-    Attributes
-    ----------
-    dim, hidden, activation, num_parameters
+class TrainableEnergy(Energy):
+    """Base class of the energies with parameters (:class:`MLPEnergy`, ``NetworkEnergy``):
+    named parameter tensors in PyTorch's ``state_dict`` layout, their gradient, and copies in and
+    out. Subclasses set ``_shapes``, an ordered mapping of names to shapes in the native flat order.
     """
 
-    def __init__(self, dim, hidden=(128, 128), activation="swish", seed=None):
-        self.dim = positive_int(dim, "dim")
-        if isinstance(hidden, (int, np.integer)):
-            hidden = (hidden,)
-        try:
-            widths = tuple(hidden)
-        except TypeError:
-            raise TypeError(f"hidden must be a sequence of positive ints; got {hidden!r}") from None
-        if not widths:
-            raise ValueError("hidden must name at least one layer width; got an empty sequence")
-        self.hidden = tuple(positive_int(w, f"hidden[{i}]") for i, w in enumerate(widths))
-        if not isinstance(activation, str) or activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
-        self.activation = activation
-        self._handle = _native.mlp_create(
-            self.dim, np.asarray(self.hidden, dtype=np.int64), ACTIVATIONS[activation], resolve_seed(seed)
-        )
-        sizes = (self.dim,) + self.hidden + (1,)
-        self._shapes = OrderedDict()
-        for i in range(len(sizes) - 1):
-            self._shapes[f"layers.{i}.weight"] = (sizes[i + 1], sizes[i])
-            self._shapes[f"layers.{i}.bias"] = (sizes[i + 1],)
+    _shapes: "OrderedDict[str, tuple]"
+
+    @property
+    def parameter_shapes(self) -> "OrderedDict[str, tuple]":
+        """``{name: shape}`` of every parameter, in order."""
+        return OrderedDict(self._shapes)
 
     @property
     def num_parameters(self) -> int:
@@ -119,15 +86,14 @@ class MLPEnergy(Energy):
         return out
 
     def parameters(self) -> "OrderedDict[str, np.ndarray]":
-        """Copies of the parameters, in PyTorch ``nn.Linear`` layout.
+        """Copies of the parameters, named and shaped as PyTorch's ``state_dict``.
 
         Returns
         -------
-        OrderedDict
-            ``{"layers.0.weight": (hidden[0], dim), "layers.0.bias": (hidden[0],), …,
-            "layers.L.weight": (1, hidden[-1]), "layers.L.bias": (1,)}``, float32.
+        OrderedDict of str to ndarray, float32
+            In the layout of :attr:`parameter_shapes` (see the subclass for its names).
         """
-        return self._split(_native.mlp_get_parameters(self._handle))
+        return self._split(_native.energy_get_parameters(self._handle))
 
     def set_parameters(self, params) -> None:
         """Replace every parameter.
@@ -157,7 +123,7 @@ class MLPEnergy(Energy):
             if not np.isfinite(value).all():
                 raise ValueError(f"params[{name!r}] must be finite")
             chunks.append(value)
-        _native.mlp_set_parameters(self._handle, np.concatenate(chunks))
+        _native.energy_set_parameters(self._handle, np.concatenate(chunks))
 
     def grad_params(self, x) -> "OrderedDict[str, np.ndarray]":
         """Gradient of the mean energy of a batch with respect to every parameter.
@@ -171,19 +137,71 @@ class MLPEnergy(Energy):
         OrderedDict
             ``∇w (1/n) Σ_i E(x_i, w)`` in the layout of :meth:`parameters`.
         """
-        return self._split(_native.mlp_grad_params(self._handle, as_batch(x, self.dim)))
+        return self._split(_native.energy_grad_params(self._handle, as_batch(x, self.dim)))
+
+
+class MLPEnergy(TrainableEnergy):
+    """A fully connected energy network ``E: R^dim -> R``.
+
+    Layers of widths ``hidden`` with ``activation`` between them, then a linear layer to one
+    output: ``E(x) = w_out · f(W_L … f(W_1 x + b_1) … + b_L) + b_out``. Parameters are initialised
+    like PyTorch's ``nn.Linear`` (uniform on ``±1/sqrt(fan_in)``) from ``seed``.
+
+    Parameters
+    ----------
+    dim : int
+        Input dimension.
+    hidden : sequence of int, default (128, 128)
+        Hidden layer widths (at least one).
+    activation : {"swish", "tanh", "softplus", "elu", "leaky_relu", "gelu"}
+        ``swish`` is SiLU, ``leaky_relu`` has slope 0.2, ``gelu`` is the tanh approximation.
+    seed : None, int or numpy.random.Generator
+        Seed of the initialisation; ``None`` draws fresh entropy.
+
+    Attributes
+    ----------
+    dim, hidden, activation, num_parameters
+
+    Notes
+    -----
+    :meth:`parameters` names them ``"layers.0.weight"`` ``(hidden[0], dim)``, ``"layers.0.bias"``
+    ``(hidden[0],)``, …, ``"layers.L.weight"`` ``(1, hidden[-1])``, ``"layers.L.bias"`` ``(1,)``.
+    """
+
+    def __init__(self, dim, hidden=(128, 128), activation="swish", seed=None):
+        self.dim = positive_int(dim, "dim")
+        if isinstance(hidden, (int, np.integer)):
+            hidden = (hidden,)
+        try:
+            widths = tuple(hidden)
+        except TypeError:
+            raise TypeError(f"hidden must be a sequence of positive ints; got {hidden!r}") from None
+        if not widths:
+            raise ValueError("hidden must name at least one layer width; got an empty sequence")
+        self.hidden = tuple(positive_int(w, f"hidden[{i}]") for i, w in enumerate(widths))
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+        self.activation = activation
+        self._handle = _native.mlp_create(
+            self.dim, np.asarray(self.hidden, dtype=np.int64), ACTIVATIONS[activation], resolve_seed(seed)
+        )
+        sizes = (self.dim,) + self.hidden + (1,)
+        self._shapes = OrderedDict()
+        for i in range(len(sizes) - 1):
+            self._shapes[f"layers.{i}.weight"] = (sizes[i + 1], sizes[i])
+            self._shapes[f"layers.{i}.bias"] = (sizes[i + 1],)
 
     def __getstate__(self):
         return {
             "dim": self.dim,
             "hidden": self.hidden,
             "activation": self.activation,
-            "flat": _native.mlp_get_parameters(self._handle),
+            "flat": _native.energy_get_parameters(self._handle),
         }
 
     def __setstate__(self, state):
         self.__init__(state["dim"], state["hidden"], state["activation"], seed=0)
-        _native.mlp_set_parameters(self._handle, np.asarray(state["flat"], dtype=np.float32))
+        _native.energy_set_parameters(self._handle, np.asarray(state["flat"], dtype=np.float32))
 
     def __repr__(self) -> str:
         return f"MLPEnergy(dim={self.dim}, hidden={self.hidden}, activation={self.activation!r})"

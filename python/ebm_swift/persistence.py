@@ -37,7 +37,7 @@ def _model_state(model):
 def _flat(model):
     from . import _native
 
-    return _native.mlp_get_parameters(model._handle)
+    return _native.energy_get_parameters(model._handle)
 
 
 def _model_from(arrays, meta):
@@ -48,7 +48,7 @@ def _model_from(arrays, meta):
     flat = np.asarray(arrays["model.params"], dtype=np.float32)
     if flat.shape != (model.num_parameters,) or not np.isfinite(flat).all():
         raise ValueError("model.params does not match the architecture or is not finite")
-    _native.mlp_set_parameters(model._handle, flat)
+    _native.energy_set_parameters(model._handle, flat)
     return model
 
 

@@ -203,7 +203,7 @@ def test_native_layer_rejects_wrong_buffers_without_crashing(model):
     with pytest.raises(TypeError):
         _native.langevin(model._handle, np.zeros((2, 3), dtype=np.float64), 1, 0.1, 0.1, 0.0, False, 0.0, 0.0, 0, 0, False, None)
     with pytest.raises(ValueError):
-        _native.mlp_set_parameters(model._handle, np.zeros(3, dtype=np.float32))
+        _native.energy_set_parameters(model._handle, np.zeros(3, dtype=np.float32))
     with pytest.raises(ValueError):
         _native.langevin(model._handle, np.zeros((2, 3), dtype=np.float32), 0, 0.1, 0.1, 0.0, False, 0.0, 0.0, 0, 0, False, None)
     with pytest.raises(ValueError):

@@ -177,18 +177,19 @@ ebm_status ebm_energy_eval(const ebm_energy *energy, const float *x, int64_t n, 
 ebm_status ebm_energy_grad_x(const ebm_energy *energy, const float *x, int64_t n, float *energies,
                              float *grad);
 
-/* ---- MLP parameters ---------------------------------------------------------------------------- */
+/* ---- parameters of trainable energies (MLPs and networks) -------------------------------------- */
 
-/* Number of parameters: weights and biases of every layer, in the flat order
- * layers.0.weight (out x in, row-major), layers.0.bias, layers.1.weight, ... */
-ebm_status ebm_mlp_num_parameters(const ebm_energy *mlp, int64_t *out);
+/* Number of parameters, in the energy's flat order: for an MLP layers.0.weight (out x in,
+ * row-major), layers.0.bias, layers.1.weight, ...; for a network its layers' tensors in order
+ * (PyTorch's state_dict order). EBM_ERR_INVALID_ARGUMENT for an energy without parameters. */
+ebm_status ebm_energy_num_parameters(const ebm_energy *energy, int64_t *out);
 
-/* Copies the count parameters (count must equal ebm_mlp_num_parameters) out of / into the model. */
-ebm_status ebm_mlp_get_parameters(const ebm_energy *mlp, float *params, int64_t count);
-ebm_status ebm_mlp_set_parameters(ebm_energy *mlp, const float *params, int64_t count);
+/* Copies the count parameters (count must equal ebm_energy_num_parameters) out of / into the energy. */
+ebm_status ebm_energy_get_parameters(const ebm_energy *energy, float *params, int64_t count);
+ebm_status ebm_energy_set_parameters(ebm_energy *energy, const float *params, int64_t count);
 
 /* grad = grad_w of mean_i E(x_i, w) over the n rows of x, in the flat parameter order. */
-ebm_status ebm_mlp_grad_params(const ebm_energy *mlp, const float *x, int64_t n, float *grad,
+ebm_status ebm_energy_grad_params(const ebm_energy *energy, const float *x, int64_t n, float *grad,
                                int64_t count);
 
 /* ---- sampling ---------------------------------------------------------------------------------- */

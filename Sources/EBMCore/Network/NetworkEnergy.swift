@@ -18,8 +18,6 @@ public final class NetworkEnergy {
         network.initialise(parameters.base, &stream)
     }
 
-    public var parameterCount: Int { parameters.count }
-
     /// `grad ← ∇w (1/rows) Σ_i E(x_i, w)` (flat layout).
     public func parameterGradientOfMean(
         _ x: UnsafeBufferPointer<Float>, rows: Int,
@@ -60,7 +58,7 @@ public final class NetworkWorkspace {
     }
 }
 
-extension NetworkEnergy: EnergyFunction {
+extension NetworkEnergy: TrainableEnergy {
     public var dimension: Int { network.inputCount }
 
     public func makeWorkspace(capacity: Int) -> NetworkWorkspace {
