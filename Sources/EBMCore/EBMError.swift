@@ -19,6 +19,6 @@ public enum EBMError: Error, Equatable {
 
 /// Throws `EBMError.invalidArgument(message())` unless `condition` holds.
 @inlinable
-func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+public func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw EBMError.invalidArgument(message()) }
 }

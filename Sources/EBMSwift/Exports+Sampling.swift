@@ -32,11 +32,6 @@ private func withRecording(
     }
 }
 
-/// Throws `invalidArgument` unless `condition` holds (the ABI's own checks).
-private func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
-    if !condition { throw EBMError.invalidArgument(message()) }
-}
-
 /// Threads for sampling `energy`: one for energies that need the whole batch.
 private func threads<E: EnergyFunction>(for energy: E) -> Int {
     energy.wholeBatch ? 1 : ChainParallel.defaultThreads

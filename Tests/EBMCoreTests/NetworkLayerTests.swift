@@ -98,6 +98,8 @@ final class NetworkLayerTests: XCTestCase {
         for (n, activation) in Activation.allCases.enumerated() {
             check(ActivationLayer(activation, shape: [2, 3, 3]), rows: 2, seed: UInt64(20 + n))
         }
+        check(try LeakyReLU(slope: 0.01, shape: [3, 4]), rows: 2, seed: 30)
+        check(try LeakyReLU(slope: 0, shape: [7]), rows: 3, seed: 31)
         check(Flatten(shape: [2, 3, 4]), rows: 3, seed: 5)
     }
 

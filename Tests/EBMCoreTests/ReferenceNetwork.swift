@@ -52,6 +52,8 @@ enum ReferenceNetwork {
             return y
         case let l as ActivationLayer:
             return x.map { ReferenceMLP.f(l.activation, $0) }
+        case let l as LeakyReLU:
+            return x.map { $0 > 0 ? $0 : Double(l.slope) * $0 }
         case is Flatten:
             return x
         case let l as Residual:

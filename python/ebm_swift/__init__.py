@@ -9,15 +9,17 @@ Main entry points: :class:`MLPEnergy`, :class:`GaussianEnergy`, :func:`langevin`
 """
 
 from . import _loading  # before _native: loads the BLAS and the core built for this CPU
-from . import _native, datasets, diagnostics, metrics, plots, schedules
+from . import _native, datasets, diagnostics, metrics, nn, plots, schedules
 from ._native import DivergenceError
 from .callable_energy import CallableEnergy
-from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy
+from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy, TrainableEnergy
+from .network_energy import NetworkEnergy
 from .sampling import ais_log_z, get_num_threads, langevin, mala, set_num_threads
 from .targets import BananaEnergy, DoubleWellEnergy, GaussianMixtureEnergy
 from .estimator import EnergyBasedModel
 from .persistence import load, save
 from .schedules import CosineLR, ExponentialLR, StepLR
+from . import config
 from .config import show_config
 from .training import Trainer, TrainingDivergedError
 
@@ -52,6 +54,9 @@ __all__ = [
     "Energy",
     "GaussianEnergy",
     "MLPEnergy",
+    "NetworkEnergy",
+    "TrainableEnergy",
+    "nn",
     "Trainer",
     "datasets",
     "langevin",

@@ -249,6 +249,75 @@ fail:
     return capsule;
 }
 
+/* Reads the integer field `name` of a layer record (a dict; absent means 0). */
+static int layer_int(PyObject *record, const char *name, int64_t *out) {
+    PyObject *value = PyDict_GetItemString(record, name); /* borrowed */
+    *out = 0;
+    if (value == NULL) return 0;
+    *out = (int64_t)PyLong_AsLongLong(value);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* Fills an ebm_layer from a record {"kind": …, "activation": …, "in_features": …,
+   "out_features": …, "kernel": (h, w), "stride": (h, w), "padding": (h, w), "negative_slope": …,
+   "children": …} built by ebm_swift.nn (the field names are the struct's). */
+static int layer_from_record(PyObject *record, ebm_layer *layer) {
+    static const char *pairs[3] = {"kernel", "stride", "padding"};
+    int64_t value;
+    PyObject *slope;
+    memset(layer, 0, sizeof *layer);
+    if (!PyDict_Check(record)) {
+        PyErr_SetString(PyExc_TypeError, "layers: expected a list of dicts");
+        return -1;
+    }
+    if (layer_int(record, "kind", &value) < 0) return -1;
+    layer->kind = (int32_t)value;
+    if (layer_int(record, "activation", &value) < 0) return -1;
+    layer->activation = (int32_t)value;
+    if (layer_int(record, "in_features", &layer->in_features) < 0 ||
+        layer_int(record, "out_features", &layer->out_features) < 0 ||
+        layer_int(record, "children", &layer->children) < 0)
+        return -1;
+    for (int p = 0; p < 3; p++) {
+        int64_t *target = p == 0 ? layer->kernel : p == 1 ? layer->stride : layer->padding;
+        PyObject *pair = PyDict_GetItemString(record, pairs[p]); /* borrowed */
+        if (pair == NULL) continue;
+        if (!PyArg_ParseTuple(pair, "LL", (long long *)&target[0], (long long *)&target[1])) return -1;
+    }
+    if ((slope = PyDict_GetItemString(record, "negative_slope")) != NULL) {
+        layer->negative_slope = PyFloat_AsDouble(slope);
+        if (layer->negative_slope == -1.0 && PyErr_Occurred()) return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_network_create(PyObject *self, PyObject *args) {
+    unsigned long long seed;
+    PyObject *shape_obj, *records, *capsule = NULL;
+    PyArrayObject *shape = NULL;
+    ebm_layer *layers = NULL;
+    ebm_energy *out = NULL;
+    ebm_status status;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "OO!K", &shape_obj, &PyList_Type, &records, &seed)) return NULL;
+    if ((shape = (PyArrayObject *)PyArray_FROM_OTF(shape_obj, NPY_INT64, NPY_ARRAY_IN_ARRAY)) == NULL) goto fail;
+    n = PyList_GET_SIZE(records);
+    if ((layers = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof *layers)) == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (layer_from_record(PyList_GET_ITEM(records, i), &layers[i]) < 0) goto fail;
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_network_create((const int64_t *)PyArray_DATA(shape), PyArray_SIZE(shape), layers, n, seed, &out);
+    Py_END_ALLOW_THREADS
+    capsule = wrap_energy(status, out);
+fail:
+    Py_XDECREF(shape);
+    PyMem_Free(layers);
+    return capsule;
+}
+
 static PyObject *py_gaussian_create(PyObject *self, PyObject *args) {
     PyObject *mean_obj, *cov_obj, *capsule = NULL;
     PyArrayObject *mean = NULL, *cov = NULL;
@@ -393,7 +462,7 @@ fail:
 static PyObject *py_energy_eval(PyObject *self, PyObject *args) { return evaluate(args, 0); }
 static PyObject *py_energy_grad_x(PyObject *self, PyObject *args) { return evaluate(args, 1); }
 
-/* ---- parameters of trainable energies -------------------------------------------------------- */
+/* ---- parameters of trainable energies ----------------------------------------------------- */
 
 static PyObject *py_energy_get_parameters(PyObject *self, PyObject *args) {
     PyObject *capsule;
@@ -829,6 +898,7 @@ static PyObject *py_runtime_info(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"mlp_create", py_mlp_create, METH_VARARGS, NULL},
     {"gaussian_create", py_gaussian_create, METH_VARARGS, NULL},
+    {"network_create", py_network_create, METH_VARARGS, NULL},
     {"energy_dim", py_energy_dim, METH_VARARGS, NULL},
     {"energy_eval", py_energy_eval, METH_VARARGS, NULL},
     {"energy_grad_x", py_energy_grad_x, METH_VARARGS, NULL},

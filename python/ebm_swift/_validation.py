@@ -11,6 +11,7 @@ import numpy as np
 
 __all__ = [
     "as_batch",
+    "as_samples",
     "positive_int",
     "positive_float",
     "optional_positive_float",
@@ -60,6 +61,34 @@ def as_batch(x, dim: int, name: str = "x", *, copy: bool = False) -> np.ndarray:
         bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
         raise ValueError(f"{name} must be finite; got {bad} NaN or infinite value(s) (after conversion to float32)")
     return out
+
+
+def as_samples(x, sample_shape, name: str = "x", *, copy: bool = False):
+    """A batch of samples of shape ``sample_shape`` as float32 ``(n, prod(sample_shape))``.
+
+    Accepts ``(n, *sample_shape)`` and the flat ``(n, dim)``; checks as :func:`as_batch`.
+
+    Returns
+    -------
+    flat : ndarray, shape (n, dim), float32
+    batch_shape : tuple
+        The shape the caller gave, so that results can be returned in it.
+    """
+    sample_shape = tuple(sample_shape)
+    dim = int(np.prod(sample_shape))
+    arr = x if isinstance(x, np.ndarray) else None
+    if arr is None:
+        try:
+            arr = np.asarray(x)
+        except Exception:
+            arr = None
+    if len(sample_shape) > 1 and arr is not None and arr.ndim == 1 + len(sample_shape):
+        if tuple(arr.shape[1:]) != sample_shape:
+            raise ValueError(f"{name} must have shape (n, {', '.join(map(str, sample_shape))}) or (n, {dim}); "
+                             f"got shape {arr.shape}")
+        return as_batch(arr.reshape(arr.shape[0], dim), dim, name, copy=copy), tuple(arr.shape)
+    flat = as_batch(x if arr is None else arr, dim, name, copy=copy)
+    return flat, flat.shape
 
 
 def positive_int(value, name: str) -> int:

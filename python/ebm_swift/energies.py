@@ -8,7 +8,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _native
-from ._validation import as_batch, positive_int, resolve_seed
+from ._validation import as_samples, positive_int, resolve_seed
 
 __all__ = ["Energy", "TrainableEnergy", "MLPEnergy", "GaussianEnergy", "ACTIVATIONS"]
 
@@ -25,12 +25,18 @@ class Energy:
     dim: int
     _handle: object
 
+    @property
+    def input_shape(self) -> tuple:
+        """The shape of one sample: ``(dim,)``, or e.g. ``(channels, height, width)`` for an image
+        energy (whose batches may also be given flat, as ``(n, dim)``)."""
+        return (self.dim,)
+
     def energy(self, x) -> np.ndarray:
         """Energies of a batch.
 
         Parameters
         ----------
-        x : array_like, shape (n, dim)
+        x : array_like, shape (n, dim) or (n, *input_shape)
             Points; any real dtype, converted to float32 (``x`` itself is never modified).
 
         Returns
@@ -38,21 +44,22 @@ class Energy:
         ndarray, shape (n,), float32
             ``E(x_i)`` for each row.
         """
-        return _native.energy_eval(self._handle, as_batch(x, self.dim))
+        return _native.energy_eval(self._handle, as_samples(x, self.input_shape)[0])
 
     def grad_x(self, x) -> np.ndarray:
         """Input gradients of a batch.
 
         Parameters
         ----------
-        x : array_like, shape (n, dim)
+        x : array_like, shape (n, dim) or (n, *input_shape)
 
         Returns
         -------
-        ndarray, shape (n, dim), float32
-            ``∇x E(x_i)`` for each row.
+        ndarray, float32, the shape of ``x``
+            ``∇x E(x_i)`` for each sample.
         """
-        return _native.energy_grad_x(self._handle, as_batch(x, self.dim))[1]
+        flat, shape = as_samples(x, self.input_shape)
+        return _native.energy_grad_x(self._handle, flat)[1].reshape(shape)
 
     def __call__(self, x) -> np.ndarray:
         """Same as :meth:`energy`."""
@@ -130,14 +137,14 @@ class TrainableEnergy(Energy):
 
         Parameters
         ----------
-        x : array_like, shape (n, dim)
+        x : array_like, shape (n, dim) or (n, *input_shape)
 
         Returns
         -------
         OrderedDict
             ``∇w (1/n) Σ_i E(x_i, w)`` in the layout of :meth:`parameters`.
         """
-        return self._split(_native.energy_grad_params(self._handle, as_batch(x, self.dim)))
+        return self._split(_native.energy_grad_params(self._handle, as_samples(x, self.input_shape)[0]))
 
 
 class MLPEnergy(TrainableEnergy):

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import _native
 from ._validation import (
-    as_batch,
+    as_samples,
     interval,
     non_negative_float,
     optional_positive_float,
@@ -139,14 +139,14 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
     native_thin = _recording_args(args[0], thin, return_trajectory)
     _check_diagnostics(diagnostics, args[0])
     seed = resolve_seed(seed)
-    x = as_batch(x0, energy.dim, "x0", copy=True)
+    x, shape = as_samples(x0, energy.input_shape, "x0", copy=True)
     acceptance, trajectory, stats = _run(
         lambda report: _native.langevin(energy._handle, x, *args, seed, native_thin, bool(diagnostics), report),
         "langevin", progress,
     )
     if native_thin or diagnostics:
-        return x, _info(acceptance, trajectory, stats)
-    return x
+        return x.reshape(shape), _info(acceptance, trajectory, stats)
+    return x.reshape(shape)
 
 
 def mala(energy, x0, n_steps, step_size, *, seed=None, thin=None, return_trajectory=False, diagnostics=False,
@@ -191,14 +191,14 @@ def mala(energy, x0, n_steps, step_size, *, seed=None, thin=None, return_traject
     native_thin = _recording_args(n_steps, thin, return_trajectory)
     _check_diagnostics(diagnostics, n_steps)
     seed = resolve_seed(seed)
-    x = as_batch(x0, energy.dim, "x0", copy=True)
+    x, shape = as_samples(x0, energy.input_shape, "x0", copy=True)
     acceptance, trajectory, stats = _run(
         lambda report: _native.mala(energy._handle, x, n_steps, step_size, seed, native_thin, bool(diagnostics), report),
         "mala", progress,
     )
     info = {"acceptance_rate": acceptance}
     info.update(_info(acceptance, trajectory, stats))
-    return x, info
+    return x.reshape(shape), info
 
 
 def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, base_std=1.0, transition="mala",

@@ -177,6 +177,39 @@ ebm_status ebm_energy_eval(const ebm_energy *energy, const float *x, int64_t n, 
 ebm_status ebm_energy_grad_x(const ebm_energy *energy, const float *x, int64_t n, float *energies,
                              float *grad);
 
+/* ---- networks ------------------------------------------------------------------------------------ */
+
+/* Layer kinds of an ebm_layer descriptor. */
+#define EBM_LAYER_LINEAR 0     /* in_features, out_features */
+#define EBM_LAYER_CONV2D 1     /* in_features = in_channels, out_features = out_channels, kernel, stride, padding */
+#define EBM_LAYER_AVGPOOL2D 2  /* kernel, stride */
+#define EBM_LAYER_ACTIVATION 3 /* activation (EBM_ACT_*) */
+#define EBM_LAYER_LEAKY_RELU 4 /* negative_slope (0: ReLU) */
+#define EBM_LAYER_FLATTEN 5
+#define EBM_LAYER_RESIDUAL 6   /* x + block(x): the next `children` descriptors (in pre-order) form the block */
+
+/* One layer of a network. A network is an array of these in pre-order; each layer's input shape
+ * is the previous layer's output shape (the first's is the network's input shape). Fields a kind
+ * does not use are ignored. */
+typedef struct ebm_layer {
+    int32_t kind;
+    int32_t activation;
+    int64_t in_features;
+    int64_t out_features;
+    int64_t kernel[2];  /* (height, width) */
+    int64_t stride[2];
+    int64_t padding[2];
+    double negative_slope;
+    int64_t children;
+} ebm_layer;
+
+/* An energy computed by a network of n_layers layers (which must end in one output per sample)
+ * on inputs of shape input_shape[0..rank-1] (e.g. channels, height, width), initialised like
+ * PyTorch's defaults from seed. Its parameters follow PyTorch's state_dict order. On success
+ * *out owns a new handle; inconsistent shapes give EBM_ERR_INVALID_ARGUMENT naming the layer. */
+ebm_status ebm_network_create(const int64_t *input_shape, int64_t rank, const ebm_layer *layers,
+                              int64_t n_layers, uint64_t seed, ebm_energy **out);
+
 /* ---- parameters of trainable energies (MLPs and networks) -------------------------------------- */
 
 /* Number of parameters, in the energy's flat order: for an MLP layers.0.weight (out x in,

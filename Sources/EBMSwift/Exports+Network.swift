@@ -1,0 +1,77 @@
+import CEBMSwift
+import EBMCore
+
+// The C export that builds a network energy from an array of layer descriptors (ebm_swift.h).
+// The one place a descriptor becomes a layer: a new layer kind is one case here.
+
+/// Builds the layers of `descriptors` (pre-order), threading the sample shape through them.
+private func layers(_ descriptors: UnsafeBufferPointer<ebm_layer>, inputShape: [Int], path: String) throws
+    -> (layers: [NetworkLayer], outputShape: [Int])
+{
+    var out: [NetworkLayer] = []
+    var shape = inputShape
+    var i = 0
+    while i < descriptors.count {
+        let d = descriptors[i], name = "\(path)\(out.count)"
+        let layer: NetworkLayer
+        switch d.kind {
+        case EBM_LAYER_LINEAR:
+            try require(shape == [Int(d.in_features)],
+                        "layer \(name) (Linear) expects input of shape [\(d.in_features)] but receives \(shape)")
+            layer = try Linear(inFeatures: Int(d.in_features), outFeatures: Int(d.out_features))
+        case EBM_LAYER_CONV2D:
+            try require(shape.count == 3 && shape[0] == Int(d.in_features),
+                        "layer \(name) (Conv2d) expects input of shape [\(d.in_features), height, width] but receives \(shape)")
+            layer = try Conv2d(inChannels: shape[0], outChannels: Int(d.out_features),
+                               kernel: (Int(d.kernel.0), Int(d.kernel.1)), stride: (Int(d.stride.0), Int(d.stride.1)),
+                               padding: (Int(d.padding.0), Int(d.padding.1)), inputHeight: shape[1], inputWidth: shape[2])
+        case EBM_LAYER_AVGPOOL2D:
+            try require(shape.count == 3, "layer \(name) (AvgPool2d) expects input of shape [channels, height, width] but receives \(shape)")
+            layer = try AvgPool2d(channels: shape[0], inputHeight: shape[1], inputWidth: shape[2],
+                                  kernel: (Int(d.kernel.0), Int(d.kernel.1)), stride: (Int(d.stride.0), Int(d.stride.1)))
+        case EBM_LAYER_ACTIVATION:
+            guard let activation = Activation(rawValue: d.activation) else {
+                throw EBMError.invalidArgument("layer \(name): unknown activation code \(d.activation)")
+            }
+            layer = ActivationLayer(activation, shape: shape)
+        case EBM_LAYER_LEAKY_RELU:
+            layer = try LeakyReLU(slope: Float(d.negative_slope), shape: shape)
+        case EBM_LAYER_FLATTEN:
+            layer = Flatten(shape: shape)
+        case EBM_LAYER_RESIDUAL:
+            let n = Int(d.children)
+            try require(n > 0 && i + n < descriptors.count, "layer \(name) (Residual) claims \(d.children) inner layers")
+            let inner = try layers(UnsafeBufferPointer(rebasing: descriptors[(i + 1)...(i + n)]), inputShape: shape,
+                                   path: "\(name).block.")
+            try require(inner.outputShape == shape,
+                        "layer \(name) (Residual) needs a block that keeps the shape \(shape), but it produces \(inner.outputShape)")
+            layer = try Residual(try Sequential(inner.layers))
+            i += n
+        default:
+            throw EBMError.invalidArgument("layer \(name): unknown layer kind \(d.kind)")
+        }
+        out.append(layer)
+        shape = layer.outputShape
+        i += 1
+    }
+    try require(!out.isEmpty, "a network needs at least one layer")
+    return (out, shape)
+}
+
+@_cdecl("ebm_network_create")
+public func ebmNetworkCreate(
+    _ inputShape: UnsafePointer<Int64>?, _ rank: Int64, _ descriptors: UnsafePointer<ebm_layer>?,
+    _ count: Int64, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> ebm_status {
+    withStatus {
+        let out = try nonNull(out, "out")
+        let shape = UnsafeBufferPointer(start: try nonNull(inputShape, "input_shape"), count: try checkedCount(rank, "rank"))
+            .map { Int($0) }
+        try require(shape.allSatisfy { $0 > 0 } && shape.reduce(1, *) < Int(Int32.max),
+                    "input_shape must hold positive sizes, got \(shape)")
+        let built = try layers(UnsafeBufferPointer(start: try nonNull(descriptors, "layers"), count: try checkedCount(count, "n_layers")),
+                               inputShape: shape, path: "")
+        let energy = try NetworkEnergy(network: try Sequential(built.layers), seed: seed)
+        out.pointee = retainedHandle(EnergyHandle(energy))
+    }
+}

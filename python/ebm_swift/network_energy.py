@@ -1,0 +1,99 @@
+"""Energies computed by composable networks (:mod:`ebm_swift.nn`)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from . import _native, nn
+from ._validation import positive_int, resolve_seed
+from .energies import TrainableEnergy
+
+__all__ = ["NetworkEnergy"]
+
+
+class NetworkEnergy(TrainableEnergy):
+    """The energy ``E: R^input_shape → R`` computed by an :mod:`ebm_swift.nn` network.
+
+    Parameters
+    ----------
+    net : nn.Sequential
+        The network; it must end in one output per sample (e.g. ``nn.Linear(64, 1)``).
+    input_shape : int or tuple of int
+        The shape of one sample: ``(channels, height, width)`` for images, ``(dim,)`` for vectors.
+    seed : None, int or numpy.random.Generator
+        Seed of the initialisation (PyTorch's defaults for ``Linear`` and ``Conv2d``: uniform on
+        ``±1/sqrt(fan_in)``); ``None`` draws fresh entropy.
+
+    Attributes
+    ----------
+    net, input_shape, dim, num_parameters
+
+    Notes
+    -----
+    Batches are ``(n, *input_shape)`` or flat ``(n, dim)``; :meth:`grad_x` returns the shape it
+    was given, and so do the samplers. :meth:`parameters` names and shapes the parameters as the
+    same architecture's ``torch.nn.Sequential(...).state_dict()``.
+
+    Raises
+    ------
+    ValueError
+        At construction, naming the layer index and both shapes, when a layer cannot take the
+        previous layer's output, or when the network does not end in one output.
+    """
+
+    def __init__(self, net, input_shape, seed=None):
+        if not isinstance(net, nn.Sequential):
+            raise TypeError(f"net must be an ebm_swift.nn.Sequential; got {type(net).__name__}")
+        if isinstance(input_shape, (int, np.integer)):
+            input_shape = (input_shape,)
+        try:
+            shape = tuple(input_shape)
+        except TypeError:
+            raise TypeError(f"input_shape must be an int or a tuple of ints; got {input_shape!r}") from None
+        if not shape:
+            raise ValueError("input_shape must have at least one axis; got ()")
+        self._input_shape = tuple(positive_int(n, f"input_shape[{i}]") for i, n in enumerate(shape))
+        self.net = net
+        self._layer_shapes = net.shapes(self._input_shape)
+        if self._layer_shapes[-1] != (1,):
+            raise ValueError(f"the network must end in one output per sample; layer {len(net) - 1} produces "
+                             f"shape {self._layer_shapes[-1]}")
+        self.dim = int(np.prod(self._input_shape))
+        self._shapes = OrderedDict(net._parameter_shapes(self._input_shape))
+        self._handle = _native.network_create(np.asarray(self._input_shape, dtype=np.int64),
+                                              net._records(self._input_shape), resolve_seed(seed))
+
+    @property
+    def input_shape(self) -> tuple:
+        """The shape of one sample."""
+        return self._input_shape
+
+    def summary(self) -> str:
+        """A table of the layers: index, layer, output shape per sample, parameter count.
+
+        Returns
+        -------
+        str
+        """
+        rows, shape = [], self._input_shape
+        for i, (layer, out) in enumerate(zip(self.net, self._layer_shapes)):
+            count = sum(int(np.prod(s)) for _, s in layer._parameter_shapes(shape))
+            rows.append((str(i), repr(layer).replace("\n", " ").replace("  ", ""), str(out), f"{count:,}"))
+            shape = out
+        head = ("#", "layer", "output shape", "parameters")
+        widths = [max(len(r[k]) for r in rows + [head]) for k in range(4)]
+        line = lambda r: "  ".join(c.ljust(w) if k < 3 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+        total = f"input shape {self._input_shape}; {self.num_parameters:,} parameters"
+        return "\n".join([line(head), "  ".join("-" * w for w in widths)] + [line(r) for r in rows] + [total])
+
+    def __getstate__(self):
+        return {"net": self.net, "input_shape": self._input_shape, "flat": _native.energy_get_parameters(self._handle)}
+
+    def __setstate__(self, state):
+        self.__init__(state["net"], state["input_shape"], seed=0)
+        _native.energy_set_parameters(self._handle, np.asarray(state["flat"], dtype=np.float32))
+
+    def __repr__(self) -> str:
+        return f"NetworkEnergy(input_shape={self._input_shape}, num_parameters={self.num_parameters})"

@@ -1,0 +1,205 @@
+"""ebm_swift.nn networks as energies (NetworkEnergy) against the NumPy reference (reference_nn.py)."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import ebm_swift
+from ebm_swift import nn
+from reference_nn import energy as reference_energy
+
+
+def uva_cnn():
+    """The UvA "Deep Energy Models" tutorial's CNN for 28×28 images."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 5, stride=2, padding=4), nn.SiLU(),
+        nn.Conv2d(16, 32, 3, 2, 1), nn.SiLU(),
+        nn.Conv2d(32, 64, 3, 2, 1), nn.SiLU(),
+        nn.Conv2d(64, 64, 3, 2, 1), nn.SiLU(),
+        nn.Flatten(), nn.Linear(256, 64), nn.SiLU(), nn.Linear(64, 1),
+    )
+
+
+def residual_net(activation=nn.SiLU):
+    """A residual conv net with pooling, on 2 × 7 × 6 samples."""
+    return nn.Sequential(
+        nn.Conv2d(2, 4, (3, 2), stride=1, padding=(1, 1)), activation(),
+        nn.Residual(nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), activation(), nn.Conv2d(4, 4, 1))),
+        nn.AvgPool2d(2), nn.Flatten(), nn.Linear(4 * 3 * 3, 8), activation(), nn.Linear(8, 1),
+    )
+
+
+NETWORKS = [
+    ("uva_cnn", uva_cnn, (1, 28, 28)),
+    ("residual", residual_net, (2, 7, 6)),
+    *[(f"residual_{a.__name__}", lambda a=a: residual_net(a), (2, 7, 6))
+      for a in (nn.Tanh, nn.Softplus, nn.ELU, nn.GELU, nn.ReLU, nn.LeakyReLU)],
+    ("mlp", lambda: nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 1)), (3,)),
+]
+
+
+def scale_of(values):
+    return max(1.0, float(np.max(np.abs(values))))
+
+
+# float32 against float64 as in test_energy.py: 1e-5 of the largest value for energies. Gradients
+# against central differences of the float64 reference (h = 1e-4, truncation ~1e-8): 1e-4 of the
+# largest entry, far below a real mistake (a wrong index or term is O(1e-1)).
+@pytest.mark.parametrize("name,make,shape", NETWORKS, ids=[n[0] for n in NETWORKS])
+def test_energy_and_gradients_match_numpy_reference(name, make, shape):
+    rng = np.random.default_rng(3)
+    energy = ebm_swift.NetworkEnergy(make(), shape, seed=1)
+    params = {k: v.astype(np.float64) for k, v in energy.parameters().items()}
+    x = rng.uniform(-1, 1, size=(3, *shape)).astype(np.float32).astype(np.float64)
+    e = energy.energy(x)
+    e_ref = reference_energy(energy.net, params, x)
+    np.testing.assert_allclose(e, e_ref, rtol=0, atol=1e-5 * scale_of(e_ref))
+
+    g = energy.grad_x(x)
+    assert g.shape == x.shape
+    flat = x.reshape(len(x), -1)
+    for k in rng.choice(flat.shape[1], size=min(12, flat.shape[1]), replace=False):
+        step = np.zeros_like(flat)
+        step[:, k] = 1e-4
+        fd = (reference_energy(energy.net, params, (flat + step).reshape(x.shape))
+              - reference_energy(energy.net, params, (flat - step).reshape(x.shape))) / 2e-4
+        np.testing.assert_allclose(g.reshape(len(x), -1)[:, k], fd, rtol=0, atol=1e-4 * scale_of(g), err_msg=f"x[{k}]")
+
+    gp = energy.grad_params(x)
+    assert list(gp) == list(params)
+    for pname, value in params.items():
+        for k in rng.choice(value.size, size=min(4, value.size), replace=False):
+            plus, minus = dict(params), dict(params)
+            delta = np.zeros(value.size)
+            delta[k] = 1e-4
+            plus[pname] = value + delta.reshape(value.shape)
+            minus[pname] = value - delta.reshape(value.shape)
+            fd = (reference_energy(energy.net, plus, x).mean() - reference_energy(energy.net, minus, x).mean()) / 2e-4
+            np.testing.assert_allclose(gp[pname].ravel()[k], fd, rtol=0, atol=1e-4 * scale_of(gp[pname]),
+                                       err_msg=f"{pname}[{k}]")
+
+
+def test_parameter_names_and_shapes_are_torch_state_dict():
+    energy = ebm_swift.NetworkEnergy(residual_net(), (2, 7, 6), seed=0)
+    shapes = {k: v.shape for k, v in energy.parameters().items()}
+    assert shapes == {
+        "0.weight": (4, 2, 3, 2), "0.bias": (4,),
+        "2.block.0.weight": (4, 4, 3, 3), "2.block.0.bias": (4,),
+        "2.block.2.weight": (4, 4, 1, 1), "2.block.2.bias": (4,),
+        "5.weight": (8, 36), "5.bias": (8,), "7.weight": (1, 8), "7.bias": (1,),
+    }
+    assert energy.num_parameters == sum(int(np.prod(s)) for s in shapes.values())
+
+
+def test_initialisation_is_pytorch_default_and_seeded():
+    a = ebm_swift.NetworkEnergy(uva_cnn(), (1, 28, 28), seed=5)
+    b = ebm_swift.NetworkEnergy(uva_cnn(), (1, 28, 28), seed=5)
+    c = ebm_swift.NetworkEnergy(uva_cnn(), (1, 28, 28), seed=6)
+    pa, pb, pc = a.parameters(), b.parameters(), c.parameters()
+    assert all(np.array_equal(pa[k], pb[k]) for k in pa)
+    assert not np.array_equal(pa["0.weight"], pc["0.weight"])
+    fan_in = {"0": 25, "2": 144, "4": 288, "6": 576, "9": 256, "11": 64}
+    for name, value in pa.items():
+        bound = 1 / np.sqrt(fan_in[name.split(".")[0]])
+        assert np.abs(value).max() <= bound, name
+        if value.size >= 50:  # uniform on ±bound: the largest of 50 draws is above 0.8·bound but for 1e-5
+            assert np.abs(value).max() > 0.8 * bound, name
+
+
+def test_set_parameters_round_trip_and_errors():
+    energy = ebm_swift.NetworkEnergy(residual_net(), (2, 7, 6), seed=0)
+    x = np.random.default_rng(0).normal(size=(4, 2, 7, 6))
+    params = {k: v * 0.5 for k, v in energy.parameters().items()}
+    energy.set_parameters(params)
+    np.testing.assert_allclose(energy.energy(x), reference_energy(energy.net, params, x), atol=1e-5)
+    with pytest.raises(ValueError, match=r"missing \['7.bias'\]"):
+        energy.set_parameters({k: v for k, v in params.items() if k != "7.bias"})
+    with pytest.raises(ValueError, match=r"unexpected \['8.weight'\]"):
+        energy.set_parameters({**params, "8.weight": np.zeros(1)})
+    with pytest.raises(ValueError, match=r"params\['0.weight'\] must have shape \(4, 2, 3, 2\); got \(4, 2, 2, 3\)"):
+        energy.set_parameters({**params, "0.weight": np.zeros((4, 2, 2, 3))})
+
+
+def test_shapes_in_and_out():
+    energy = ebm_swift.NetworkEnergy(residual_net(), (2, 7, 6), seed=0)
+    x = np.random.default_rng(1).normal(size=(5, 2, 7, 6))
+    x_copy = x.copy()
+    np.testing.assert_array_equal(energy.energy(x), energy.energy(x.reshape(5, -1)))
+    assert energy.grad_x(x).shape == (5, 2, 7, 6) and energy.grad_x(x.reshape(5, -1)).shape == (5, 84)
+    samples = ebm_swift.langevin(energy, x, 5, 0.01, seed=0)
+    assert samples.shape == x.shape
+    np.testing.assert_array_equal(samples.reshape(5, -1), ebm_swift.langevin(energy, x.reshape(5, -1), 5, 0.01, seed=0))
+    mala_samples, info = ebm_swift.mala(energy, x, 5, 0.01, seed=0)
+    assert mala_samples.shape == x.shape and info["acceptance_rate"].shape == (5,)
+    np.testing.assert_array_equal(x, x_copy)
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 2, 7, 6\) or \(n, 84\); got shape \(5, 2, 6, 7\)"):
+        energy.energy(np.zeros((5, 2, 6, 7)))
+    with pytest.raises(ValueError, match=r"x0 must have 84 columns"):
+        ebm_swift.langevin(energy, np.zeros((5, 83)), 5, 0.01)
+
+
+def test_sampling_is_identical_for_one_and_two_threads():
+    energy = ebm_swift.NetworkEnergy(uva_cnn(), (1, 28, 28), seed=0)
+    x = np.random.default_rng(2).uniform(-1, 1, size=(70, 1, 28, 28))
+    before = ebm_swift.get_num_threads()
+    try:
+        ebm_swift.set_num_threads(1)
+        one = ebm_swift.langevin(energy, x, 5, 1.0, noise_scale=0.005, clamp=(-1, 1), seed=3)
+        ebm_swift.set_num_threads(2)
+        two = ebm_swift.langevin(energy, x, 5, 1.0, noise_scale=0.005, clamp=(-1, 1), seed=3)
+    finally:
+        ebm_swift.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+    assert not np.array_equal(one, x)
+
+
+def test_pickle_round_trip():
+    energy = ebm_swift.NetworkEnergy(residual_net(), (2, 7, 6), seed=0)
+    x = np.random.default_rng(4).normal(size=(3, 2, 7, 6))
+    copy = pickle.loads(pickle.dumps(energy))
+    np.testing.assert_array_equal(copy.energy(x), energy.energy(x))
+    assert copy.input_shape == (2, 7, 6)
+
+
+@pytest.mark.parametrize("make,shape,message", [
+    (lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.Linear(4, 1)), (1, 5, 5),
+     r"layer 1: Linear\(in_features=4, out_features=1\) expects input of shape \(4,\) but receives \(4, 3, 3\)"),
+    (lambda: nn.Sequential(nn.Conv2d(1, 4, 7), nn.Flatten(), nn.Linear(4, 1)), (1, 5, 5),
+     r"layer 0: Conv2d\(1, 4, .*\) would have an empty output on input of shape \(1, 5, 5\)"),
+    (lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4, 1)), (1, 5, 5),
+     r"layer 0: Conv2d\(3, 4, .*\) expects input of shape \(3, height, width\) but receives \(1, 5, 5\)"),
+    (lambda: nn.Sequential(nn.Residual(nn.Linear(4, 3)), nn.Linear(3, 1)), (4,),
+     r"layer 0: Residual needs a block that keeps the shape: input \(4,\), block output \(3,\)"),
+    (lambda: nn.Sequential(nn.Linear(4, 2)), (4,), r"must end in one output per sample; layer 0 produces shape \(2,\)"),
+    (lambda: nn.Sequential(nn.AvgPool2d(3), nn.Flatten(), nn.Linear(4, 1)), (1, 2, 2),
+     r"layer 0: AvgPool2d.* would have an empty output"),
+])
+def test_inconsistent_networks_are_rejected(make, shape, message):
+    with pytest.raises(ValueError, match=message):
+        ebm_swift.NetworkEnergy(make(), shape)
+
+
+def test_bad_module_arguments():
+    with pytest.raises(ValueError, match="in_features must be a positive int; got 0"):
+        nn.Linear(0, 3)
+    with pytest.raises(TypeError, match="kernel_size must be an int or a pair of ints; got 'a'"):
+        nn.Conv2d(1, 2, "a")
+    with pytest.raises(ValueError, match="padding ≥ 0"):
+        nn.Conv2d(1, 2, 3, padding=-1)
+    with pytest.raises(ValueError, match="GELU supports approximate='tanh' only; got 'none'"):
+        nn.GELU(approximate="none")
+    with pytest.raises(TypeError, match="Sequential layer 1 must be an ebm_swift.nn Module; got int"):
+        nn.Sequential(nn.Linear(2, 2), 3)
+    with pytest.raises(TypeError, match="net must be an ebm_swift.nn.Sequential; got Linear"):
+        ebm_swift.NetworkEnergy(nn.Linear(2, 1), (2,))
+    with pytest.raises(ValueError, match=r"input_shape\[1\] must be a positive integer; got 0"):
+        ebm_swift.NetworkEnergy(nn.Sequential(nn.Flatten(), nn.Linear(1, 1)), (1, 0))
+
+
+def test_summary_lists_layers_shapes_and_parameters():
+    energy = ebm_swift.NetworkEnergy(uva_cnn(), (1, 28, 28), seed=0)
+    text = energy.summary()
+    assert "(16, 16, 16)" in text and "(64, 2, 2)" in text and "(256,)" in text
+    assert f"{energy.num_parameters:,} parameters" in text
+    assert energy.num_parameters == 76_993  # the UvA CNN's parameter count, as torch reports it
