@@ -79,4 +79,17 @@ extension MLPEnergy {
             }
         }
     }
+
+    public func forwardForGradient(
+        _ x: UnsafePointer<Float>, rows: Int, energies: UnsafeMutablePointer<Float>, workspace ws: MLPWorkspace
+    ) {
+        forward(x, rows: rows, derivatives: true, energies: energies, workspace: ws)
+    }
+
+    public func parameterGradient(
+        _ x: UnsafePointer<Float>, rows: Int, cotangent: UnsafePointer<Float>,
+        into grad: UnsafeMutablePointer<Float>, workspace ws: MLPWorkspace
+    ) {
+        backward(x, rows: rows, cotangent: cotangent, inputGradient: nil, parameterGradient: grad, workspace: ws)
+    }
 }

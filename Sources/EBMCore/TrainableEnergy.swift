@@ -14,6 +14,15 @@ public protocol TrainableEnergy: EnergyFunction, AnyObject {
         into grad: UnsafeMutableBufferPointer<Float>, workspace: Workspace)
     /// Brings any state derived from the parameters up to date (called with the write lock held).
     func parametersDidChange()
+    /// Writes `E(x_i)` for `rows` rows into `energies`, keeping in `workspace` what
+    /// `parameterGradient` needs: the first half of a training step's gradient pass.
+    func forwardForGradient(
+        _ x: UnsafePointer<Float>, rows: Int, energies: UnsafeMutablePointer<Float>, workspace: Workspace)
+    /// `grad ← Σ_i c_i ∇w E(x_i)` (flat layout, overwritten) for per-row cotangents `c`, after
+    /// `forwardForGradient` on the same rows and workspace.
+    func parameterGradient(
+        _ x: UnsafePointer<Float>, rows: Int, cotangent: UnsafePointer<Float>,
+        into grad: UnsafeMutablePointer<Float>, workspace: Workspace)
 }
 
 extension TrainableEnergy {

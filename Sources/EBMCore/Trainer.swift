@@ -67,15 +67,16 @@ public struct TrainingStepStatistics: Sendable, Equatable {
     public var gradientNorm: Double
 }
 
-/// Maximum-likelihood training of an `MLPEnergy` with persistent Langevin chains
+/// Maximum-likelihood training of a trainable energy (an `MLPEnergy`, a `NetworkEnergy`) with
+/// persistent Langevin chains
 /// (Bishop, *Deep Learning*, §14.3.2–14.3.3).
 ///
 /// The gradient of `L = mean_data E − mean_model E` is
 /// `∇w L = E_data[∇w E] − E_model[∇w E] = −∇w E_data[ln p(x|w)]`: descending `L` ascends the
 /// likelihood, with the model expectation estimated from Langevin samples held constant.
-public final class Trainer {
+public final class Trainer<Model: TrainableEnergy> {
     /// The model being trained (updated in place, under its write lock).
-    public let model: MLPEnergy
+    public let model: Model
     /// The settings.
     public let settings: TrainerSettings
     /// The optimiser state.
@@ -85,13 +86,13 @@ public final class Trainer {
     /// Steps taken.
     public private(set) var stepCount = 0
 
-    private var workspace: StepWorkspace
+    private var workspace: StepWorkspace<Model>
     private let gradient: FloatBuffer
     /// Parameters and optimiser state before the last update, to roll back a divergent one.
     private let backup: FloatBuffer
 
     /// A trainer for `model`; the buffer starts uniform on the init box.
-    public init(model: MLPEnergy, settings: TrainerSettings) throws {
+    public init(model: Model, settings: TrainerSettings) throws {
         self.model = model
         self.settings = try settings.validated()
         optimizer = Optimizer(settings.optimizer, count: model.parameterCount)
@@ -179,7 +180,7 @@ public final class Trainer {
     }
 
     /// Moves the negatives by the configured sampler, noise keyed by `(seed, step count)`.
-    private func sampleNegatives(_ negatives: UnsafeMutableBufferPointer<Float>, _ ws: StepWorkspace,
+    private func sampleNegatives(_ negatives: UnsafeMutableBufferPointer<Float>, _ ws: StepWorkspace<Model>,
                                  shouldStop: () -> Bool) throws {
         let p = settings.sampler
         let key = UInt64(stepCount)
@@ -203,7 +204,7 @@ public final class Trainer {
     /// `∂L/∂E_i = (±1 + 2α E_i)/rows` (+ for data, − for negatives: each needs only its own
     /// energy) and back-propagates into its own partial gradient; the partials are then added in
     /// block order, so the result does not depend on the thread count.
-    private func lossAndGradient(rows: Int, _ ws: StepWorkspace) throws -> TrainingStepStatistics {
+    private func lossAndGradient(rows: Int, _ ws: StepWorkspace<Model>) throws -> TrainingStepStatistics {
         let e = ws.energies.base, c = ws.cotangent.base
         let d = model.dimension, p = model.parameterCount
         let a = Float(2 * settings.alpha), inv = 1 / Float(rows)
@@ -211,11 +212,11 @@ public final class Trainer {
         try ChainParallel.run(blocks, threads: ws.gradientWorkspaces.count, steps: 1, poll: { _ in false }) { b, worker, _ in
             let r = blocks.range(b)
             let x = ws.joint.base + r.lowerBound * d
-            let mlp = ws.gradientWorkspaces[worker]
-            model.forward(x, rows: r.count, derivatives: true, energies: e + r.lowerBound, workspace: mlp)
+            let scratch = ws.gradientWorkspaces[worker]
+            model.forwardForGradient(x, rows: r.count, energies: e + r.lowerBound, workspace: scratch)
             for i in r { c[i] = ((i < rows ? 1 : -1) + a * e[i]) * inv }
-            model.backward(x, rows: r.count, cotangent: c + r.lowerBound, inputGradient: nil,
-                           parameterGradient: ws.partials.base + b * p, workspace: mlp)
+            model.parameterGradient(x, rows: r.count, cotangent: c + r.lowerBound,
+                                    into: ws.partials.base + b * p, workspace: scratch)
         }
         gradient.base.update(from: ws.partials.base, count: p)
         for b in 1..<max(1, blocks.count) {
@@ -275,16 +276,16 @@ public final class Trainer {
 }
 
 /// The trainer's scratch memory for batches of up to `capacity` rows, kept across steps.
-private final class StepWorkspace {
+private final class StepWorkspace<Model: TrainableEnergy> {
     let capacity: Int
     /// The chain blocks of a batch of `blocks.rows` rows and one sampler workspace per thread.
     let blocks: ChainBlocks
     let threads: Int
-    let samplers: [SamplerWorkspace<MLPEnergy>]
+    let samplers: [SamplerWorkspace<Model>]
     /// The blocks of `[data; negatives]` for the gradient pass, one MLP workspace per thread and
     /// one partial gradient per block.
     let gradientBlocks: ChainBlocks
-    let gradientWorkspaces: [MLPWorkspace]
+    let gradientWorkspaces: [Model.Workspace]
     let partials: FloatBuffer
     /// `[data; negatives]`, `2·capacity × dim`.
     let joint: FloatBuffer
@@ -296,7 +297,7 @@ private final class StepWorkspace {
 
     deinit { acceptedCounts.deallocate() }
 
-    init(model: MLPEnergy, capacity: Int, rows: Int, threads: Int) {
+    init(model: Model, capacity: Int, rows: Int, threads: Int) {
         dataNoise = FloatBuffer(count: capacity * model.dimension)
         acceptedCounts = .allocate(capacity: max(1, rows))
         self.capacity = capacity

@@ -29,16 +29,14 @@ extension TrainerSettings {
 
 @_cdecl("ebm_trainer_create")
 public func ebmTrainerCreate(
-    _ mlp: OpaquePointer?, _ config: UnsafePointer<ebm_trainer_config>?,
+    _ energy: OpaquePointer?, _ config: UnsafePointer<ebm_trainer_config>?,
     _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> ebm_status {
     withStatus {
         let out = try nonNull(out, "out")
-        guard let model = try object(mlp, as: EnergyHandle.self).energy as? MLPEnergy else {
-            throw EBMError.invalidArgument("ebm_trainer_create needs an MLP energy")
-        }
+        let model = try object(energy, as: EnergyHandle.self).trainable("ebm_trainer_create")
         let settings = try TrainerSettings(try nonNull(config, "config").pointee)
-        out.pointee = retainedHandle(TrainerHandle(try Trainer(model: model, settings: settings)))
+        out.pointee = retainedHandle(TrainerHandle(try makeTrainer(model: model, settings: settings)))
     }
 }
 
@@ -57,7 +55,7 @@ public func ebmTrainerStep(
         let h = try object(trainer, as: TrainerHandle.self)
         let out = try nonNull(stats, "stats")
         let rows = try checkedCount(n, "n")
-        let data = UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * h.trainer.model.dimension)
+        let data = UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * h.trainer.dimension)
         let s = try h.lock.write {
             let polled = pollFunction(poll, pollContext)
             return try h.trainer.step(data, rows: rows, learningRate: lr > 0 ? Float(lr) : nil, shouldStop: { polled(0) })
@@ -107,7 +105,7 @@ public func ebmTrainerGetState(
     withStatus {
         let h = try object(trainer, as: TrainerHandle.self)
         let t = h.trainer
-        let p = t.model.parameterCount, states = t.buffer.states
+        let p = t.parameterCount, states = t.buffer.states
         guard nParams == Int64(p), nBuffer == Int64(states.count), bufferSize == Int64(t.buffer.capacity) else {
             throw EBMError.invalidArgument("state sizes must be \(p) parameters, \(states.count) buffer values, \(t.buffer.capacity) chains")
         }

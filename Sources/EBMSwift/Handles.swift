@@ -35,9 +35,9 @@ final class EnergyHandle {
 
 /// The object behind an `ebm_trainer *`; `lock` serialises calls on one trainer.
 final class TrainerHandle {
-    let trainer: Trainer
+    let trainer: any TrainerInterface
     let lock = ReadWriteLock()
-    init(_ trainer: Trainer) { self.trainer = trainer }
+    init(_ trainer: any TrainerInterface) { self.trainer = trainer }
 }
 
 // MARK: Opaque pointers ↔ objects (the only place handles are converted)

@@ -11,7 +11,7 @@ from . import _native
 from ._native import DivergenceError
 from ._progress import progress_bar
 from ._validation import (
-    as_batch,
+    as_samples,
     interval,
     non_negative_float,
     optional_positive_float,
@@ -20,7 +20,7 @@ from ._validation import (
     probability,
     resolve_seed,
 )
-from .energies import MLPEnergy
+from .energies import TrainableEnergy
 from .sampling import _sampler_args
 from .schedules import CosineLR, ExponentialLR, StepLR, from_config, to_config
 
@@ -63,7 +63,8 @@ def _unit_interval_open(value, name):
 
 
 class Trainer:
-    """Train an :class:`MLPEnergy` by contrastive divergence with Langevin negatives.
+    """Train an energy with parameters (:class:`MLPEnergy`, :class:`NetworkEnergy`) by contrastive
+    divergence with Langevin negatives.
 
     Each :meth:`step` takes as many negatives as the data batch — from a persistent buffer
     (``persistent=True``: each re-drawn from the uniform box ``init_range`` with probability
@@ -78,8 +79,8 @@ class Trainer:
 
     Parameters
     ----------
-    energy : MLPEnergy
-        The model; updated in place.
+    energy : MLPEnergy or NetworkEnergy
+        The model; updated in place. Batches are ``(B, dim)`` or ``(B, *energy.input_shape)``.
     lr : float, default 1e-3
         Base learning rate (scaled by ``lr_schedule`` if given).
     optimizer : {"adam", "sgd"}, default "adam"
@@ -136,8 +137,8 @@ class Trainer:
                  noise_scale=None, grad_clip=None, clamp=None, sampler="langevin", persistent=True,
                  buffer_size=10000, reinit_prob=0.05, init_range=(-1.0, 1.0), data_noise=0.0, alpha=0.0,
                  seed=None):
-        if not isinstance(energy, MLPEnergy):
-            raise TypeError(f"energy must be an MLPEnergy; got {type(energy).__name__}")
+        if not isinstance(energy, TrainableEnergy):
+            raise TypeError(f"energy must be an energy with parameters (MLPEnergy, NetworkEnergy); got {type(energy).__name__}")
         if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}; got {optimizer!r}")
         if sampler not in _SAMPLERS:
@@ -208,7 +209,7 @@ class Trainer:
             If samples, energies, the gradient or the updated parameters are not finite; the model,
             buffer and optimiser are then left as they were before the step.
         """
-        x = as_batch(x_batch, self.energy.dim, "x_batch")
+        x = as_samples(x_batch, self.energy.input_shape, "x_batch")[0]
         if self.persistent and x.shape[0] > self.buffer_size:
             raise ValueError(
                 f"x_batch has {x.shape[0]} rows but buffer_size is {self.buffer_size}; "
@@ -252,7 +253,7 @@ class Trainer:
         dict of lists
             :attr:`history` (every step so far, this call's included).
         """
-        data = as_batch(X, self.energy.dim, "X")
+        data = as_samples(X, self.energy.input_shape, "X")[0]
         epochs = positive_int(epochs, "epochs")
         batch_size = positive_int(batch_size, "batch_size")
         n = data.shape[0]
@@ -282,8 +283,8 @@ class Trainer:
 
     @property
     def buffer(self) -> np.ndarray:
-        """A copy of the persistent chains, shape ``(buffer_size, dim)``."""
-        return _native.trainer_get_buffer(self._handle, self.energy.dim)
+        """A copy of the persistent chains, shape ``(buffer_size, *energy.input_shape)``."""
+        return _native.trainer_get_buffer(self._handle, self.energy.dim).reshape(-1, *self.energy.input_shape)
 
     @property
     def n_iter(self) -> int:

@@ -203,3 +203,60 @@ def test_summary_lists_layers_shapes_and_parameters():
     assert "(16, 16, 16)" in text and "(64, 2, 2)" in text and "(256,)" in text
     assert f"{energy.num_parameters:,} parameters" in text
     assert energy.num_parameters == 76_993  # the UvA CNN's parameter count, as torch reports it
+
+
+def small_images(n, seed):
+    """8×8 one-channel images of a bright square at a random place on a dark background, in [−1, 1]."""
+    rng = np.random.default_rng(seed)
+    x = np.full((n, 1, 8, 8), -0.8)
+    for img, (r, c) in zip(x, rng.integers(0, 5, size=(n, 2))):
+        img[0, r:r + 4, c:c + 4] = 0.8
+    return (x + 0.05 * rng.normal(size=x.shape)).clip(-1, 1)
+
+
+def small_cnn():
+    return nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.SiLU(), nn.Conv2d(8, 8, 3, 2, 1), nn.SiLU(),
+                         nn.Flatten(), nn.Linear(32, 16), nn.SiLU(), nn.Linear(16, 1))
+
+
+def auroc(lower, higher):
+    """P(an energy of `lower` is below one of `higher`): 1 separates them perfectly."""
+    return float((np.asarray(lower)[:, None] < np.asarray(higher)[None, :]).mean())
+
+
+def test_trainer_trains_a_network_energy():
+    """A conv energy trained with the image recipe (big Langevin steps, small noise, clamping) for
+    8 epochs (under a second) gives held-out images lower energy than uniform noise and than the
+    same images with their pixels shuffled (AUROC ≥ 0.99; measured 0.998–1.0 over seeds 0–2
+    after 3–8 epochs, 0.70–0.83 after one); the buffer keeps the image shape."""
+    energy = ebm_swift.NetworkEnergy(small_cnn(), (1, 8, 8), seed=0)
+    trainer = ebm_swift.Trainer(energy, lr=1e-3, betas=(0.0, 0.999), alpha=0.1, n_steps=10, step_size=1.0,
+                                noise_scale=0.005, clamp=(-1, 1), init_range=(-1, 1), buffer_size=512, seed=0)
+    data, held_out = small_images(2000, 0), small_images(200, 1)
+    rng = np.random.default_rng(3)
+    noise = rng.uniform(-1, 1, size=held_out.shape)
+    shuffled = np.stack([rng.permutation(img.ravel()).reshape(img.shape) for img in held_out])
+    assert auroc(energy.energy(held_out), energy.energy(shuffled)) < 0.9  # untrained: no separation yet
+    trainer.fit(data, epochs=8, batch_size=64, progress=False)
+    assert auroc(energy.energy(held_out), energy.energy(noise)) >= 0.99
+    assert auroc(energy.energy(held_out), energy.energy(shuffled)) >= 0.99
+    assert trainer.buffer.shape == (512, 1, 8, 8)
+
+
+def test_network_training_is_identical_for_one_and_two_threads():
+    runs = []
+    before = ebm_swift.get_num_threads()
+    try:
+        for threads in (1, 2):
+            ebm_swift.set_num_threads(threads)
+            energy = ebm_swift.NetworkEnergy(small_cnn(), (1, 8, 8), seed=0)
+            trainer = ebm_swift.Trainer(energy, n_steps=5, step_size=1.0, noise_scale=0.005, clamp=(-1, 1),
+                                        buffer_size=256, seed=1)
+            for k in range(3):
+                trainer.step(small_images(130, k))
+            runs.append((energy.parameters(), trainer.buffer))
+    finally:
+        ebm_swift.set_num_threads(before)
+    (p1, b1), (p2, b2) = runs
+    assert all(np.array_equal(p1[k], p2[k]) for k in p1)
+    np.testing.assert_array_equal(b1, b2)

@@ -254,9 +254,9 @@ ebm_status ebm_ais_log_z(const ebm_energy *energy, int64_t n_chains, int64_t n_t
 
 /* ---- training ---------------------------------------------------------------------------------- */
 
-/* A trainer for an MLP energy (which it keeps alive and updates). The persistent buffer starts
- * uniform on [init_low, init_high]^dim. On success *out owns a new handle. */
-ebm_status ebm_trainer_create(ebm_energy *mlp, const ebm_trainer_config *config, ebm_trainer **out);
+/* A trainer for a trainable energy, an MLP or a network (which it keeps alive and updates). The
+ * persistent buffer starts uniform on [init_low, init_high]^dim. On success *out owns a new handle. */
+ebm_status ebm_trainer_create(ebm_energy *energy, const ebm_trainer_config *config, ebm_trainer **out);
 
 /* Releases a trainer. NULL is ignored. */
 void ebm_trainer_destroy(ebm_trainer *trainer);

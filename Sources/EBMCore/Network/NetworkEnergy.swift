@@ -24,10 +24,23 @@ public final class NetworkEnergy {
         into grad: UnsafeMutableBufferPointer<Float>, workspace ws: NetworkWorkspace
     ) {
         assert(x.count == rows * dimension && grad.count == parameterCount && rows > 0)
-        let b = ws.buffers(x.baseAddress!, rows: rows, parameters: parameters.base)
-        network.forward(b, saving: true)
+        forwardForGradient(x.baseAddress!, rows: rows, energies: ws.energies, workspace: ws)
         ws.cotangent.update(repeating: 1 / Float(rows), count: rows)
-        network.backward(b, outputCotangent: ws.cotangent, inputCotangent: nil, parameterGradient: grad.baseAddress)
+        parameterGradient(x.baseAddress!, rows: rows, cotangent: ws.cotangent, into: grad.baseAddress!, workspace: ws)
+    }
+
+    public func forwardForGradient(
+        _ x: UnsafePointer<Float>, rows: Int, energies: UnsafeMutablePointer<Float>, workspace ws: NetworkWorkspace
+    ) {
+        network.forward(ws.buffers(x, rows: rows, parameters: parameters.base, output: energies), saving: true)
+    }
+
+    public func parameterGradient(
+        _ x: UnsafePointer<Float>, rows: Int, cotangent: UnsafePointer<Float>,
+        into grad: UnsafeMutablePointer<Float>, workspace ws: NetworkWorkspace
+    ) {
+        network.backward(ws.buffers(x, rows: rows, parameters: parameters.base), outputCotangent: cotangent,
+                         inputCotangent: nil, parameterGradient: grad)
     }
 }
 
