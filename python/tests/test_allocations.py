@@ -43,10 +43,20 @@ SCRIPT = textwrap.dedent(
     data = ebm_swift.datasets.make_toy("8gaussians", 128, seed=0)
     trainers = {n: ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (64, 64), seed=0), n_steps=n, buffer_size=512, seed=0)
                 for n in (5, 500)}
+    nn = ebm_swift.nn
+    conv_net = lambda: nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.SiLU(),
+                                     nn.Residual(nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.Tanh())),
+                                     nn.AvgPool2d(2), nn.Flatten(), nn.Linear(16, 8), nn.SiLU(), nn.Linear(8, 1))
+    conv = ebm_swift.NetworkEnergy(conv_net(), (1, 8, 8), seed=0)
+    images = np.zeros((64, 1, 8, 8), dtype=np.float32)
+    conv_trainers = {n: ebm_swift.Trainer(ebm_swift.NetworkEnergy(conv_net(), (1, 8, 8), seed=0), n_steps=n,
+                                          buffer_size=128, seed=0) for n in (5, 500)}
     out = {
         "mlp": [allocations(lambda n=n: ebm_swift.langevin(model, x0, n, 0.01, seed=0)) for n in (50, 500)],
         "gauss": [allocations(lambda n=n: ebm_swift.langevin(gauss, x0, n, 0.01, seed=0)) for n in (50, 500)],
         "trainer": [allocations(lambda n=n: trainers[n].step(data)) for n in (5, 500)],
+        "conv": [allocations(lambda n=n: ebm_swift.langevin(conv, images, n, 0.01, seed=0)) for n in (50, 500)],
+        "conv_trainer": [allocations(lambda n=n: conv_trainers[n].step(images)) for n in (5, 500)],
     }
     print(json.dumps(out))
     """

@@ -4,6 +4,7 @@ public final class AvgPool2d: NetworkLayer {
     public let channels: Int, inputHeight: Int, inputWidth: Int
     public let kernel: (h: Int, w: Int), stride: (h: Int, w: Int)
     public let outputHeight: Int, outputWidth: Int
+    public let inputShape: [Int], outputShape: [Int]
 
     /// - Throws: `EBMError.invalidArgument` for non-positive sizes or a kernel larger than the input.
     public init(channels: Int, inputHeight: Int, inputWidth: Int, kernel: (Int, Int), stride: (Int, Int)) throws {
@@ -18,10 +19,9 @@ public final class AvgPool2d: NetworkLayer {
         self.stride = (stride.0, stride.1)
         self.outputHeight = (inputHeight - kernel.0) / stride.0 + 1
         self.outputWidth = (inputWidth - kernel.1) / stride.1 + 1
+        self.inputShape = [channels, inputHeight, inputWidth]
+        self.outputShape = [channels, outputHeight, outputWidth]
     }
-
-    public var inputShape: [Int] { [channels, inputHeight, inputWidth] }
-    public var outputShape: [Int] { [channels, outputHeight, outputWidth] }
 
     public func forward(_ b: LayerBuffers, saving: Bool) {
         let scale = 1 / Float(kernel.h * kernel.w)

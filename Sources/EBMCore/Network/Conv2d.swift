@@ -10,6 +10,7 @@ public final class Conv2d: NetworkLayer {
     public let kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int)
     public let inputHeight: Int, inputWidth: Int
     public let outputHeight: Int, outputWidth: Int
+    public let inputShape: [Int], outputShape: [Int]
 
     /// - Throws: `EBMError.invalidArgument` for non-positive sizes, negative padding, or an input
     ///   too small for the kernel (an empty output).
@@ -33,10 +34,9 @@ public final class Conv2d: NetworkLayer {
         self.inputWidth = inputWidth
         self.outputHeight = oh
         self.outputWidth = ow
+        self.inputShape = [inChannels, inputHeight, inputWidth]
+        self.outputShape = [outChannels, oh, ow]
     }
-
-    public var inputShape: [Int] { [inChannels, inputHeight, inputWidth] }
-    public var outputShape: [Int] { [outChannels, outputHeight, outputWidth] }
     public var parameters: [ParameterShape] {
         [ParameterShape("weight", [outChannels, inChannels, kernel.h, kernel.w]), ParameterShape("bias", [outChannels])]
     }

@@ -1,11 +1,12 @@
 /// `nn.Flatten()`: a sample of any shape as one vector. Samples are stored flattened already,
 /// so both passes copy.
 public final class Flatten: NetworkLayer {
-    public let inputShape: [Int]
+    public let inputShape: [Int], outputShape: [Int]
 
-    public init(shape: [Int]) { inputShape = shape }
-
-    public var outputShape: [Int] { [inputCount] }
+    public init(shape: [Int]) {
+        inputShape = shape
+        outputShape = [shape.reduce(1, *)]
+    }
 
     public func forward(_ b: LayerBuffers, saving: Bool) {
         b.output.update(from: b.input, count: b.rows * inputCount)

@@ -3,6 +3,8 @@
 public final class Linear: NetworkLayer {
     public let inFeatures: Int
     public let outFeatures: Int
+    public let inputShape: [Int]
+    public let outputShape: [Int]
 
     /// - Throws: `EBMError.invalidArgument` for a non-positive size.
     public init(inFeatures: Int, outFeatures: Int) throws {
@@ -10,10 +12,9 @@ public final class Linear: NetworkLayer {
                     "Linear needs positive in_features and out_features, got (\(inFeatures), \(outFeatures))")
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
+        self.inputShape = [inFeatures]
+        self.outputShape = [outFeatures]
     }
-
-    public var inputShape: [Int] { [inFeatures] }
-    public var outputShape: [Int] { [outFeatures] }
     public var parameters: [ParameterShape] {
         [ParameterShape("weight", [outFeatures, inFeatures]), ParameterShape("bias", [outFeatures])]
     }

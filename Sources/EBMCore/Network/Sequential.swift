@@ -38,13 +38,17 @@ public final class Sequential: NetworkLayer {
     }
 
     public func savedCount(rows: Int) -> Int {
-        layers.enumerated().reduce(0) { total, item in
-            total + item.element.savedCount(rows: rows) + (item.offset < layers.count - 1 ? rows * item.element.outputCount : 0)
+        var total = 0
+        for (i, layer) in layers.enumerated() {
+            total += layer.savedCount(rows: rows) + (i < layers.count - 1 ? rows * layer.outputCount : 0)
         }
+        return total
     }
 
     public func scratchCount(rows: Int) -> Int {
-        2 * rows * widest + (layers.map { $0.scratchCount(rows: rows) }.max() ?? 0)
+        var largest = 0
+        for layer in layers { largest = max(largest, layer.scratchCount(rows: rows)) }
+        return 2 * rows * widest + largest
     }
 
     public func initialise(_ p: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {
