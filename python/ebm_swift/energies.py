@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _native
 from ._validation import as_samples, positive_int, resolve_seed
+from .persistence import persistent
 
 __all__ = ["Energy", "TrainableEnergy", "MLPEnergy", "GaussianEnergy", "ACTIVATIONS"]
 
@@ -73,6 +74,17 @@ class TrainableEnergy(Energy):
     """
 
     _shapes: "OrderedDict[str, tuple]"
+
+    def _flat_parameters(self) -> np.ndarray:
+        return _native.energy_get_parameters(self._handle)
+
+    def _load_flat(self, flat) -> None:
+        """Sets the parameters from a saved flat vector (checked against the architecture)."""
+        flat = np.asarray(flat, dtype=np.float32)
+        if flat.shape != (self.num_parameters,) or not np.isfinite(flat).all():
+            raise ValueError(f"the saved parameters (shape {flat.shape}) do not match the architecture "
+                             f"({self.num_parameters} parameters) or are not finite")
+        _native.energy_set_parameters(self._handle, flat)
 
     @property
     def parameter_shapes(self) -> "OrderedDict[str, tuple]":
@@ -147,6 +159,7 @@ class TrainableEnergy(Energy):
         return self._split(_native.energy_grad_params(self._handle, as_samples(x, self.input_shape)[0]))
 
 
+@persistent("MLPEnergy")
 class MLPEnergy(TrainableEnergy):
     """A fully connected energy network ``E: R^dim -> R``.
 
@@ -198,17 +211,15 @@ class MLPEnergy(TrainableEnergy):
             self._shapes[f"layers.{i}.weight"] = (sizes[i + 1], sizes[i])
             self._shapes[f"layers.{i}.bias"] = (sizes[i + 1],)
 
-    def __getstate__(self):
-        return {
-            "dim": self.dim,
-            "hidden": self.hidden,
-            "activation": self.activation,
-            "flat": _native.energy_get_parameters(self._handle),
-        }
+    def _state(self):
+        return {"params": self._flat_parameters()}, {"dim": self.dim, "hidden": list(self.hidden),
+                                                      "activation": self.activation}
 
-    def __setstate__(self, state):
-        self.__init__(state["dim"], state["hidden"], state["activation"], seed=0)
-        _native.energy_set_parameters(self._handle, np.asarray(state["flat"], dtype=np.float32))
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        model = cls(meta["dim"], tuple(meta["hidden"]), meta["activation"], seed=0)
+        model._load_flat(arrays["params"])
+        return model
 
     def __repr__(self) -> str:
         return f"MLPEnergy(dim={self.dim}, hidden={self.hidden}, activation={self.activation!r})"

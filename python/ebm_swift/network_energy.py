@@ -9,10 +9,12 @@ import numpy as np
 from . import _native, nn
 from ._validation import positive_int, resolve_seed
 from .energies import TrainableEnergy
+from .persistence import persistent
 
 __all__ = ["NetworkEnergy"]
 
 
+@persistent("NetworkEnergy")
 class NetworkEnergy(TrainableEnergy):
     """The energy ``E: R^input_shape → R`` computed by an :mod:`ebm_swift.nn` network.
 
@@ -88,12 +90,14 @@ class NetworkEnergy(TrainableEnergy):
         total = f"input shape {self._input_shape}; {self.num_parameters:,} parameters"
         return "\n".join([line(head), "  ".join("-" * w for w in widths)] + [line(r) for r in rows] + [total])
 
-    def __getstate__(self):
-        return {"net": self.net, "input_shape": self._input_shape, "flat": _native.energy_get_parameters(self._handle)}
+    def _state(self):
+        return {"params": self._flat_parameters()}, {"net": self.net.to_config(), "input_shape": list(self._input_shape)}
 
-    def __setstate__(self, state):
-        self.__init__(state["net"], state["input_shape"], seed=0)
-        _native.energy_set_parameters(self._handle, np.asarray(state["flat"], dtype=np.float32))
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        energy = cls(nn.from_config(meta["net"]), tuple(meta["input_shape"]), seed=0)
+        energy._load_flat(arrays["params"])
+        return energy
 
     def __repr__(self) -> str:
         return f"NetworkEnergy(input_shape={self._input_shape}, num_parameters={self.num_parameters})"

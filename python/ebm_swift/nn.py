@@ -25,7 +25,7 @@ from __future__ import annotations
 import numbers
 
 __all__ = [
-    "Module", "Sequential", "Linear", "Conv2d", "AvgPool2d", "Flatten", "Residual",
+    "from_config", "Module", "Sequential", "Linear", "Conv2d", "AvgPool2d", "Flatten", "Residual",
     "SiLU", "Swish", "Tanh", "Softplus", "ELU", "GELU", "ReLU", "LeakyReLU",
 ]
 
@@ -78,8 +78,38 @@ class Module:
         """``[(name, shape), …]`` of the parameters, in their native order."""
         return []
 
+    def _arguments(self) -> dict:
+        """The constructor's keyword arguments (JSON-able) that rebuild this module."""
+        return {}
+
+    def to_config(self) -> dict:
+        """The architecture as JSON-able data: ``{"type": class name, **constructor arguments}``
+        (nested for :class:`Sequential` and :class:`Residual`); :func:`from_config` rebuilds it."""
+        return {"type": type(self).__name__, **self._arguments()}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def from_config(config) -> Module:
+    """The module described by :meth:`Module.to_config`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown module type or arguments it does not take.
+    """
+    if not isinstance(config, dict) or config.get("type") not in _MODULES:
+        raise ValueError(f"not an ebm_swift.nn module description: {config!r}")
+    cls, args = _MODULES[config["type"]], {k: v for k, v in config.items() if k != "type"}
+    if cls is Sequential:
+        return Sequential(*[from_config(c) for c in args.get("layers", [])])
+    if cls is Residual:
+        return Residual(from_config(args.get("block")))
+    try:
+        return cls(**args)
+    except TypeError as exc:
+        raise ValueError(f"bad arguments for {config['type']}: {exc}") from None
 
 
 class Linear(Module):
@@ -103,6 +133,9 @@ class Linear(Module):
 
     def _records(self, input_shape):
         return [{"kind": _LINEAR, "in_features": self.in_features, "out_features": self.out_features}]
+
+    def _arguments(self):
+        return {"in_features": self.in_features, "out_features": self.out_features}
 
     def _parameter_shapes(self, input_shape):
         return [("weight", (self.out_features, self.in_features)), ("bias", (self.out_features,))]
@@ -148,6 +181,10 @@ class Conv2d(Module):
     def _parameter_shapes(self, input_shape):
         return [("weight", (self.out_channels, self.in_channels, *self.kernel_size)), ("bias", (self.out_channels,))]
 
+    def _arguments(self):
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding)}
+
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding})")
@@ -180,6 +217,9 @@ class AvgPool2d(Module):
 
     def _records(self, input_shape):
         return [{"kind": _AVGPOOL2D, "kernel": self.kernel_size, "stride": self.stride}]
+
+    def _arguments(self):
+        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride)}
 
     def __repr__(self):
         return f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
@@ -252,6 +292,9 @@ class GELU(_Activation):
             raise ValueError(f"GELU supports approximate='tanh' only; got {approximate!r}")
         self.approximate = approximate
 
+    def _arguments(self):
+        return {"approximate": self.approximate}
+
     def __repr__(self):
         return "GELU(approximate='tanh')"
 
@@ -276,6 +319,9 @@ class LeakyReLU(Module):
     def _records(self, input_shape):
         return [{"kind": _LEAKY_RELU, "negative_slope": self.negative_slope}]
 
+    def _arguments(self):
+        return {"negative_slope": self.negative_slope}
+
     def __repr__(self):
         return f"LeakyReLU(negative_slope={self.negative_slope})"
 
@@ -285,6 +331,9 @@ class ReLU(LeakyReLU):
 
     def __init__(self):
         super().__init__(0.0)
+
+    def _arguments(self):
+        return {}
 
     def __repr__(self):
         return "ReLU()"
@@ -349,6 +398,9 @@ class Sequential(Module):
             shape = out
         return params
 
+    def _arguments(self):
+        return {"layers": [layer.to_config() for layer in self.layers]}
+
     def __repr__(self):
         inner = "".join(f"\n  ({i}): " + repr(layer).replace("\n", "\n  ") for i, layer in enumerate(self.layers))
         return f"Sequential({inner}\n)"
@@ -381,5 +433,12 @@ class Residual(Module):
     def _parameter_shapes(self, input_shape):
         return [(f"block.{name}", s) for name, s in self.block._parameter_shapes(input_shape)]
 
+    def _arguments(self):
+        return {"block": self.block.to_config()}
+
     def __repr__(self):
         return f"Residual({repr(self.block)})"
+
+
+_MODULES = {cls.__name__: cls for cls in (Sequential, Linear, Conv2d, AvgPool2d, Flatten, Residual, SiLU, Tanh,
+                                          Softplus, ELU, GELU, ReLU, LeakyReLU)}

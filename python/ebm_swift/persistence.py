@@ -1,14 +1,20 @@
-"""Saving and loading models, trainers and estimators as ``.npz`` files.
+"""Saving and loading models, trainers and estimators as ``.npz`` files — class-agnostic.
 
-Layout (all entries are NumPy arrays; no pickles, so loading runs no code):
+Each saveable class owns its state (the ``state_dict`` habit): ``obj._state()`` returns
+``(arrays, meta)`` — NumPy arrays by name and a JSON-able dictionary — and the class method
+``cls._from_state(arrays, meta)`` rebuilds the object. Classes register under a kind name with
+:func:`persistent`; this module knows none of them, and pickling goes through the same pair.
 
-- ``__format__``: the string ``"ebm_swift"``; ``__version__``: 1; ``__kind__``: ``"MLPEnergy"``,
-  ``"Trainer"`` or ``"EnergyBasedModel"``; ``__meta__``: a JSON string (architecture, settings,
-  counters).
-- ``model.params``: the flat float32 parameter vector (``MLPEnergy.parameters()`` order).
-- for trainers: ``trainer.first_moment``, ``trainer.second_moment`` (optimiser moments),
-  ``trainer.buffer`` (persistent chains), ``trainer.permutation`` (the buffer's draw order) and
-  ``trainer.history.*`` (per-step history).
+File layout (format version 2; no pickles, so loading runs no code):
+
+- ``__format__``: ``"ebm_swift"``; ``__version__``: 2; ``__kind__``: the registered kind
+  (``"MLPEnergy"``, ``"NetworkEnergy"``, ``"Trainer"``, ``"EnergyBasedModel"``); ``__meta__``: the
+  JSON string of ``meta``;
+- the arrays under their names (an object holding another stores the inner one's arrays with a
+  prefix, e.g. a trainer's model under ``model.``, and its meta with its kind, see
+  :func:`nested_state`).
+
+Version-1 files (MLP models, trainers and estimators of ebm_swift 0.1) are read too.
 
 Files are written to a temporary file in the same folder, flushed to disk and renamed over the
 target: a crash never leaves a half-written file, and an existing file is replaced whole or not
@@ -24,57 +30,53 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "persistent", "nested_state", "from_nested_state"]
 
-FORMAT, VERSION = "ebm_swift", 1
+FORMAT, VERSION = "ebm_swift", 2
 
-
-def _model_state(model):
-    meta = {"dim": model.dim, "hidden": list(model.hidden), "activation": model.activation}
-    return {"model.params": _flat(model)}, meta
+_KINDS: dict = {}
 
 
-def _flat(model):
-    from . import _native
+def persistent(kind: str):
+    """Class decorator: registers the class under ``kind`` for :func:`save`, :func:`load` and
+    pickle. The class provides ``_state(self) -> (arrays, meta)`` and
+    ``_from_state(cls, arrays, meta)``."""
 
-    return _native.energy_get_parameters(model._handle)
+    def register(cls):
+        cls._kind = kind
+        cls.__reduce__ = lambda self: (_rebuild, (kind, *self._state()))
+        _KINDS[kind] = cls
+        return cls
+
+    return register
 
 
-def _model_from(arrays, meta):
-    from . import _native
-    from .energies import MLPEnergy
+def _rebuild(kind, arrays, meta):
+    return _KINDS[kind]._from_state(arrays, meta)
 
-    model = MLPEnergy(meta["dim"], tuple(meta["hidden"]), meta["activation"], seed=0)
-    flat = np.asarray(arrays["model.params"], dtype=np.float32)
-    if flat.shape != (model.num_parameters,) or not np.isfinite(flat).all():
-        raise ValueError("model.params does not match the architecture or is not finite")
-    _native.energy_set_parameters(model._handle, flat)
-    return model
+
+def nested_state(obj, prefix: str):
+    """``obj``'s arrays under ``prefix`` and its meta with its ``kind``, for an object held by another."""
+    arrays, meta = obj._state()
+    return {prefix + k: v for k, v in arrays.items()}, {"kind": obj._kind, **meta}
+
+
+def from_nested_state(arrays, meta, prefix: str):
+    """The object :func:`nested_state` described."""
+    cls = _KINDS.get(meta.get("kind"))
+    if cls is None:
+        raise ValueError(f"unknown kind {meta.get('kind')!r}")
+    inner = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    return cls._from_state(inner, {k: v for k, v in meta.items() if k != "kind"})
 
 
 def save(obj, path) -> None:
-    """Save an :class:`MLPEnergy`, :class:`Trainer` or :class:`EnergyBasedModel` to ``path``."""
-    from .energies import MLPEnergy
-    from .estimator import EnergyBasedModel
-    from .training import Trainer
-
-    if isinstance(obj, MLPEnergy):
-        kind, (arrays, meta) = "MLPEnergy", _model_state(obj)
-    elif isinstance(obj, Trainer):
-        kind, (arrays, meta) = "Trainer", _trainer_state(obj)
-    elif isinstance(obj, EnergyBasedModel):
-        kind = "EnergyBasedModel"
-        arrays, meta = ({}, {}) if obj.trainer_ is None else _trainer_state(obj.trainer_)
-        params = obj.get_params()
-        if not (params["random_state"] is None or isinstance(params["random_state"], (int, np.integer))):
-            # A Generator cannot be written as JSON; the fitted trainer keeps its own seed.
-            params["random_state"] = None
-        params = {k: (int(v) if isinstance(v, np.integer) else v) for k, v in params.items()}
-        meta["params"] = params
-        meta["fitted"] = obj.trainer_ is not None
-    else:
-        raise TypeError(f"cannot save a {type(obj).__name__}; expected MLPEnergy, Trainer or EnergyBasedModel")
-    payload = {"__format__": np.array(FORMAT), "__version__": np.array(VERSION), "__kind__": np.array(kind),
+    """Save a model (:class:`MLPEnergy`, :class:`NetworkEnergy`), a :class:`Trainer` or an
+    :class:`EnergyBasedModel` to ``path`` (``.npz``), atomically."""
+    if type(obj) not in _KINDS.values():
+        raise TypeError(f"cannot save a {type(obj).__name__}; expected one of {', '.join(sorted(_KINDS))}")
+    arrays, meta = obj._state()
+    payload = {"__format__": np.array(FORMAT), "__version__": np.array(VERSION), "__kind__": np.array(obj._kind),
                "__meta__": np.array(json.dumps(meta))}
     payload.update(arrays)
     path = os.fspath(path)
@@ -92,25 +94,19 @@ def save(obj, path) -> None:
         raise
 
 
-def _trainer_state(trainer):
-    arrays, meta = _model_state(trainer.energy)
-    t_arrays, t_meta = trainer._state()
-    arrays.update({f"trainer.{k}": v for k, v in t_arrays.items()})
-    meta["trainer"] = t_meta
+def _from_version_1(kind, arrays, meta):
+    """Version-1 layout (MLP only: its meta at the top, its parameters as ``model.params``)."""
+    model_meta = {"kind": "MLPEnergy", "dim": meta["dim"], "hidden": meta["hidden"], "activation": meta["activation"]}
+    if kind == "MLPEnergy":
+        return {"params": arrays["model.params"]}, {k: v for k, v in model_meta.items() if k != "kind"}
+    if kind in ("Trainer", "EnergyBasedModel") and "trainer" in meta:
+        meta = dict(meta, model=model_meta)
     return arrays, meta
 
 
-def _trainer_from(arrays, meta):
-    from .training import Trainer
-
-    model = _model_from(arrays, meta)
-    t_arrays = {k[len("trainer."):]: v for k, v in arrays.items() if k.startswith("trainer.")}
-    return Trainer._from_state(model, t_arrays, meta["trainer"])
-
-
 def load(path):
-    """Load what :func:`save` wrote: an :class:`MLPEnergy`, :class:`Trainer` (ready to continue
-    exactly where it stopped) or :class:`EnergyBasedModel`.
+    """Load what :func:`save` wrote: a model, a :class:`Trainer` (ready to continue exactly where
+    it stopped) or an :class:`EnergyBasedModel`.
 
     Raises
     ------
@@ -127,21 +123,16 @@ def load(path):
         raise ValueError(f"{path} is not a readable ebm_swift file ({type(exc).__name__}: {exc})") from None
     if str(arrays.get("__format__", "")) != FORMAT:
         raise ValueError(f"{path} is not an ebm_swift file (no '__format__ = {FORMAT}' entry)")
-    if int(arrays["__version__"]) > VERSION:
-        raise ValueError(f"{path} has format version {int(arrays['__version__'])}; this ebm_swift reads {VERSION}")
+    version = int(arrays["__version__"])
+    if version > VERSION:
+        raise ValueError(f"{path} has format version {version}; this ebm_swift reads {VERSION}")
     kind, meta = str(arrays["__kind__"]), json.loads(str(arrays["__meta__"]))
+    if kind not in _KINDS:
+        raise ValueError(f"{path} holds an unknown kind {kind!r}")
+    arrays = {k: v for k, v in arrays.items() if not k.startswith("__")}
     try:
-        if kind == "MLPEnergy":
-            return _model_from(arrays, meta)
-        if kind == "Trainer":
-            return _trainer_from(arrays, meta)
-        if kind == "EnergyBasedModel":
-            from .estimator import EnergyBasedModel
-
-            est = EnergyBasedModel(**meta["params"])
-            if meta["fitted"]:
-                est._attach(_trainer_from(arrays, meta))
-            return est
+        if version == 1:
+            arrays, meta = _from_version_1(kind, arrays, meta)
+        return _KINDS[kind]._from_state(arrays, meta)
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path} is an incomplete ebm_swift file (missing {exc})") from None
-    raise ValueError(f"{path} holds an unknown kind {kind!r}")

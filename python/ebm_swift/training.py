@@ -21,6 +21,7 @@ from ._validation import (
     resolve_seed,
 )
 from .energies import TrainableEnergy
+from .persistence import from_nested_state, nested_state, persistent
 from .sampling import _sampler_args
 from .schedules import CosineLR, ExponentialLR, StepLR, from_config, to_config
 
@@ -62,6 +63,7 @@ def _unit_interval_open(value, name):
     return v
 
 
+@persistent("Trainer")
 class Trainer:
     """Train an energy with parameters (:class:`MLPEnergy`, :class:`NetworkEnergy`) by contrastive
     divergence with Langevin negatives.
@@ -306,6 +308,18 @@ class Trainer:
         }
 
     def _state(self):
+        arrays, model_meta = nested_state(self.energy, "model.")
+        t_arrays, t_meta = self._trainer_state()
+        arrays.update({f"trainer.{k}": v for k, v in t_arrays.items()})
+        return arrays, {"model": model_meta, "trainer": t_meta}
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        energy = from_nested_state(arrays, meta["model"], "model.")
+        t_arrays = {k[len("trainer."):]: v for k, v in arrays.items() if k.startswith("trainer.")}
+        return cls._resume(energy, t_arrays, meta["trainer"])
+
+    def _trainer_state(self):
         m, v, buffer, order, steps, updates = _native.trainer_get_state(
             self._handle, self.energy.num_parameters, self.energy.dim)
         arrays = {"first_moment": m, "second_moment": v, "buffer": buffer, "permutation": order}
@@ -314,7 +328,7 @@ class Trainer:
                         "epochs_done": self.epochs_done}
 
     @classmethod
-    def _from_state(cls, energy, arrays, meta):
+    def _resume(cls, energy, arrays, meta):
         config = dict(meta["config"])
         config["lr_schedule"] = from_config(config["lr_schedule"])
         trainer = cls(energy, **config)
@@ -333,14 +347,6 @@ class Trainer:
         from .persistence import save
 
         save(self, path)
-
-    def __getstate__(self):
-        arrays, meta = self._state()
-        return {"energy": self.energy, "arrays": arrays, "meta": meta}
-
-    def __setstate__(self, state):
-        fresh = Trainer._from_state(state["energy"], state["arrays"], state["meta"])
-        self.__dict__.update(fresh.__dict__)
 
     def __repr__(self) -> str:
         return f"Trainer({self.energy!r}, optimizer={self.optimizer!r}, lr={self.lr}, n_steps={self.n_steps})"

@@ -260,3 +260,96 @@ def test_network_training_is_identical_for_one_and_two_threads():
     (p1, b1), (p2, b2) = runs
     assert all(np.array_equal(p1[k], p2[k]) for k in p1)
     np.testing.assert_array_equal(b1, b2)
+
+
+def test_save_load_network_energy_and_trainer_resume_exactly(tmp_path):
+    energy = ebm_swift.NetworkEnergy(small_cnn(), (1, 8, 8), seed=0)
+    trainer = ebm_swift.Trainer(energy, n_steps=5, step_size=1.0, noise_scale=0.005, clamp=(-1, 1),
+                                buffer_size=128, seed=3)
+    for k in range(2):
+        trainer.step(small_images(64, k))
+    ebm_swift.save(energy, tmp_path / "energy.npz")
+    ebm_swift.save(trainer, tmp_path / "trainer.npz")
+    loaded = ebm_swift.load(tmp_path / "energy.npz")
+    x = small_images(10, 9)
+    assert isinstance(loaded, ebm_swift.NetworkEnergy) and loaded.input_shape == (1, 8, 8)
+    np.testing.assert_array_equal(loaded.energy(x), energy.energy(x))
+    assert repr(loaded.net) == repr(energy.net)
+
+    resumed = ebm_swift.load(tmp_path / "trainer.npz")
+    pickled = pickle.loads(pickle.dumps(trainer))
+    for t in (trainer, resumed, pickled):
+        for k in range(2, 4):
+            t.step(small_images(64, k))
+    for other in (resumed, pickled):
+        p, q = trainer.energy.parameters(), other.energy.parameters()
+        assert all(np.array_equal(p[k], q[k]) for k in p)
+        np.testing.assert_array_equal(other.buffer, trainer.buffer)
+
+
+def test_a_file_whose_parameters_do_not_fit_its_network_is_rejected(tmp_path):
+    import json
+
+    energy = ebm_swift.NetworkEnergy(small_cnn(), (1, 8, 8), seed=0)
+    ebm_swift.save(energy, tmp_path / "energy.npz")
+    with np.load(tmp_path / "energy.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays["__meta__"]))
+    meta["net"]["layers"][5]["out_features"] = 17  # Linear(32, 17), Linear(16, 1): inconsistent
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=r"layer 7: Linear\(in_features=16, out_features=1\) expects input of shape "
+                                         r"\(16,\) but receives \(17,\)"):
+        ebm_swift.load(tmp_path / "bad.npz")
+    meta["net"]["layers"][5]["out_features"] = 16
+    meta["net"]["layers"][0]["out_channels"] = 4  # consistent, but not the saved parameters' architecture
+    meta["net"]["layers"][2]["in_channels"] = 4
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "other.npz", **arrays)
+    with pytest.raises(ValueError, match="do not match the architecture"):
+        ebm_swift.load(tmp_path / "other.npz")
+
+
+def test_module_configs_round_trip():
+    net = residual_net(nn.LeakyReLU)
+    rebuilt = nn.from_config(net.to_config())
+    assert rebuilt.to_config() == net.to_config() and repr(rebuilt) == repr(net)
+    with pytest.raises(ValueError, match="not an ebm_swift.nn module description"):
+        nn.from_config({"type": "Dropout"})
+    with pytest.raises(ValueError, match="bad arguments for Linear"):
+        nn.from_config({"type": "Linear", "in_features": 2})
+
+
+def test_version_1_files_still_load(tmp_path):
+    """Files written by ebm_swift 0.1 (format version 1: MLP meta at the top, `model.params`)."""
+    import json
+
+    model = ebm_swift.MLPEnergy(2, (8,), seed=0)
+    flat = np.concatenate([v.ravel() for v in model.parameters().values()])
+    np.savez(tmp_path / "v1.npz", __format__=np.array("ebm_swift"), __version__=np.array(1),
+             __kind__=np.array("MLPEnergy"),
+             __meta__=np.array(json.dumps({"dim": 2, "hidden": [8], "activation": "swish"})), **{"model.params": flat})
+    loaded = ebm_swift.load(tmp_path / "v1.npz")
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    np.testing.assert_array_equal(loaded.energy(x), model.energy(x))
+
+
+def test_estimator_with_a_network(tmp_path):
+    X, held_out = small_images(1000, 0), small_images(100, 1)
+    noise = np.random.default_rng(5).uniform(-1, 1, size=held_out.shape)
+    est = ebm_swift.EnergyBasedModel(network=small_cnn(), epochs=6, batch_size=64, n_steps=10, step_size=1.0,
+                                     noise_scale=0.005, clamp=(-1, 1), init_range=(-1, 1), lr=1e-3, buffer_size=512,
+                                     random_state=0)
+    assert est.fit(X) is est
+    assert isinstance(est.model_, ebm_swift.NetworkEnergy) and est.model_.input_shape == (1, 8, 8)
+    assert auroc(-est.score_samples(held_out), -est.score_samples(noise)) >= 0.99
+    assert est.score_samples(held_out.reshape(100, -1)).shape == (100,)
+    assert est.sample(3, n_steps=5, step_size=0.01, seed=0).shape == (3, 1, 8, 8)
+    est.save(tmp_path / "est.npz")
+    loaded = ebm_swift.load(tmp_path / "est.npz")
+    np.testing.assert_array_equal(loaded.score_samples(held_out), est.score_samples(held_out))
+    assert loaded.get_params()["network"].to_config() == est.network.to_config()
+    copy = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(copy.score_samples(held_out), est.score_samples(held_out))
+    sklearn = pytest.importorskip("sklearn.base")
+    assert sklearn.clone(est).network.to_config() == est.network.to_config()
