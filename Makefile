@@ -3,7 +3,7 @@
 #   make test   runs the Swift tests and the Python tests
 # Both install what is missing: a project virtualenv (.venv) with the Python dependencies, OpenBLAS
 # among them (the scipy-openblas32 wheel); the package itself is pip-installed into .venv. The tests
-# also need qemu-user (apt-get, when root) to prove the portable builds on older CPUs.
+# also need qemu-user and dataset-fashion-mnist (apt-get, when root).
 
 PYTHON ?= python3
 VENV := .venv
@@ -41,14 +41,17 @@ bench-threads: build
 wheel: $(DEPS_STAMP)
 	$(PY) -m pip wheel --no-build-isolation --no-deps -w dist .
 
-# qemu-user runs the test suite's portability checks on emulated older CPUs (Haswell, Nehalem).
+# Debian packages the tests use: qemu-user runs the portability checks on emulated older CPUs
+# (Haswell, Nehalem); dataset-fashion-mnist holds the Fashion-MNIST images.
+TEST_PACKAGES := dataset-fashion-mnist $(if $(filter x86_64,$(shell uname -m)),qemu-user)
 test-deps:
-	@if ! command -v qemu-x86_64 >/dev/null 2>&1 && [ "$$(uname -m)" = x86_64 ]; then \
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing qemu-user with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null; \
+	    echo "installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "the portability tests need qemu-user: run 'sudo apt-get install qemu-user'" >&2; \
+	    echo "the tests need$$missing: run 'sudo apt-get install$$missing'" >&2; \
 	    exit 1; \
 	  fi; \
 	fi

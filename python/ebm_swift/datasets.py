@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import non_negative_float, positive_int, resolve_seed
+from .image_datasets import FASHION_MNIST_DIR, load_fashion_mnist, load_idx, load_mnist
 
-__all__ = ["make_toy", "load_digits", "TOY_DATASETS"]
+__all__ = ["make_toy", "load_digits", "load_fashion_mnist", "load_idx", "load_mnist", "FASHION_MNIST_DIR",
+           "TOY_DATASETS"]
 
 
 def _eight_gaussians(n, noise, rng):

@@ -7,7 +7,7 @@ import numpy as np
 from ._validation import as_batch, positive_int
 from .energies import Energy
 
-__all__ = ["log_likelihood_2d", "log_partition_2d", "mmd"]
+__all__ = ["frechet_distance", "log_likelihood_2d", "log_partition_2d", "mmd"]
 
 
 def _bounds(bounds):
@@ -93,3 +93,43 @@ def mmd(X, Y, bandwidth=None) -> float:
     n, m = len(X), len(Y)
     return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
                  - 2 * kxy.mean())
+
+
+def frechet_distance(X, Y, features=None) -> float:
+    """Fréchet distance between two sets of samples, through a feature map (FID when the map is an
+    Inception network; here any callable, e.g. a small classifier's penultimate layer).
+
+    ``d² = ‖μ_X − μ_Y‖² + Tr(Σ_X + Σ_Y − 2 (Σ_X^{1/2} Σ_Y Σ_X^{1/2})^{1/2})`` with the means and
+    covariances of the features: the 2-Wasserstein distance between Gaussians fitted to them.
+
+    Parameters
+    ----------
+    X, Y : array_like, shape (n, ...) and (m, ...)
+        The two sets (at least 2 samples each).
+    features : callable, optional
+        Maps a batch to ``(n, k)`` features; by default the samples flattened.
+
+    Returns
+    -------
+    float
+        ``d`` (not squared), ≥ 0.
+    """
+    def feats(Z, name):
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim < 1 or len(Z) < 2:
+            raise ValueError(f"{name} must hold at least 2 samples; got shape {Z.shape}")
+        F = np.asarray(features(Z) if features is not None else Z.reshape(len(Z), -1), dtype=np.float64)
+        if F.ndim != 2 or not np.isfinite(F).all():
+            raise ValueError(f"the features of {name} must be a finite (n, k) array; got shape {F.shape}")
+        return F
+
+    fx, fy = feats(X, "X"), feats(Y, "Y")
+    if fx.shape[1] != fy.shape[1]:
+        raise ValueError(f"X and Y have {fx.shape[1]} and {fy.shape[1]} features")
+    mx, my = fx.mean(0), fy.mean(0)
+    cx, cy = np.atleast_2d(np.cov(fx, rowvar=False)), np.atleast_2d(np.cov(fy, rowvar=False))
+    w, v = np.linalg.eigh(cx)
+    root_x = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    middle = np.linalg.eigvalsh(root_x @ cy @ root_x)
+    d2 = float(((mx - my) ** 2).sum() + np.trace(cx) + np.trace(cy) - 2 * np.sqrt(np.clip(middle, 0, None)).sum())
+    return float(np.sqrt(max(d2, 0.0)))
