@@ -5,7 +5,6 @@ import gzip
 import numpy as np
 import pytest
 
-import ebm_swift
 from ebm_swift import datasets, metrics
 
 

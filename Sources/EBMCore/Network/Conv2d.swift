@@ -112,20 +112,35 @@ public final class Conv2d: NetworkLayer {
         }
     }
 
-    /// `cols[(c·kh + i)·kw + j, oy·ow + ox] = x[c, oy·sh − ph + i, ox·sw − pw + j]` (0 outside).
+    /// The output columns `ox` whose input column `ox·sw − pw + j` lies inside the image.
+    @inline(__always)
+    private func validColumns(_ j: Int) -> Range<Int> {
+        // ox·sw − pw + j ≥ 0  ⇔  ox ≥ ⌈(pw − j)/sw⌉;  ox·sw − pw + j ≤ W − 1  ⇔  ox ≤ ⌊(W − 1 + pw − j)/sw⌋.
+        let low = max(0, (padding.w - j + stride.w - 1) / stride.w)
+        let top = inputWidth - 1 + padding.w - j
+        let high = top < 0 ? 0 : min(outputWidth, top / stride.w + 1)
+        return low..<max(low, high)
+    }
+
+    /// `cols[(c·kh + i)·kw + j, oy·ow + ox] = x[c, oy·sh − ph + i, ox·sw − pw + j]` (0 outside):
+    /// per output row, zeros outside the valid columns and a strided copy inside.
     private func im2col(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
         forEachFieldRow { row, c, i, j in
+            let valid = validColumns(j), sw = stride.w
             for oy in 0..<outputHeight {
                 let y = oy * stride.h - padding.h + i
                 let o = cols + row * positions + oy * outputWidth
-                guard y >= 0 && y < inputHeight else {
+                guard y >= 0 && y < inputHeight, !valid.isEmpty else {
                     o.update(repeating: 0, count: outputWidth)
                     continue
                 }
-                let line = x + (c * inputHeight + y) * inputWidth
-                for ox in 0..<outputWidth {
-                    let xx = ox * stride.w - padding.w + j
-                    o[ox] = xx >= 0 && xx < inputWidth ? line[xx] : 0
+                o.update(repeating: 0, count: valid.lowerBound)
+                (o + valid.upperBound).update(repeating: 0, count: outputWidth - valid.upperBound)
+                let src = x + (c * inputHeight + y) * inputWidth + valid.lowerBound * sw - padding.w + j
+                if sw == 1 {
+                    (o + valid.lowerBound).update(from: src, count: valid.count)
+                } else {
+                    for (k, ox) in valid.enumerated() { o[ox] = src[k &* sw] }
                 }
             }
         }
@@ -135,15 +150,14 @@ public final class Conv2d: NetworkLayer {
     private func col2im(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
         dx.update(repeating: 0, count: inputCount)
         forEachFieldRow { row, c, i, j in
+            let valid = validColumns(j), sw = stride.w
+            guard !valid.isEmpty else { return }
             for oy in 0..<outputHeight {
                 let y = oy * stride.h - padding.h + i
                 guard y >= 0 && y < inputHeight else { continue }
-                let line = dx + (c * inputHeight + y) * inputWidth
-                let s = cols + row * positions + oy * outputWidth
-                for ox in 0..<outputWidth {
-                    let xx = ox * stride.w - padding.w + j
-                    if xx >= 0 && xx < inputWidth { line[xx] += s[ox] }
-                }
+                let dst = dx + (c * inputHeight + y) * inputWidth + valid.lowerBound * sw - padding.w + j
+                let s = cols + row * positions + oy * outputWidth + valid.lowerBound
+                for k in 0..<valid.count { dst[k &* sw] += s[k] }
             }
         }
     }
