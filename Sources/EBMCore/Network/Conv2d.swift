@@ -2,9 +2,13 @@
 /// samples with zero padding: weight `out × in × kh × kw`, bias `out`.
 ///
 /// Lowered to matrix products (im2col): each sample's receptive fields become the columns of a
-/// `K × P` matrix (`K = in·kh·kw`, `P = oh·ow`), so that `y_s = W · cols_s + b` is one `sgemm`.
-/// The columns are kept for the backward pass: `∂W = Σ_s ∂y_s · cols_sᵀ`, `∂b = Σ_s ∂y_s 1`, and
-/// `∂x_s = col2im(Wᵀ ∂y_s)`.
+/// `K × P` matrix (`K = in·kh·kw`, `P = oh·ow`), so that `y_s = W · cols_s + b` is one `sgemm`;
+/// backward, `∂x_s = col2im(Wᵀ ∂y_s)`, `∂W = Σ_s ∂y_s · cols_sᵀ`, `∂b = Σ_s ∂y_s 1`.
+///
+/// One sample's columns at a time, in scratch memory that stays in cache, rebuilt in the backward
+/// pass when the weight gradient needs them (Langevin needs only `∂x`, which does not): keeping
+/// every sample's columns from forward to backward (megabytes per block) made im2col and col2im
+/// memory-bound, 43 % of a Langevin step of the UvA CNN.
 public final class Conv2d: NetworkLayer {
     public let inChannels: Int, outChannels: Int
     public let kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int)
@@ -45,8 +49,8 @@ public final class Conv2d: NetworkLayer {
     var fieldSize: Int { inChannels * kernel.h * kernel.w }
     var positions: Int { outputHeight * outputWidth }
 
-    public func savedCount(rows: Int) -> Int { rows * fieldSize * positions }
-    public func scratchCount(rows: Int) -> Int { fieldSize * positions }
+    /// One sample's columns and their cotangent.
+    public func scratchCount(rows: Int) -> Int { 2 * fieldSize * positions }
 
     public func initialise(_ p: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {
         initialiseUniform(p, count: outChannels * fieldSize + outChannels, fanIn: fieldSize, &stream)
@@ -54,9 +58,8 @@ public final class Conv2d: NetworkLayer {
 
     public func forward(_ b: LayerBuffers, saving: Bool) {
         let k = fieldSize, p = positions, weight = b.parameters, bias = b.parameters + outChannels * k
+        let cols = b.scratch
         for s in 0..<b.rows {
-            // Without `saving` one column matrix is reused for every sample.
-            let cols = saving ? b.saved + s * k * p : b.scratch
             im2col(b.input + s * inputCount, into: cols)
             let y = b.output + s * outputCount
             BLAS.gemm(transA: false, transB: false, m: outChannels, n: p, k: k,
@@ -72,14 +75,15 @@ public final class Conv2d: NetworkLayer {
         _ b: LayerBuffers, outputCotangent dy: UnsafePointer<Float>,
         inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
     ) {
-        let k = fieldSize, p = positions
+        let k = fieldSize, p = positions, cols = b.scratch, dcols = b.scratch + k * p
         if let g = parameterGradient {
             let db = g + outChannels * k
             db.update(repeating: 0, count: outChannels)
             for s in 0..<b.rows {
                 let d = dy + s * outputCount
+                im2col(b.input + s * inputCount, into: cols)
                 BLAS.gemm(transA: false, transB: true, m: outChannels, n: k, k: p,
-                          alpha: 1, a: d, lda: p, b: b.saved + s * k * p, ldb: p,
+                          alpha: 1, a: d, lda: p, b: cols, ldb: p,
                           beta: s == 0 ? 0 : 1, c: g, ldc: k)
                 for c in 0..<outChannels {
                     var sum: Float = 0
@@ -92,8 +96,8 @@ public final class Conv2d: NetworkLayer {
         for s in 0..<b.rows {
             BLAS.gemm(transA: true, transB: false, m: k, n: p, k: outChannels,
                       alpha: 1, a: b.parameters, lda: k, b: dy + s * outputCount, ldb: p,
-                      beta: 0, c: b.scratch, ldc: p)
-            col2im(b.scratch, into: dx + s * inputCount)
+                      beta: 0, c: dcols, ldc: p)
+            col2im(dcols, into: dx + s * inputCount)
         }
     }
 
