@@ -149,7 +149,8 @@ public enum AnnealedImportanceSampling {
             }
         }
         for i in 0..<chains where !logWeights[i].isFinite {
-            throw EBMError.diverged("AIS: the log weight of chain \(i) is \(logWeights[i]) (energy NaN or infinite along the path)")
+            throw EBMError.diverged(Divergence(.ais, .logWeight, step: 0, chain: i,
+                "AIS: the log weight of chain \(i) is \(logWeights[i]) (energy NaN or infinite along the path)"))
         }
         return summarise(UnsafeBufferPointer(logWeights), dimension: d, baseStd: Double(settings.baseStd))
     }

@@ -2,8 +2,8 @@
 public enum EBMError: Error, Equatable {
     /// An argument is out of its domain; the message names it, what was expected and what came.
     case invalidArgument(String)
-    /// A NaN or infinity appeared during sampling or training; the message says where.
-    case diverged(String)
+    /// A NaN or infinity appeared during sampling or training: where, in what, at which step.
+    case diverged(Divergence)
     /// The caller's poll callback asked to stop.
     case interrupted
 
@@ -11,7 +11,7 @@ public enum EBMError: Error, Equatable {
     public var message: String {
         switch self {
         case .invalidArgument(let text): return text
-        case .diverged(let text): return text
+        case .diverged(let divergence): return divergence.message
         case .interrupted: return "interrupted"
         }
     }

@@ -124,8 +124,8 @@ public enum Langevin {
             let finite = update(x, gradient: g, noise: eps, count: n * d, stepSize: eta, noiseScale: sigma,
                                 clip: clip, low: low, high: high)
             if !finite {
-                throw EBMError.diverged(
-                    "Langevin sampling diverged at step \(t + 1) of \(p.steps): a gradient or state became NaN or infinite (try a smaller step_size, grad_clip or clamp)")
+                throw EBMError.diverged(Divergence(.langevin, .samples, step: t + 1,
+                    "Langevin sampling diverged at step \(t + 1) of \(p.steps): a gradient or state became NaN or infinite (try a smaller step_size, grad_clip or clamp)"))
             }
             if let e = energies {
                 var gradientNorms = 0.0

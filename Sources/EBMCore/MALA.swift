@@ -51,10 +51,11 @@ public enum MALA {
         energy.gradients(UnsafeBufferPointer(start: x, count: n * d), rows: n, energies: ws.energies.slice(0, n),
                          into: ws.gradient.slice(0, n * d), workspace: ws.energyWorkspace)
         for i in 0..<(n * d) where !g[i].isFinite {
-            throw EBMError.diverged("MALA: the gradient at the initial states is NaN or infinite")
+            throw EBMError.diverged(Divergence(.mala, .gradient, step: 0, "MALA: the gradient at the initial states is NaN or infinite"))
         }
         for i in 0..<n where !e[i].isFinite {
-            throw EBMError.diverged("MALA: the energy at the initial state of chain \(rows.lowerBound + i) is \(e[i])")
+            throw EBMError.diverged(Divergence(.mala, .energy, step: 0, chain: rows.lowerBound + i,
+                                               "MALA: the energy at the initial state of chain \(rows.lowerBound + i) is \(e[i])"))
         }
         for t in 0..<steps {
             if shouldStop() { throw EBMError.interrupted }

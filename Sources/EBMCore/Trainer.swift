@@ -233,14 +233,15 @@ public final class Trainer<Model: TrainableEnergy> {
             loss: (sumPos - sumNeg) / m + alpha * (sqPos + sqNeg) / m,
             dataEnergy: sumPos / m, modelEnergy: sumNeg / m, gradientNorm: 0)
         guard stats.loss.isFinite, sumPos.isFinite, sumNeg.isFinite else {
-            throw EBMError.diverged(
-                "training diverged at step \(stepCount + 1): non-finite energy (mean E(data) = \(stats.dataEnergy), mean E(model) = \(stats.modelEnergy))")
+            throw EBMError.diverged(Divergence(.training, .energy, step: stepCount + 1,
+                "training diverged at step \(stepCount + 1): non-finite energy (mean E(data) = \(stats.dataEnergy), mean E(model) = \(stats.modelEnergy))"))
         }
         var norm = 0.0
         for i in 0..<gradient.count { norm += Double(gradient.base[i]) * Double(gradient.base[i]) }
         norm = norm.squareRoot()
         guard norm.isFinite else {
-            throw EBMError.diverged("training diverged at step \(stepCount + 1): the parameter gradient is not finite")
+            throw EBMError.diverged(Divergence(.training, .gradient, step: stepCount + 1,
+                                               "training diverged at step \(stepCount + 1): the parameter gradient is not finite"))
         }
         if let limit = settings.gradientClipNorm, norm > Double(limit) {
             // Global-norm clipping (torch.nn.utils.clip_grad_norm_): g ← g · limit / ‖g‖.
@@ -268,8 +269,8 @@ public final class Trainer<Model: TrainableEnergy> {
                 optimizer.firstMoment.base.update(from: backup.base + p, count: p)
                 optimizer.secondMoment.base.update(from: backup.base + 2 * p, count: p)
                 optimizer.updates -= 1
-                throw EBMError.diverged(
-                    "training diverged at step \(stepCount + 1): the update made a parameter non-finite (lr too large?); parameters kept from before the step")
+                throw EBMError.diverged(Divergence(.training, .parameters, step: stepCount + 1,
+                    "training diverged at step \(stepCount + 1): the update made a parameter non-finite (lr too large?); parameters kept from before the step"))
             }
         }
     }

@@ -6,6 +6,11 @@ import EBMCore
 @_cdecl("ebm_last_error")
 public func ebmLastError() -> UnsafePointer<CChar> { LastError.message }
 
+@_cdecl("ebm_last_divergence")
+public func ebmLastDivergence(_ out: UnsafeMutablePointer<ebm_divergence>?) {
+    out?.pointee = LastError.divergence
+}
+
 @_cdecl("ebm_mlp_create")
 public func ebmMLPCreate(
     _ dim: Int64, _ hidden: UnsafePointer<Int64>?, _ nHidden: Int64, _ activation: Int32,

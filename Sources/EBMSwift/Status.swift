@@ -10,6 +10,7 @@ func withStatus(_ body: () throws -> Void) -> ebm_status {
         return EBM_OK
     } catch let error as EBMError {
         LastError.set(error.message)
+        if case .diverged(let divergence) = error { LastError.setDivergence(divergence) }
         switch error {
         case .invalidArgument: return EBM_ERR_INVALID_ARGUMENT
         case .diverged: return EBM_ERR_DIVERGED

@@ -87,8 +87,11 @@ final class LangevinTests: XCTestCase {
         let g = try GaussianEnergy(mean: [0], covariance: [1e-3])
         var x: [Float] = [1, 2, 3]
         XCTAssertThrowsError(try run(g, &x, try LangevinParameters(steps: 10_000, stepSize: 1), seed: 0)) { error in
-            guard case EBMError.diverged(let message) = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(message.contains("step"))
+            guard case EBMError.diverged(let divergence) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(divergence.site, .langevin)
+            XCTAssertEqual(divergence.quantity, .samples)
+            XCTAssertGreaterThan(divergence.step, 0)
+            XCTAssertTrue(divergence.message.contains("step \(divergence.step) of 10000"))
         }
     }
 

@@ -23,13 +23,35 @@ static const char *TRAINER_CAPSULE = "ebm_swift.trainer";
 
 /* ---- status codes -> exceptions (the one place) ---------------------------------------------- */
 
+/* Sets exc.name = value, consuming the reference to value (which may be NULL after a failure). */
+static int set_attribute(PyObject *exc, const char *name, PyObject *value) {
+    int rc = value == NULL ? -1 : PyObject_SetAttrString(exc, name, value);
+    Py_XDECREF(value);
+    return rc;
+}
+
+/* A DivergenceError carrying the library's structured report as attributes: site, quantity,
+   step (0 where none applies) and chain (None when not one chain's). */
+static void raise_divergence(void) {
+    ebm_divergence d;
+    PyObject *exc;
+    ebm_last_divergence(&d);
+    if ((exc = PyObject_CallFunction(DivergenceError, "s", ebm_last_error())) == NULL) return;
+    if (set_attribute(exc, "site", PyUnicode_FromString(d.site)) == 0 &&
+        set_attribute(exc, "quantity", PyUnicode_FromString(d.quantity)) == 0 &&
+        set_attribute(exc, "step", PyLong_FromLongLong(d.step)) == 0 &&
+        set_attribute(exc, "chain", d.chain < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(d.chain)) == 0)
+        PyErr_SetObject(DivergenceError, exc);
+    Py_DECREF(exc);
+}
+
 static PyObject *raise_status(ebm_status status) {
     switch (status) {
     case EBM_ERR_INVALID_ARGUMENT:
         PyErr_SetString(PyExc_ValueError, ebm_last_error());
         break;
     case EBM_ERR_DIVERGED:
-        PyErr_SetString(DivergenceError, ebm_last_error());
+        raise_divergence();
         break;
     case EBM_ERR_INTERRUPTED:
         /* The poll callback already ran the signal handlers, which set the exception
@@ -938,7 +960,10 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (m == NULL) return NULL;
     DivergenceError = PyErr_NewExceptionWithDoc(
         "ebm_swift.DivergenceError",
-        "A NaN or infinity appeared during sampling or training.", PyExc_FloatingPointError, NULL);
+        "A NaN or infinity appeared during sampling or training.\n\n"
+        "Attributes: site ('langevin', 'mala', 'ais', 'training'), quantity ('samples', 'energy',\n"
+        "'gradient', 'parameters', 'log_weight'), step (1-based; 0 where none applies), chain (or None).",
+        PyExc_FloatingPointError, NULL);
     if (DivergenceError == NULL || PyModule_AddObjectRef(m, "DivergenceError", DivergenceError) < 0) {
         Py_DECREF(m);
         return NULL;

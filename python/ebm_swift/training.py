@@ -41,19 +41,15 @@ class TrainingDivergedError(DivergenceError):
         The (1-based) training step that failed.
     quantity : str
         ``"samples"``, ``"energy"``, ``"gradient"`` or ``"parameters"``.
+    site : str
+        ``"langevin"`` or ``"mala"`` (the negatives' sampler) or ``"training"`` (the update).
+    chain : int or None
+        The chain, when the failure was one chain's.
     """
 
-    def __init__(self, message, step, quantity):
+    def __init__(self, message, step, quantity, site="training", chain=None):
         super().__init__(message)
-        self.step, self.quantity = step, quantity
-
-
-def _diverged_quantity(message):
-    for needle, quantity in (("Langevin", "samples"), ("MALA", "samples"), ("energy", "energy"),
-                             ("gradient", "gradient"), ("parameter", "parameters")):
-        if needle in message:
-            return quantity
-    return "unknown"
+        self.step, self.quantity, self.site, self.chain = step, quantity, site, chain
 
 
 def _unit_interval_open(value, name):
@@ -226,7 +222,7 @@ class Trainer:
         except TrainingDivergedError:
             raise
         except DivergenceError as exc:
-            raise TrainingDivergedError(str(exc), self.n_iter + 1, _diverged_quantity(str(exc))) from None
+            raise TrainingDivergedError(str(exc), self.n_iter + 1, exc.quantity, exc.site, exc.chain) from None
         record = {"loss": loss, "e_data": e_data, "e_model": e_model, "grad_norm": grad_norm, "lr": lr,
                   "step_time": time.perf_counter() - start}
         for k in HISTORY_KEYS:

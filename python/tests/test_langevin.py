@@ -92,9 +92,22 @@ def test_clamp_and_grad_clip():
 
 def test_divergence_is_reported():
     stiff = ebm_swift.GaussianEnergy([0.0], [[1e-3]])
-    with pytest.raises(ebm_swift.DivergenceError, match="step"):
+    with pytest.raises(ebm_swift.DivergenceError, match="step") as info:
         ebm_swift.langevin(stiff, np.ones((4, 1)), 10_000, 1.0, seed=0)
     assert issubclass(ebm_swift.DivergenceError, FloatingPointError)
+    # The report crosses the boundary as data: where, in what, at which step (η = 1 on a variance
+    # of 1e-3 multiplies the state by −999 per step: float32 overflows within a dozen steps).
+    err = info.value
+    assert (err.site, err.quantity, err.chain) == ("langevin", "samples", None)
+    assert 5 <= err.step <= 20 and f"step {err.step} of 10000" in str(err)
+
+
+def test_mala_reports_a_non_finite_initial_energy_with_its_chain():
+    x0 = np.ones((4, 1))
+    x0[2] = 1e30  # finite in float32; its energy x²/2 is not
+    with pytest.raises(ebm_swift.DivergenceError) as info:
+        ebm_swift.mala(ebm_swift.GaussianEnergy([0.0], [[1.0]]), x0, 3, 0.1, seed=0)
+    assert (info.value.site, info.value.quantity, info.value.step, info.value.chain) == ("mala", "energy", 0, 2)
 
 
 def test_ctrl_c_interrupts_a_long_call():

@@ -97,6 +97,7 @@ def test_absurd_learning_rate_raises_training_diverged_and_keeps_finite_paramete
     err = info.value
     assert isinstance(err, ebm_swift.DivergenceError)
     assert err.step == t.n_iter + 1 and err.quantity in {"samples", "energy", "gradient", "parameters"}
+    assert err.site in {"langevin", "training"}  # the structured report, not parsed from the message
     for k, v in t.energy.parameters().items():
         assert np.isfinite(v).all()
         np.testing.assert_array_equal(v, before[k])

@@ -122,6 +122,20 @@ typedef struct ebm_train_stats {
  * until the same thread's next ebm_* call. */
 const char *ebm_last_error(void);
 
+/* What diverged, after a call returned EBM_ERR_DIVERGED on the calling thread: the site
+ * ("langevin", "mala", "ais", "training"), the quantity ("samples", "energy", "gradient",
+ * "parameters", "log_weight"), the 1-based step (0 where none applies) and the chain (-1 when not
+ * one chain's). The strings are static storage owned by the library. */
+typedef struct ebm_divergence {
+    const char *site;
+    const char *quantity;
+    int64_t step;
+    int64_t chain;
+} ebm_divergence;
+
+/* Fills *out with the calling thread's last divergence (site and quantity "" if none). */
+void ebm_last_divergence(ebm_divergence *out);
+
 /* The library's version string, static storage. */
 const char *ebm_version(void);
 
