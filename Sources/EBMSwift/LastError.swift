@@ -6,23 +6,35 @@ import Darwin
 import CEBMSwift
 import EBMCore
 
-/// The calling thread's last error message, in a per-thread C string buffer (a `pthread` key
-/// whose destructor frees it when the thread ends).
-enum LastError {
-    static let capacity = 1024
-    private static let key: pthread_key_t = {
+/// A per-thread block of `size` zeroed bytes: a `pthread` key whose destructor frees it when the
+/// thread ends, the block made on first use.
+private struct ThreadSlot {
+    let key: pthread_key_t
+    let size: Int
+
+    init(size: Int) {
         var key = pthread_key_t()
         pthread_key_create(&key) { free($0) }
-        return key
-    }()
-
-    /// This thread's buffer, made on first use.
-    private static var buffer: UnsafeMutablePointer<CChar> {
-        if let raw = pthread_getspecific(key) { return raw.assumingMemoryBound(to: CChar.self) }
-        let raw = calloc(capacity, 1)!
-        pthread_setspecific(key, raw)
-        return raw.assumingMemoryBound(to: CChar.self)
+        self.key = key
+        self.size = size
     }
+
+    var pointer: UnsafeMutableRawPointer {
+        if let raw = pthread_getspecific(key) { return raw }
+        let raw = calloc(size, 1)!
+        pthread_setspecific(key, raw)
+        return raw
+    }
+}
+
+/// The calling thread's last error: a message in a C string buffer and, after a divergence, its
+/// structured report.
+enum LastError {
+    static let capacity = 1024
+    private static let messageSlot = ThreadSlot(size: capacity)
+    private static let divergenceSlot = ThreadSlot(size: MemoryLayout<ebm_divergence>.size)
+
+    private static var buffer: UnsafeMutablePointer<CChar> { messageSlot.pointer.assumingMemoryBound(to: CChar.self) }
 
     /// Stores `message` (truncated to fit) for the calling thread.
     static func set(_ message: String) {
@@ -38,21 +50,6 @@ enum LastError {
     /// The calling thread's message ("" if none).
     static var message: UnsafePointer<CChar> { UnsafePointer(buffer) }
 
-    /// The calling thread's last divergence, kept in its own per-thread slot.
-    private static let divergenceKey: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { free($0) }
-        return key
-    }()
-
-    private static var divergenceSlot: UnsafeMutablePointer<ebm_divergence> {
-        if let raw = pthread_getspecific(divergenceKey) { return raw.assumingMemoryBound(to: ebm_divergence.self) }
-        let slot = calloc(1, MemoryLayout<ebm_divergence>.size)!.assumingMemoryBound(to: ebm_divergence.self)
-        slot.pointee = ebm_divergence(site: empty, quantity: empty, step: 0, chain: -1)
-        pthread_setspecific(divergenceKey, slot)
-        return slot
-    }
-
     /// Static C strings of the site and quantity names (the Swift enums' raw values, made once).
     private static let empty = UnsafePointer(strdup("")!)
     private static let siteNames = Dictionary(uniqueKeysWithValues: [Divergence.Site.langevin, .mala, .ais, .training]
@@ -62,9 +59,13 @@ enum LastError {
         .map { ($0, UnsafePointer(strdup($0.rawValue)!)) })
 
     static func setDivergence(_ d: Divergence) {
-        divergenceSlot.pointee = ebm_divergence(site: siteNames[d.site]!, quantity: quantityNames[d.quantity]!,
-                                                step: Int64(d.step), chain: Int64(d.chain))
+        divergenceSlot.pointer.assumingMemoryBound(to: ebm_divergence.self).pointee = ebm_divergence(
+            site: siteNames[d.site]!, quantity: quantityNames[d.quantity]!, step: Int64(d.step), chain: Int64(d.chain))
     }
 
-    static var divergence: ebm_divergence { divergenceSlot.pointee }
+    /// The calling thread's last divergence (empty names if none).
+    static var divergence: ebm_divergence {
+        let d = divergenceSlot.pointer.assumingMemoryBound(to: ebm_divergence.self).pointee
+        return d.site == nil ? ebm_divergence(site: empty, quantity: empty, step: 0, chain: -1) : d
+    }
 }
