@@ -91,6 +91,19 @@ def as_samples(x, sample_shape, name: str = "x", *, copy: bool = False):
     return flat, flat.shape
 
 
+def positive_ints(value, name: str) -> tuple:
+    """An int or a non-empty sequence of ints, each ≥ 1, as a tuple (``name[i]`` in errors)."""
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a positive int or a sequence of positive ints; got {value!r}") from None
+    if not items:
+        raise ValueError(f"{name} must hold at least one positive int; got an empty sequence")
+    return tuple(positive_int(v, f"{name}[{i}]") for i, v in enumerate(items))
+
+
 def positive_int(value, name: str) -> int:
     """``value`` as an int ≥ 1 (bools and non-integers rejected)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

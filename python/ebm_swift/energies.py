@@ -8,7 +8,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _native
-from ._validation import as_samples, positive_int, resolve_seed
+from ._validation import as_samples, positive_int, positive_ints, resolve_seed
 from .persistence import persistent
 
 __all__ = ["Energy", "TrainableEnergy", "MLPEnergy", "GaussianEnergy", "ACTIVATIONS"]
@@ -190,15 +190,7 @@ class MLPEnergy(TrainableEnergy):
 
     def __init__(self, dim, hidden=(128, 128), activation="swish", seed=None):
         self.dim = positive_int(dim, "dim")
-        if isinstance(hidden, (int, np.integer)):
-            hidden = (hidden,)
-        try:
-            widths = tuple(hidden)
-        except TypeError:
-            raise TypeError(f"hidden must be a sequence of positive ints; got {hidden!r}") from None
-        if not widths:
-            raise ValueError("hidden must name at least one layer width; got an empty sequence")
-        self.hidden = tuple(positive_int(w, f"hidden[{i}]") for i, w in enumerate(widths))
+        self.hidden = positive_ints(hidden, "hidden")
         if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
         self.activation = activation

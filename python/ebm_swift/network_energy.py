@@ -7,7 +7,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _native, nn
-from ._validation import positive_int, resolve_seed
+from ._validation import positive_ints, resolve_seed
 from .energies import TrainableEnergy
 from .persistence import persistent
 
@@ -48,15 +48,7 @@ class NetworkEnergy(TrainableEnergy):
     def __init__(self, net, input_shape, seed=None):
         if not isinstance(net, nn.Sequential):
             raise TypeError(f"net must be an ebm_swift.nn.Sequential; got {type(net).__name__}")
-        if isinstance(input_shape, (int, np.integer)):
-            input_shape = (input_shape,)
-        try:
-            shape = tuple(input_shape)
-        except TypeError:
-            raise TypeError(f"input_shape must be an int or a tuple of ints; got {input_shape!r}") from None
-        if not shape:
-            raise ValueError("input_shape must have at least one axis; got ()")
-        self._input_shape = tuple(positive_int(n, f"input_shape[{i}]") for i, n in enumerate(shape))
+        self._input_shape = positive_ints(input_shape, "input_shape")
         self.net = net
         self._layer_shapes = net.shapes(self._input_shape)
         if self._layer_shapes[-1] != (1,):
