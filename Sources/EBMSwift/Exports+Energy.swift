@@ -23,7 +23,7 @@ public func ebmMLPCreate(
         guard let act = Activation(rawValue: activation) else {
             throw EBMError.invalidArgument("unknown activation code \(activation)")
         }
-        let mlp = try MLPEnergy(dimension: Int(dim), hidden: widths, activation: act, seed: seed)
+        let mlp = try NetworkEnergy.multilayerPerceptron(dimension: Int(dim), hidden: widths, activation: act, seed: seed)
         out.pointee = retainedHandle(EnergyHandle(mlp))
     }
 }

@@ -21,7 +21,7 @@ final class MLPGradientTests: XCTestCase {
     func testEnergiesAndInputGradients() throws {
         for activation in Activation.allCases {
             for (k, c) in configurations.enumerated() {
-                let model = try MLPEnergy(dimension: c.dim, hidden: c.hidden, activation: activation, seed: UInt64(k))
+                let model = try NetworkEnergy.multilayerPerceptron(dimension: c.dim, hidden: c.hidden, activation: activation, seed: UInt64(k))
                 let reference = ReferenceMLP(model)
                 let x = makeInputs(c.rows, c.dim, seed: UInt64(10 + k))
                 let xf = x.map(Float.init)
@@ -59,7 +59,7 @@ final class MLPGradientTests: XCTestCase {
     func testParameterGradientOfMean() throws {
         for activation in Activation.allCases {
             for (k, c) in configurations.enumerated() {
-                let model = try MLPEnergy(dimension: c.dim, hidden: c.hidden, activation: activation, seed: UInt64(100 + k))
+                let model = try NetworkEnergy.multilayerPerceptron(dimension: c.dim, hidden: c.hidden, activation: activation, seed: UInt64(100 + k))
                 let reference = ReferenceMLP(model)
                 let x = makeInputs(c.rows, c.dim, seed: UInt64(20 + k)).map { Double(Float($0)) }
                 var grad = [Float](repeating: .nan, count: model.parameterCount)
@@ -86,18 +86,25 @@ final class MLPGradientTests: XCTestCase {
     /// Initialisation follows nn.Linear: every layer's parameters within ±1/sqrt(fan_in), and
     /// spread over that range (the extreme quarter of it is reached).
     func testInitialisationBounds() throws {
-        let model = try MLPEnergy(dimension: 16, hidden: [64, 32], activation: .swish, seed: 3)
-        for (l, shape) in model.layerShapes.enumerated() {
-            let bound = 1 / Float(shape.in).squareRoot()
-            let values = (0..<(shape.out * shape.in)).map { model.weight(l)[$0] }
+        let model = try NetworkEnergy.multilayerPerceptron(dimension: 16, hidden: [64, 32], activation: .swish, seed: 3)
+        var offset = 0
+        for case let linear as Linear in model.network.layers {
+            let bound = 1 / Float(linear.inFeatures).squareRoot()
+            let values = (0..<(linear.outFeatures * linear.inFeatures)).map { model.parameters.base[offset + $0] }
+            offset += linear.parameterCount
             XCTAssertLessThanOrEqual(values.map(abs).max()!, bound)
             XCTAssertGreaterThan(values.map(abs).max()!, 0.75 * bound)
         }
     }
 
     func testInvalidArchitecturesThrow() {
-        XCTAssertThrowsError(try MLPEnergy(dimension: 0, hidden: [4], activation: .tanh, seed: 0))
-        XCTAssertThrowsError(try MLPEnergy(dimension: 2, hidden: [], activation: .tanh, seed: 0))
-        XCTAssertThrowsError(try MLPEnergy(dimension: 2, hidden: [4, 0], activation: .tanh, seed: 0))
+        XCTAssertThrowsError(try NetworkEnergy.multilayerPerceptron(dimension: 0, hidden: [4], activation: .tanh, seed: 0))
+        XCTAssertThrowsError(try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [], activation: .tanh, seed: 0))
+        XCTAssertThrowsError(try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [4, 0], activation: .tanh, seed: 0))
+        // Parameter counts past 2^31 − 1, and products that overflow Int, throw (no trap).
+        XCTAssertThrowsError(try NetworkEnergy.multilayerPerceptron(dimension: 1 << 62, hidden: [8], activation: .tanh, seed: 0))
+        XCTAssertThrowsError(try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [1 << 40, 1 << 40], activation: .tanh, seed: 0))
+        XCTAssertThrowsError(try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [Int.max], activation: .tanh, seed: 0))
+        XCTAssertThrowsError(try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [40_000, 60_000], activation: .tanh, seed: 0))
     }
 }

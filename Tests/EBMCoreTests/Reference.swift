@@ -8,9 +8,11 @@ struct ReferenceMLP {
     let activation: Activation
     var params: [Double]
 
-    init(_ model: MLPEnergy) {
-        dims = [model.dimension] + model.hidden + [1]
-        activation = model.activation
+    /// From a `NetworkEnergy.multilayerPerceptron`: its `Linear` widths and its activation.
+    init(_ model: NetworkEnergy) {
+        let linears = model.network.layers.compactMap { $0 as? Linear }
+        dims = [model.dimension] + linears.map(\.outFeatures)
+        activation = model.network.layers.compactMap { ($0 as? ActivationLayer)?.activation }.first!
         params = model.parameters.array.map(Double.init)
     }
 

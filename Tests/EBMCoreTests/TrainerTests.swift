@@ -2,8 +2,8 @@ import XCTest
 @testable import EBMCore
 
 final class TrainerTests: XCTestCase {
-    func makeTrainer(seed: UInt64 = 1, lr: Float = 1e-3, steps: Int = 5, bufferSize: Int = 64) throws -> Trainer<MLPEnergy> {
-        let model = try MLPEnergy(dimension: 2, hidden: [16, 16], activation: .swish, seed: 0)
+    func makeTrainer(seed: UInt64 = 1, lr: Float = 1e-3, steps: Int = 5, bufferSize: Int = 64) throws -> Trainer<NetworkEnergy> {
+        let model = try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [16, 16], activation: .swish, seed: 0)
         let settings = try TrainerSettings(
             sampler: try LangevinParameters(steps: steps, stepSize: 0.01),
             optimizer: try OptimizerSettings(rule: .adam(beta1: 0, beta2: 0.999, epsilon: 1e-8), learningRate: lr),
@@ -16,7 +16,7 @@ final class TrainerTests: XCTestCase {
         return (0..<(2 * rows)).map { _ in Float(0.3 * rng.normal() + 1) }
     }
 
-    func step(_ t: Trainer<MLPEnergy>, _ x: [Float], shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
+    func step(_ t: Trainer<NetworkEnergy>, _ x: [Float], shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
         try x.withUnsafeBufferPointer { try t.step($0, rows: x.count / 2, shouldStop: shouldStop) }
     }
 

@@ -353,3 +353,21 @@ def test_estimator_with_a_network(tmp_path):
     np.testing.assert_array_equal(copy.score_samples(held_out), est.score_samples(held_out))
     sklearn = pytest.importorskip("sklearn.base")
     assert sklearn.clone(est).network.to_config() == est.network.to_config()
+
+
+@pytest.mark.parametrize("activation,layer", [("swish", nn.SiLU), ("tanh", nn.Tanh), ("gelu", lambda: nn.GELU("tanh"))])
+def test_mlp_energy_is_the_same_network(activation, layer):
+    """MLPEnergy is built on the network layers: the same architecture written with nn, given the
+    same parameters (renamed layers.{i} -> {2i}), computes bit for bit the same energies, input
+    gradients, parameter gradients and Langevin chains, in blocks of the same rows."""
+    mlp = ebm_swift.MLPEnergy(2, (32, 32), activation, seed=4)
+    net = ebm_swift.NetworkEnergy(nn.Sequential(nn.Linear(2, 32), layer(), nn.Linear(32, 32), layer(), nn.Linear(32, 1)),
+                                  (2,), seed=0)
+    rename = {f"layers.{i}.{kind}": f"{2 * i}.{kind}" for i in range(3) for kind in ("weight", "bias")}
+    net.set_parameters({rename[k]: v for k, v in mlp.parameters().items()})
+    x = np.random.default_rng(1).normal(size=(300, 2)).astype(np.float32)
+    np.testing.assert_array_equal(mlp.energy(x), net.energy(x))
+    np.testing.assert_array_equal(mlp.grad_x(x), net.grad_x(x))
+    for k, v in mlp.grad_params(x).items():
+        np.testing.assert_array_equal(v, net.grad_params(x)[rename[k]])
+    np.testing.assert_array_equal(ebm_swift.langevin(mlp, x, 5, 0.01, seed=2), ebm_swift.langevin(net, x, 5, 0.01, seed=2))

@@ -7,6 +7,9 @@ public final class NetworkEnergy {
     public let network: Sequential
     public let parameters: FloatBuffer
     public let lock = ReadWriteLock()
+    /// Rows per chain block when the network samples in blocks of its own (see
+    /// `NetworkEnergy+Blocking.swift`), else `nil`.
+    let blockRows: Int?
 
     /// - Throws: `EBMError.invalidArgument` unless the network ends in one output per sample.
     public init(network: Sequential, seed: UInt64) throws {
@@ -16,6 +19,17 @@ public final class NetworkEnergy {
         self.parameters = FloatBuffer(count: network.parameterCount)
         var stream = UniformStream(Philox4x32(seed: seed, purpose: Purpose.initialisation))
         network.initialise(parameters.base, &stream)
+        blockRows = Self.directBlockRows(network)
+        if blockRows != nil {
+            for case let linear as Linear in network.layers { linear.useTransposedWeights() }
+        }
+        parametersDidChange()
+    }
+
+    /// Brings the layers' derived state up to date (the caller holds the write lock, or owns the
+    /// energy alone).
+    public func parametersDidChange() {
+        network.parametersDidChange(parameters.base)
     }
 
     /// `grad ← ∇w (1/rows) Σ_i E(x_i, w)` (flat layout).

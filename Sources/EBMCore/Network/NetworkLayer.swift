@@ -55,12 +55,17 @@ public protocol NetworkLayer: AnyObject {
     var outputShape: [Int] { get }
     /// The parameter tensors, in the order they follow each other in the flat vector.
     var parameters: [ParameterShape] { get }
-    /// Floats the forward pass keeps for the backward pass, for a block of `rows` samples.
+    /// Floats the forward pass keeps for the backward pass, for a block of `rows` samples:
+    /// proportional to `rows` (`Sequential` lays the regions out from `savedCount(rows: 1)`).
     func savedCount(rows: Int) -> Int
     /// Floats of scratch memory one call needs for a block of `rows` samples.
     func scratchCount(rows: Int) -> Int
     /// Writes PyTorch's default initialisation of the parameters, drawn from `stream`.
     func initialise(_ parameters: UnsafeMutablePointer<Float>, _ stream: inout UniformStream)
+    /// Brings state the layer derives from its parameters (a transposed weight copy, a
+    /// spectrally normalised weight) up to date after they changed. Called with the energy's
+    /// write lock held, never during a forward or backward pass.
+    func parametersDidChange(_ parameters: UnsafePointer<Float>)
     /// `output ← layer(input)`; with `saving`, also fills `saved` for `backward`.
     func forward(_ b: LayerBuffers, saving: Bool)
     /// Back-propagates `outputCotangent` (`rows × outputCount`) after `forward(b, saving: true)`:
@@ -83,6 +88,7 @@ extension NetworkLayer {
     public func savedCount(rows: Int) -> Int { 0 }
     public func scratchCount(rows: Int) -> Int { 0 }
     public func initialise(_ parameters: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {}
+    public func parametersDidChange(_ parameters: UnsafePointer<Float>) {}
 }
 
 /// Fills `count` values uniform on `(−bound, bound)`: PyTorch's default for `nn.Linear` and

@@ -22,6 +22,8 @@ public final class Residual: NetworkLayer {
         block.initialise(p, &stream)
     }
 
+    public func parametersDidChange(_ p: UnsafePointer<Float>) { block.parametersDidChange(p) }
+
     public func forward(_ b: LayerBuffers, saving: Bool) {
         block.forward(b, saving: saving)
         for i in 0..<(b.rows * inputCount) { b.output[i] += b.input[i] }

@@ -6,12 +6,25 @@
 ///   output instead) followed by the layer's own saved floats;
 /// - scratch: two `rows × widest` cotangent buffers for the backward pass, then the largest
 ///   scratch any layer needs.
+///
+/// A `Linear` followed by an activation layer runs as one forward pass (the activation applied
+/// with the bias, `Linear.forward(_:saving:activation:_:)`), and an activation layer followed by
+/// a `Linear` as one backward pass (`Linear.backward(…, times:)`): one pass over the activations
+/// fewer each way, as a hand-written MLP would do.
 public final class Sequential: NetworkLayer {
     public let layers: [NetworkLayer]
+    /// For layer `i`: the `Linear` it is and the activation layer `i + 1` it fuses, or `nil`.
+    private let fusedPairs: [(linear: Linear, activation: ActivationLayer)?]
+    /// For layer `i`: the `Linear` that layer `i + 1` is when layer `i` is an activation layer.
+    private let linearAfterActivation: [Linear?]
     /// Offset of each layer's parameters in the flat vector.
     let parameterOffsets: [Int]
     /// The widest sample between layers (`max` of every input and output count).
     let widest: Int
+    /// Per layer: floats per row of its output and of its saved region (computed once: the
+    /// buffers are laid out for every block of every call).
+    private let outputCounts: [Int]
+    private let savedPerRow: [Int]
 
     /// - Throws: `EBMError.invalidArgument` naming the layer index and both shapes when a layer's
     ///   input shape is not the previous layer's output shape, or for no layer at all.
@@ -29,6 +42,16 @@ public final class Sequential: NetworkLayer {
         self.layers = layers
         self.parameterOffsets = offsets
         self.widest = layers.map { max($0.inputCount, $0.outputCount) }.max()!
+        self.outputCounts = layers.map(\.outputCount)
+        self.savedPerRow = layers.map { $0.savedCount(rows: 1) }
+        self.fusedPairs = layers.indices.map { i in
+            guard i + 1 < layers.count, let linear = layers[i] as? Linear,
+                  let activation = layers[i + 1] as? ActivationLayer else { return nil }
+            return (linear, activation)
+        }
+        self.linearAfterActivation = layers.indices.map { i in
+            i + 1 < layers.count && layers[i] is ActivationLayer ? layers[i + 1] as? Linear : nil
+        }
     }
 
     public var inputShape: [Int] { layers[0].inputShape }
@@ -55,6 +78,10 @@ public final class Sequential: NetworkLayer {
         for (i, layer) in layers.enumerated() { layer.initialise(p + parameterOffsets[i], &stream) }
     }
 
+    public func parametersDidChange(_ p: UnsafePointer<Float>) {
+        for (i, layer) in layers.enumerated() { layer.parametersDidChange(p + parameterOffsets[i]) }
+    }
+
     /// Calls `body` with each layer's buffers in order: its input, output and saved region.
     @inline(__always)
     private func eachLayer(_ b: LayerBuffers, _ body: (Int, NetworkLayer, LayerBuffers) -> Void) {
@@ -64,34 +91,60 @@ public final class Sequential: NetworkLayer {
         for (i, layer) in layers.enumerated() {
             let last = i == layers.count - 1
             let output = last ? b.output : saved
-            if !last { saved += b.rows * layer.outputCount }
+            if !last { saved += b.rows * outputCounts[i] }
             body(i, layer, LayerBuffers(rows: b.rows, input: input, output: output,
                                         parameters: b.parameters + parameterOffsets[i], saved: saved,
                                         scratch: layerScratch))
-            saved += layer.savedCount(rows: b.rows)
+            saved += b.rows * savedPerRow[i]
             input = UnsafePointer(output)
         }
     }
 
     public func forward(_ b: LayerBuffers, saving: Bool) {
-        eachLayer(b) { _, layer, buffers in layer.forward(buffers, saving: saving) }
+        withUnsafeTemporaryAllocation(of: LayerBuffers.self, capacity: layers.count) { all in
+            eachLayer(b) { i, _, buffers in (all.baseAddress! + i).initialize(to: buffers) }
+            var i = 0
+            while i < layers.count {
+                if let (linear, activation) = fusedPairs[i] {
+                    linear.forward(all[i], saving: saving, activation: activation, all[i + 1])
+                    i += 2
+                } else {
+                    layers[i].forward(all[i], saving: saving)
+                    i += 1
+                }
+            }
+            _ = all.deinitialize()
+        }
     }
 
     public func backward(
         _ b: LayerBuffers, outputCotangent: UnsafePointer<Float>,
         inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
     ) {
-        // Each layer writes its input cotangent into the ping or the pong buffer (by parity), the
-        // one its successor did not write; the first layer writes the caller's (if wanted).
+        // Each layer writes its input cotangent into whichever of ping and pong does not hold
+        // the cotangent it reads; the first layer writes the caller's (if wanted).
         let ping = b.scratch, pong = b.scratch + b.rows * widest
         withUnsafeTemporaryAllocation(of: LayerBuffers.self, capacity: layers.count) { all in
             eachLayer(b) { i, _, buffers in (all.baseAddress! + i).initialize(to: buffers) }
             var cotangent = outputCotangent
-            for i in stride(from: layers.count - 1, through: 0, by: -1) {
-                let target: UnsafeMutablePointer<Float>? = i == 0 ? inputCotangent : (i % 2 == 0 ? ping : pong)
-                layers[i].backward(all[i], outputCotangent: cotangent, inputCotangent: target,
-                                   parameterGradient: parameterGradient.map { $0 + parameterOffsets[i] })
+            var i = layers.count - 1
+            while i >= 0 {
+                let gradient = parameterGradient.map { $0 + parameterOffsets[i] }
+                // An activation layer followed by a Linear: the Linear writes the activation's
+                // input cotangent itself.
+                let fused = i > 0 ? linearAfterActivation[i - 1] : nil
+                let first = fused == nil ? i : i - 1
+                let target: UnsafeMutablePointer<Float>? =
+                    first == 0 ? inputCotangent : (cotangent == UnsafePointer(ping) ? pong : ping)
+                if let linear = fused {
+                    linear.backward(all[i], outputCotangent: cotangent, inputCotangent: target,
+                                    parameterGradient: gradient, times: UnsafePointer(all[i - 1].saved))
+                } else {
+                    layers[i].backward(all[i], outputCotangent: cotangent, inputCotangent: target,
+                                       parameterGradient: gradient)
+                }
                 if let t = target { cotangent = UnsafePointer(t) }
+                i = first - 1
             }
             _ = all.deinitialize()
         }
