@@ -30,10 +30,12 @@ pytest: build test-deps
 build: $(DEPS_STAMP)
 	$(PY) -m pip install --quiet --no-build-isolation .
 
-# The peer benchmark: installs JAX (CPU) into .venv; PyTorch is used when already installed.
+# The peer benchmarks: install JAX (CPU) and PyTorch into .venv (PyPI's torch is its CUDA build,
+# some gigabytes; its CPU kernels are what is measured). bench_cnn.py: the UvA CNN on 28×28 images.
 bench: build
-	$(PY) -m pip install --quiet "jax[cpu]"
+	$(PY) -m pip install --quiet "jax[cpu]" torch
 	$(PY) benchmarks/bench.py --both-environments --json benchmarks/results.json
+	$(PY) benchmarks/bench_cnn.py --json benchmarks/results_cnn.json
 
 bench-threads: build
 	$(PY) benchmarks/threads.py
