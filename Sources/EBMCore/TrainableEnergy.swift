@@ -6,7 +6,10 @@
 public protocol TrainableEnergy: EnergyFunction, AnyObject {
     /// The flat parameter vector.
     var parameters: FloatBuffer { get }
-    /// Guards `parameters` (see the type's documentation).
+    /// State that is not trained but changes in training (a spectral norm's power-iteration
+    /// vectors), saved with the parameters; may be empty.
+    var buffers: FloatBuffer { get }
+    /// Guards `parameters` and `buffers` (see the type's documentation).
     var lock: ReadWriteLock { get }
     /// `grad ← ∇w (1/rows) Σ_i E(x_i, w)`, in the flat layout.
     func parameterGradientOfMean(
@@ -14,6 +17,10 @@ public protocol TrainableEnergy: EnergyFunction, AnyObject {
         into grad: UnsafeMutableBufferPointer<Float>, workspace: Workspace)
     /// Brings any state derived from the parameters up to date (called with the write lock held).
     func parametersDidChange()
+    /// Called with the write lock held at the start of every training step, before the negatives
+    /// are sampled (a spectral norm's power iteration); the trainer restores `buffers` if the step
+    /// fails.
+    func trainingStepWillBegin()
     /// Writes `E(x_i)` for `rows` rows into `energies`, keeping in `workspace` what
     /// `parameterGradient` needs: the first half of a training step's gradient pass.
     func forwardForGradient(
@@ -30,6 +37,24 @@ extension TrainableEnergy {
     public var parameterCount: Int { parameters.count }
 
     public func parametersDidChange() {}
+    public func trainingStepWillBegin() {}
+
+    /// Replaces every buffer value by `values`, under the write lock.
+    public func setBuffers(_ values: UnsafeBufferPointer<Float>) throws {
+        try require(values.count == buffers.count, "expected \(buffers.count) buffer values, got \(values.count)")
+        lock.write {
+            if let src = values.baseAddress { buffers.base.update(from: src, count: values.count) }
+            parametersDidChange()
+        }
+    }
+
+    /// Copies every buffer value into `values`, under the read lock.
+    public func copyBuffers(into values: UnsafeMutableBufferPointer<Float>) throws {
+        try require(values.count == buffers.count, "expected room for \(buffers.count) buffer values, got \(values.count)")
+        lock.read {
+            if let dst = values.baseAddress { dst.update(from: buffers.base, count: values.count) }
+        }
+    }
 
     /// Replaces every parameter by `values` (in the flat layout), under the write lock.
     public func setParameters(_ values: UnsafeBufferPointer<Float>) throws {

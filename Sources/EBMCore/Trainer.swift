@@ -90,6 +90,8 @@ public final class Trainer<Model: TrainableEnergy> {
     private let gradient: FloatBuffer
     /// Parameters and optimiser state before the last update, to roll back a divergent one.
     private let backup: FloatBuffer
+    /// The model's buffers at the start of the current step, restored if it fails.
+    private let bufferBackup: FloatBuffer
 
     /// A trainer for `model`; the buffer starts uniform on the init box.
     public init(model: Model, settings: TrainerSettings) throws {
@@ -102,6 +104,7 @@ public final class Trainer<Model: TrainableEnergy> {
         workspace = StepWorkspace(model: model, capacity: 1, rows: 1, threads: 1)
         gradient = FloatBuffer(count: model.parameterCount)
         backup = FloatBuffer(count: 3 * model.parameterCount)
+        bufferBackup = FloatBuffer(count: model.buffers.count)
     }
 
     /// One training step on `rows` data rows (`rows × dim`, row-major):
@@ -141,6 +144,13 @@ public final class Trainer<Model: TrainableEnergy> {
         } else {
             for i in 0..<(rows * d) { negatives[i] = draws.nextUniform(settings.initLow, settings.initHigh) }
         }
+        let stateful = model.buffers.count > 0
+        if stateful {
+            model.lock.write {
+                bufferBackup.base.update(from: model.buffers.base, count: model.buffers.count)
+                model.trainingStepWillBegin()
+            }
+        }
         do {
             let stats = try model.lock.read { () throws -> TrainingStepStatistics in
                 try sampleNegatives(negatives, ws, shouldStop: shouldStop)
@@ -159,6 +169,12 @@ public final class Trainer<Model: TrainableEnergy> {
             return stats
         } catch {
             if settings.persistent { buffer.undoDraw() }
+            if stateful {
+                model.lock.write {
+                    model.buffers.base.update(from: bufferBackup.base, count: model.buffers.count)
+                    model.parametersDidChange()
+                }
+            }
             throw error
         }
     }

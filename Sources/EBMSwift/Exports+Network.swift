@@ -47,6 +47,14 @@ private func layers(_ descriptors: UnsafeBufferPointer<ebm_layer>, inputShape: [
                         "layer \(name) (Residual) needs a block that keeps the shape \(shape), but it produces \(inner.outputShape)")
             layer = try Residual(try Sequential(inner.layers))
             i += n
+        case EBM_LAYER_SPECTRAL_NORM:
+            try require(i + 1 < descriptors.count, "layer \(name) (SpectralNorm) has no layer to wrap")
+            let wrapped = try layers(UnsafeBufferPointer(rebasing: descriptors[(i + 1)...(i + 1)]), inputShape: shape,
+                                     path: "\(name).")
+            try require(Int(d.n_power_iterations) >= 1 && d.eps > 0 && d.eps.isFinite,
+                        "layer \(name) (SpectralNorm) needs n_power_iterations >= 1 and eps > 0, got \(d.n_power_iterations), \(d.eps)")
+            layer = try SpectralNorm(wrapped.layers[0], powerIterations: Int(d.n_power_iterations), epsilon: Float(d.eps))
+            i += 1
         default:
             throw EBMError.invalidArgument("layer \(name): unknown layer kind \(d.kind)")
         }

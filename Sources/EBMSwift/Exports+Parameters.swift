@@ -34,6 +34,36 @@ public func ebmEnergySetParameters(
     }
 }
 
+@_cdecl("ebm_energy_num_buffers")
+public func ebmEnergyNumBuffers(_ energy: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> ebm_status {
+    withStatus {
+        let model = try object(energy, as: EnergyHandle.self).trainable("ebm_energy_num_buffers")
+        try nonNull(out, "out").pointee = Int64(model.buffers.count)
+    }
+}
+
+@_cdecl("ebm_energy_get_buffers")
+public func ebmEnergyGetBuffers(
+    _ energy: OpaquePointer?, _ values: UnsafeMutablePointer<Float>?, _ count: Int64
+) -> ebm_status {
+    withStatus {
+        let model = try object(energy, as: EnergyHandle.self).trainable("ebm_energy_get_buffers")
+        try model.copyBuffers(into: UnsafeMutableBufferPointer(
+            start: try nonNull(values, "values"), count: try checkedCount(count, "count")))
+    }
+}
+
+@_cdecl("ebm_energy_set_buffers")
+public func ebmEnergySetBuffers(
+    _ energy: OpaquePointer?, _ values: UnsafePointer<Float>?, _ count: Int64
+) -> ebm_status {
+    withStatus {
+        let model = try object(energy, as: EnergyHandle.self).trainable("ebm_energy_set_buffers")
+        try model.setBuffers(UnsafeBufferPointer(
+            start: try nonNull(values, "values"), count: try checkedCount(count, "count")))
+    }
+}
+
 /// The gradient of the mean energy over a batch, with a workspace for that batch.
 private struct MeanParameterGradient: EnergyVisitor {
     let x: UnsafePointer<Float>

@@ -60,6 +60,31 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(a.buffer.states.array, b.buffer.states.array)
     }
 
+    /// With a spectral norm, a step begins with a power iteration; an interrupted step puts the
+    /// buffers back, so the run continues exactly as one that was never interrupted.
+    func testFailedStepRestoresTheBuffers() throws {
+        func trainer() throws -> Trainer<NetworkEnergy> {
+            let network = try Sequential([try SpectralNorm(try Linear(inFeatures: 2, outFeatures: 16)),
+                                          ActivationLayer(.swish, shape: [16]), try Linear(inFeatures: 16, outFeatures: 1)])
+            let settings = try TrainerSettings(
+                sampler: try LangevinParameters(steps: 5, stepSize: 0.01),
+                optimizer: try OptimizerSettings(rule: .adam(beta1: 0, beta2: 0.999, epsilon: 1e-8), learningRate: 1e-3),
+                bufferSize: 64, reinitProbability: 0.05, initLow: -2, initHigh: 2, alpha: 0.1, seed: 1)
+            return try Trainer(model: try NetworkEnergy(network: network, seed: 0), settings: settings)
+        }
+        let a = try trainer(), b = try trainer()
+        let x = data(16)
+        _ = try step(a, x)
+        _ = try step(b, x)
+        let buffers = a.model.buffers.array
+        var polls = 0
+        XCTAssertThrowsError(try step(a, x, shouldStop: { polls += 1; return polls > 2 }))
+        XCTAssertEqual(a.model.buffers.array, buffers)
+        XCTAssertEqual(try step(a, x), try step(b, x))
+        XCTAssertEqual(a.model.buffers.array, b.model.buffers.array)
+        XCTAssertNotEqual(a.model.buffers.array, buffers)
+    }
+
     /// An absurd learning rate drives parameters to infinity; the trainer reports divergence and
     /// keeps the last finite parameters.
     func testDivergentUpdateIsRolledBack() throws {

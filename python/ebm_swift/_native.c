@@ -280,13 +280,21 @@ static int layer_int(PyObject *record, const char *name, int64_t *out) {
     return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
 }
 
+/* Reads the float field `name` of a layer record (absent means 0). */
+static int layer_double(PyObject *record, const char *name, double *out) {
+    PyObject *value = PyDict_GetItemString(record, name); /* borrowed */
+    *out = 0;
+    if (value == NULL) return 0;
+    *out = PyFloat_AsDouble(value);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
 /* Fills an ebm_layer from a record {"kind": …, "activation": …, "in_features": …,
    "out_features": …, "kernel": (h, w), "stride": (h, w), "padding": (h, w), "negative_slope": …,
-   "children": …} built by ebm_swift.nn (the field names are the struct's). */
+   "children": …, "n_power_iterations": …, "eps": …} built by ebm_swift.nn (the field names are the struct's). */
 static int layer_from_record(PyObject *record, ebm_layer *layer) {
     static const char *pairs[3] = {"kernel", "stride", "padding"};
     int64_t value;
-    PyObject *slope;
     memset(layer, 0, sizeof *layer);
     if (!PyDict_Check(record)) {
         PyErr_SetString(PyExc_TypeError, "layers: expected a list of dicts");
@@ -298,7 +306,8 @@ static int layer_from_record(PyObject *record, ebm_layer *layer) {
     layer->activation = (int32_t)value;
     if (layer_int(record, "in_features", &layer->in_features) < 0 ||
         layer_int(record, "out_features", &layer->out_features) < 0 ||
-        layer_int(record, "children", &layer->children) < 0)
+        layer_int(record, "children", &layer->children) < 0 ||
+        layer_int(record, "n_power_iterations", &layer->n_power_iterations) < 0)
         return -1;
     for (int p = 0; p < 3; p++) {
         int64_t *target = p == 0 ? layer->kernel : p == 1 ? layer->stride : layer->padding;
@@ -306,10 +315,9 @@ static int layer_from_record(PyObject *record, ebm_layer *layer) {
         if (pair == NULL) continue;
         if (!PyArg_ParseTuple(pair, "LL", (long long *)&target[0], (long long *)&target[1])) return -1;
     }
-    if ((slope = PyDict_GetItemString(record, "negative_slope")) != NULL) {
-        layer->negative_slope = PyFloat_AsDouble(slope);
-        if (layer->negative_slope == -1.0 && PyErr_Occurred()) return -1;
-    }
+    if (layer_double(record, "negative_slope", &layer->negative_slope) < 0 ||
+        layer_double(record, "eps", &layer->eps) < 0)
+        return -1;
     return 0;
 }
 
@@ -486,7 +494,12 @@ static PyObject *py_energy_grad_x(PyObject *self, PyObject *args) { return evalu
 
 /* ---- parameters of trainable energies ----------------------------------------------------- */
 
-static PyObject *py_energy_get_parameters(PyObject *self, PyObject *args) {
+/* A trainable energy's flat parameter or buffer vector, out and in (the same pattern for both). */
+typedef ebm_status (*vector_count_fn)(const ebm_energy *, int64_t *);
+typedef ebm_status (*vector_get_fn)(const ebm_energy *, float *, int64_t);
+typedef ebm_status (*vector_set_fn)(ebm_energy *, const float *, int64_t);
+
+static PyObject *get_vector(PyObject *args, vector_count_fn count_fn, vector_get_fn get_fn) {
     PyObject *capsule;
     PyArrayObject *out = NULL;
     ebm_energy *e;
@@ -495,11 +508,11 @@ static PyObject *py_energy_get_parameters(PyObject *self, PyObject *args) {
     ebm_status status;
     if (!PyArg_ParseTuple(args, "O", &capsule)) return NULL;
     if ((e = energy_from(capsule)) == NULL) return NULL;
-    if ((status = ebm_energy_num_parameters(e, &count)) != EBM_OK) return raise_status(status);
+    if ((status = count_fn(e, &count)) != EBM_OK) return raise_status(status);
     n = (npy_intp)count;
     if ((out = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT32)) == NULL) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_energy_get_parameters(e, (float *)PyArray_DATA(out), count);
+    status = get_fn(e, (float *)PyArray_DATA(out), count);
     Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
         Py_DECREF(out);
@@ -508,16 +521,16 @@ static PyObject *py_energy_get_parameters(PyObject *self, PyObject *args) {
     return (PyObject *)out;
 }
 
-static PyObject *py_energy_set_parameters(PyObject *self, PyObject *args) {
+static PyObject *set_vector(PyObject *args, vector_set_fn set_fn, const char *name) {
     PyObject *capsule, *flat_obj, *result = NULL;
     PyArrayObject *flat = NULL;
     ebm_energy *e;
     ebm_status status;
     if (!PyArg_ParseTuple(args, "OO", &capsule, &flat_obj)) return NULL;
     if ((e = energy_from(capsule)) == NULL) return NULL;
-    if ((flat = as_float32(flat_obj, 1, -1, "params")) == NULL) goto fail;
+    if ((flat = as_float32(flat_obj, 1, -1, name)) == NULL) goto fail;
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_energy_set_parameters(e, (const float *)PyArray_DATA(flat), PyArray_DIM(flat, 0));
+    status = set_fn(e, (const float *)PyArray_DATA(flat), PyArray_DIM(flat, 0));
     Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
         raise_status(status);
@@ -527,6 +540,22 @@ static PyObject *py_energy_set_parameters(PyObject *self, PyObject *args) {
 fail:
     Py_XDECREF(flat);
     return result;
+}
+
+static PyObject *py_energy_get_parameters(PyObject *self, PyObject *args) {
+    return get_vector(args, ebm_energy_num_parameters, ebm_energy_get_parameters);
+}
+
+static PyObject *py_energy_set_parameters(PyObject *self, PyObject *args) {
+    return set_vector(args, ebm_energy_set_parameters, "params");
+}
+
+static PyObject *py_energy_get_buffers(PyObject *self, PyObject *args) {
+    return get_vector(args, ebm_energy_num_buffers, ebm_energy_get_buffers);
+}
+
+static PyObject *py_energy_set_buffers(PyObject *self, PyObject *args) {
+    return set_vector(args, ebm_energy_set_buffers, "buffers");
 }
 
 static PyObject *py_energy_grad_params(PyObject *self, PyObject *args) {
@@ -926,6 +955,8 @@ static PyMethodDef methods[] = {
     {"energy_grad_x", py_energy_grad_x, METH_VARARGS, NULL},
     {"energy_get_parameters", py_energy_get_parameters, METH_VARARGS, NULL},
     {"energy_set_parameters", py_energy_set_parameters, METH_VARARGS, NULL},
+    {"energy_get_buffers", py_energy_get_buffers, METH_VARARGS, NULL},
+    {"energy_set_buffers", py_energy_set_buffers, METH_VARARGS, NULL},
     {"energy_grad_params", py_energy_grad_params, METH_VARARGS, NULL},
     {"gaussian_mixture_create", py_gaussian_mixture_create, METH_VARARGS, NULL},
     {"double_well_create", py_double_well_create, METH_VARARGS, NULL},

@@ -67,6 +67,43 @@ class Energy:
         return self.energy(x)
 
 
+def _split_named(flat, shapes) -> "OrderedDict[str, np.ndarray]":
+    """A flat vector cut into named arrays of ``shapes`` (in order)."""
+    out, offset = OrderedDict(), 0
+    for name, shape in shapes.items():
+        size = int(np.prod(shape))
+        out[name] = flat[offset : offset + size].reshape(shape).copy()
+        offset += size
+    return out
+
+
+def _check_names(given, shapes, what) -> None:
+    expected, keys = set(shapes), set(given.keys())
+    if expected != keys:
+        missing, extra = sorted(expected - keys), sorted(keys - expected)
+        raise ValueError(f"{what} names do not match: missing {missing}, unexpected {extra}")
+
+
+def _flatten_named(values, shapes, what) -> np.ndarray:
+    """The float32 flat vector of a mapping with exactly the names and shapes of ``shapes``
+    (finite real values), checked with messages naming ``what[name]``."""
+    if not hasattr(values, "keys"):
+        raise TypeError(f"{what} must be a mapping of names to arrays; got {type(values).__name__}")
+    _check_names(values, shapes, what)
+    chunks = [np.zeros(0, dtype=np.float32)]
+    for name, shape in shapes.items():
+        value = np.asarray(values[name])
+        if value.dtype == np.bool_ or not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+            raise TypeError(f"{what}[{name!r}] must be a real numeric array; got dtype {value.dtype}")
+        if value.shape != shape:
+            raise ValueError(f"{what}[{name!r}] must have shape {shape}; got {value.shape}")
+        value = value.astype(np.float32).ravel()
+        if not np.isfinite(value).all():
+            raise ValueError(f"{what}[{name!r}] must be finite")
+        chunks.append(value)
+    return np.concatenate(chunks)
+
+
 class TrainableEnergy(Energy):
     """Base class of the energies with parameters (:class:`MLPEnergy`, ``NetworkEnergy``):
     named parameter tensors in PyTorch's ``state_dict`` layout, their gradient, and copies in and
@@ -74,6 +111,9 @@ class TrainableEnergy(Energy):
     """
 
     _shapes: "OrderedDict[str, tuple]"
+    #: ``{name: shape}`` of the buffers (state that is not trained, e.g. a spectral norm's
+    #: ``weight_u``), in the native flat order; none by default.
+    _buffer_shapes: "OrderedDict[str, tuple]" = OrderedDict()
 
     def _flat_parameters(self) -> np.ndarray:
         return _native.energy_get_parameters(self._handle)
@@ -97,12 +137,7 @@ class TrainableEnergy(Energy):
         return int(sum(np.prod(s) for s in self._shapes.values()))
 
     def _split(self, flat: np.ndarray) -> "OrderedDict[str, np.ndarray]":
-        out, offset = OrderedDict(), 0
-        for name, shape in self._shapes.items():
-            size = int(np.prod(shape))
-            out[name] = flat[offset : offset + size].reshape(shape).copy()
-            offset += size
-        return out
+        return _split_named(flat, self._shapes)
 
     def parameters(self) -> "OrderedDict[str, np.ndarray]":
         """Copies of the parameters, named and shaped as PyTorch's ``state_dict``.
@@ -123,26 +158,41 @@ class TrainableEnergy(Energy):
             Exactly the names and shapes of :meth:`parameters` (e.g. a PyTorch ``state_dict``
             converted to NumPy); finite real values.
         """
-        if not hasattr(params, "keys"):
-            raise TypeError(f"params must be a mapping of names to arrays; got {type(params).__name__}")
-        expected, given = set(self._shapes), set(params.keys())
-        if expected != given:
-            missing, extra = sorted(expected - given), sorted(given - expected)
-            raise ValueError(f"params names do not match: missing {missing}, unexpected {extra}")
-        chunks = []
-        for name, shape in self._shapes.items():
-            value = np.asarray(params[name])
-            if value.dtype == np.bool_ or not (
-                np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
-            ):
-                raise TypeError(f"params[{name!r}] must be a real numeric array; got dtype {value.dtype}")
-            if value.shape != shape:
-                raise ValueError(f"params[{name!r}] must have shape {shape}; got {value.shape}")
-            value = value.astype(np.float32).ravel()
-            if not np.isfinite(value).all():
-                raise ValueError(f"params[{name!r}] must be finite")
-            chunks.append(value)
-        _native.energy_set_parameters(self._handle, np.concatenate(chunks))
+        _native.energy_set_parameters(self._handle, _flatten_named(params, self._shapes, "params"))
+
+    def buffers(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of the buffers: state that is not trained but that training moves (a
+        :class:`~ebm_swift.nn.SpectralNorm`'s ``weight_u`` and ``weight_v``), named as in PyTorch's
+        ``state_dict``; empty for energies without any.
+
+        Returns
+        -------
+        OrderedDict of str to ndarray, float32
+        """
+        if not self._buffer_shapes:
+            return OrderedDict()
+        return _split_named(_native.energy_get_buffers(self._handle), self._buffer_shapes)
+
+    def set_buffers(self, buffers) -> None:
+        """Replace every buffer (names and shapes exactly those of :meth:`buffers`)."""
+        _native.energy_set_buffers(self._handle, _flatten_named(buffers, self._buffer_shapes, "buffers"))
+
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Parameters and buffers in one mapping, as PyTorch's ``Module.state_dict()``: for a
+        network, the same keys as the same architecture in PyTorch."""
+        return OrderedDict(**self.parameters(), **self.buffers())
+
+    def load_state_dict(self, state) -> None:
+        """Replace parameters and buffers from a :meth:`state_dict` (or a PyTorch one converted
+        to NumPy arrays): exactly its keys and shapes."""
+        if not hasattr(state, "keys"):
+            raise TypeError(f"state must be a mapping of names to arrays; got {type(state).__name__}")
+        _check_names({k: None for k in state.keys()}, OrderedDict(**self._shapes, **self._buffer_shapes), "state")
+        flat_params = _flatten_named({k: state[k] for k in self._shapes}, self._shapes, "state")
+        flat_buffers = _flatten_named({k: state[k] for k in self._buffer_shapes}, self._buffer_shapes, "state")
+        _native.energy_set_parameters(self._handle, flat_params)
+        if self._buffer_shapes:
+            _native.energy_set_buffers(self._handle, flat_buffers)
 
     def grad_params(self, x) -> "OrderedDict[str, np.ndarray]":
         """Gradient of the mean energy of a batch with respect to every parameter.

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _native, nn
 from ._validation import positive_ints, resolve_seed
-from .energies import TrainableEnergy
+from .energies import TrainableEnergy, _split_named
 from .persistence import persistent
 
 __all__ = ["NetworkEnergy"]
@@ -56,6 +56,7 @@ class NetworkEnergy(TrainableEnergy):
                              f"shape {self._layer_shapes[-1]}")
         self.dim = int(np.prod(self._input_shape))
         self._shapes = OrderedDict(net._parameter_shapes(self._input_shape))
+        self._buffer_shapes = OrderedDict(net._buffer_shapes(self._input_shape))
         self._handle = _native.network_create(np.asarray(self._input_shape, dtype=np.int64),
                                               net._records(self._input_shape), resolve_seed(seed))
 
@@ -83,12 +84,19 @@ class NetworkEnergy(TrainableEnergy):
         return "\n".join([line(head), "  ".join("-" * w for w in widths)] + [line(r) for r in rows] + [total])
 
     def _state(self):
-        return {"params": self._flat_parameters()}, {"net": self.net.to_config(), "input_shape": list(self._input_shape)}
+        arrays = {"params": self._flat_parameters()}
+        if self._buffer_shapes:
+            arrays["buffers"] = _native.energy_get_buffers(self._handle)
+        return arrays, {"net": self.net.to_config(), "input_shape": list(self._input_shape)}
 
     @classmethod
     def _from_state(cls, arrays, meta):
         energy = cls(nn.from_config(meta["net"]), tuple(meta["input_shape"]), seed=0)
         energy._load_flat(arrays["params"])
+        if energy._buffer_shapes:
+            if "buffers" not in arrays:
+                raise ValueError("the saved network has spectral norms but no buffers")
+            energy.set_buffers(_split_named(np.asarray(arrays["buffers"], dtype=np.float32), energy._buffer_shapes))
         return energy
 
     def __repr__(self) -> str:

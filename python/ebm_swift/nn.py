@@ -1,7 +1,7 @@
 """Composable energy networks, with ``torch.nn``'s names and arguments.
 
 A network is a tree of small modules — :class:`Linear`, :class:`Conv2d`, :class:`AvgPool2d`,
-:class:`Flatten`, activations, :class:`Residual` — composed by :class:`Sequential`, and becomes
+:class:`Flatten`, activations, :class:`Residual`, :class:`SpectralNorm` — composed by :class:`Sequential`, and becomes
 an energy with :class:`ebm_swift.NetworkEnergy`, which computes it natively::
 
     from ebm_swift import nn, NetworkEnergy
@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 __all__ = [
     "from_config", "Module", "Sequential", "Linear", "Conv2d", "AvgPool2d", "Flatten", "Residual",
-    "SiLU", "Swish", "Tanh", "Softplus", "ELU", "GELU", "ReLU", "LeakyReLU",
+    "SpectralNorm", "spectral_norm", "SiLU", "Swish", "Tanh", "Softplus", "ELU", "GELU", "ReLU", "LeakyReLU",
 ]
 
 # Layer kinds of the C ABI (ebm_swift.h, EBM_LAYER_*), and the activation codes (EBM_ACT_*).
-_LINEAR, _CONV2D, _AVGPOOL2D, _ACTIVATION, _LEAKY_RELU, _FLATTEN, _RESIDUAL = range(7)
+_LINEAR, _CONV2D, _AVGPOOL2D, _ACTIVATION, _LEAKY_RELU, _FLATTEN, _RESIDUAL, _SPECTRAL_NORM = range(8)
 _ACT_SWISH, _ACT_TANH, _ACT_SOFTPLUS, _ACT_ELU, _ACT_GELU = 0, 1, 2, 3, 5
 
 
@@ -78,6 +80,10 @@ class Module:
         """``[(name, shape), …]`` of the parameters, in their native order."""
         return []
 
+    def _buffer_shapes(self, input_shape: tuple) -> list:
+        """``[(name, shape), …]`` of the buffers (state that is not trained), in their native order."""
+        return []
+
     def _arguments(self) -> dict:
         """The constructor's keyword arguments (JSON-able) that rebuild this module."""
         return {}
@@ -106,6 +112,8 @@ def from_config(config) -> Module:
         return Sequential(*[from_config(c) for c in args.get("layers", [])])
     if cls is Residual:
         return Residual(from_config(args.get("block")))
+    if cls is SpectralNorm:
+        args["module"] = from_config(args.get("module"))
     try:
         return cls(**args)
     except TypeError as exc:
@@ -398,6 +406,13 @@ class Sequential(Module):
             shape = out
         return params
 
+    def _buffer_shapes(self, input_shape):
+        buffers, shape = [], tuple(input_shape)
+        for i, (layer, out) in enumerate(zip(self.layers, self.shapes(input_shape))):
+            buffers += [(f"{i}.{name}", s) for name, s in layer._buffer_shapes(shape)]
+            shape = out
+        return buffers
+
     def _arguments(self):
         return {"layers": [layer.to_config() for layer in self.layers]}
 
@@ -433,6 +448,9 @@ class Residual(Module):
     def _parameter_shapes(self, input_shape):
         return [(f"block.{name}", s) for name, s in self.block._parameter_shapes(input_shape)]
 
+    def _buffer_shapes(self, input_shape):
+        return [(f"block.{name}", s) for name, s in self.block._buffer_shapes(input_shape)]
+
     def _arguments(self):
         return {"block": self.block.to_config()}
 
@@ -440,5 +458,65 @@ class Residual(Module):
         return f"Residual({repr(self.block)})"
 
 
-_MODULES = {cls.__name__: cls for cls in (Sequential, Linear, Conv2d, AvgPool2d, Flatten, Residual, SiLU, Tanh,
-                                          Softplus, ELU, GELU, ReLU, LeakyReLU)}
+class SpectralNorm(Module):
+    """Spectral normalisation of a :class:`Linear` or :class:`Conv2d` (Miyato et al. 2018), as
+    ``torch.nn.utils.spectral_norm(module)``: the layer computes with ``W / σ(W)``, ``σ`` the largest
+    singular value of the weight as an ``(out, in·kh·kw)`` matrix, estimated by power iteration.
+
+    Parameters
+    ----------
+    module : Linear or Conv2d
+    n_power_iterations : int, default 1
+        Power iterations ``v ← normalise(Wᵀ u)``, ``u ← normalise(W v)`` per training step.
+    eps : float, default 1e-12
+        Floor of the norms in the normalisations.
+
+    Notes
+    -----
+    Names as PyTorch's: parameters ``weight_orig`` (the module's weight shape) and ``bias``,
+    buffers ``weight_u`` ``(out,)`` and ``weight_v`` ``(in·kh·kw,)`` (see
+    ``NetworkEnergy.buffers``). ``σ = uᵀ W v`` from the stored ``u`` and ``v``, which a
+    :class:`~ebm_swift.Trainer` moves by the power iterations once at the start of every step
+    (PyTorch iterates at every forward pass in training mode; ebm_swift samples and evaluates as
+    PyTorch's evaluation mode does, with the stored vectors). Gradients hold ``u`` and ``v`` fixed,
+    as PyTorch's do. ``u`` and ``v`` start as random unit vectors drawn from the energy's seed.
+    """
+
+    def __init__(self, module, n_power_iterations=1, eps=1e-12):
+        if not isinstance(module, (Linear, Conv2d)):
+            raise TypeError(f"SpectralNorm wraps an nn.Linear or nn.Conv2d; got {type(module).__name__}")
+        self.module = module
+        self.n_power_iterations = _positive(n_power_iterations, "n_power_iterations")
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (0 < float(eps) < float("inf")):
+            raise ValueError(f"eps must be a positive finite number; got {eps!r}")
+        self.eps = float(eps)
+
+    def output_shape(self, input_shape):
+        return self.module.output_shape(input_shape)
+
+    def _records(self, input_shape):
+        return [{"kind": _SPECTRAL_NORM, "n_power_iterations": self.n_power_iterations, "eps": self.eps}] + \
+            self.module._records(input_shape)
+
+    def _parameter_shapes(self, input_shape):
+        weight, bias = self.module._parameter_shapes(input_shape)
+        return [("weight_orig", weight[1]), bias]
+
+    def _buffer_shapes(self, input_shape):
+        weight = self.module._parameter_shapes(input_shape)[0][1]
+        return [("weight_u", (weight[0],)), ("weight_v", (int(np.prod(weight[1:])),))]
+
+    def _arguments(self):
+        return {"module": self.module.to_config(), "n_power_iterations": self.n_power_iterations, "eps": self.eps}
+
+    def __repr__(self):
+        return f"SpectralNorm({self.module!r})"
+
+
+def spectral_norm(module, n_power_iterations=1, eps=1e-12) -> SpectralNorm:
+    """``SpectralNorm(module, n_power_iterations, eps)``, under PyTorch's function name."""
+    return SpectralNorm(module, n_power_iterations, eps)
+
+
+_MODULES = {cls.__name__: cls for cls in (Sequential, Linear, Conv2d, AvgPool2d, Flatten, Residual, SpectralNorm, SiLU,
+                                          Tanh, Softplus, ELU, GELU, ReLU, LeakyReLU)}

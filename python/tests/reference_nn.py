@@ -11,12 +11,17 @@ _ACTIVATIONS = {nn.SiLU: "swish", nn.Tanh: "tanh", nn.Softplus: "softplus", nn.E
 
 
 def forward(module, x, params, prefix=""):
-    """``module(x)`` for a batch ``x`` of shape ``(n, *sample_shape)``; ``params`` by name."""
+    """``module(x)`` for a batch ``x`` of shape ``(n, *sample_shape)``; ``params`` by name (a
+    state dict: spectral norms read their buffers ``weight_u``, ``weight_v`` from it too)."""
     p = lambda name: np.asarray(params[prefix + name], dtype=np.float64)  # noqa: E731
     if isinstance(module, nn.Sequential):
         for i, layer in enumerate(module):
             x = forward(layer, x, params, f"{prefix}{i}.")
         return x
+    if isinstance(module, nn.SpectralNorm):  # W / σ with σ = uᵀ W v from the stored vectors
+        w = p("weight_orig")
+        sigma = p("weight_u") @ w.reshape(len(w), -1) @ p("weight_v")
+        return forward(module.module, x, {prefix + "weight": w / sigma, prefix + "bias": p("bias")}, prefix)
     if isinstance(module, nn.Residual):
         return x + forward(module.block, x, params, prefix + "block.")
     if isinstance(module, nn.Linear):

@@ -44,7 +44,7 @@ SCRIPT = textwrap.dedent(
     trainers = {n: ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (64, 64), seed=0), n_steps=n, buffer_size=512, seed=0)
                 for n in (5, 500)}
     nn = ebm_swift.nn
-    conv_net = lambda: nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.SiLU(),
+    conv_net = lambda: nn.Sequential(nn.SpectralNorm(nn.Conv2d(1, 4, 3, stride=2, padding=1)), nn.SiLU(),
                                      nn.Residual(nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.Tanh())),
                                      nn.AvgPool2d(2), nn.Flatten(), nn.Linear(16, 8), nn.SiLU(), nn.Linear(8, 1))
     conv = ebm_swift.NetworkEnergy(conv_net(), (1, 8, 8), seed=0)

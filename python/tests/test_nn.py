@@ -371,3 +371,134 @@ def test_mlp_energy_is_the_same_network(activation, layer):
     for k, v in mlp.grad_params(x).items():
         np.testing.assert_array_equal(v, net.grad_params(x)[rename[k]])
     np.testing.assert_array_equal(ebm_swift.langevin(mlp, x, 5, 0.01, seed=2), ebm_swift.langevin(net, x, 5, 0.01, seed=2))
+
+
+def spectral_net():
+    return nn.Sequential(nn.SpectralNorm(nn.Conv2d(2, 4, 3, padding=1)), nn.SiLU(), nn.Flatten(),
+                         nn.spectral_norm(nn.Linear(4 * 7 * 6, 8)), nn.Tanh(), nn.Linear(8, 1))
+
+
+def top_singular(weight):
+    u, s, vt = np.linalg.svd(weight.reshape(len(weight), -1).astype(np.float64))
+    return u[:, 0], s[0], vt[0]
+
+
+def test_spectral_norm_names_are_torch_state_dict():
+    energy = ebm_swift.NetworkEnergy(spectral_net(), (2, 7, 6), seed=0)
+    # torch.nn.utils.spectral_norm renames weight to weight_orig and adds the buffers weight_u, weight_v.
+    assert {k: v.shape for k, v in energy.state_dict().items()} == {
+        "0.weight_orig": (4, 2, 3, 3), "0.bias": (4,), "0.weight_u": (4,), "0.weight_v": (18,),
+        "3.weight_orig": (8, 168), "3.bias": (8,), "3.weight_u": (8,), "3.weight_v": (168,),
+        "5.weight": (1, 8), "5.bias": (1,)}
+    assert list(energy.parameters()) == ["0.weight_orig", "0.bias", "3.weight_orig", "3.bias", "5.weight", "5.bias"]
+    for name in ("0", "3"):  # u and v start as unit vectors
+        for b in ("weight_u", "weight_v"):
+            assert np.linalg.norm(energy.buffers()[f"{name}.{b}"]) == pytest.approx(1, abs=1e-6)
+
+
+def test_spectral_norm_energy_and_gradients_match_numpy_reference():
+    """With u, v the top singular vectors (from NumPy's SVD), the layers compute with W / σ_max;
+    gradients hold u, v fixed (PyTorch's convention) and match central differences of the
+    reference with the same fixed vectors. Tolerances as the test above."""
+    rng = np.random.default_rng(5)
+    energy = ebm_swift.NetworkEnergy(spectral_net(), (2, 7, 6), seed=2)
+    params = {k: v.astype(np.float64) for k, v in energy.parameters().items()}
+    buffers = {}
+    for name in ("0", "3"):
+        u, _, v = top_singular(params[f"{name}.weight_orig"])
+        buffers[f"{name}.weight_u"], buffers[f"{name}.weight_v"] = u, v
+    energy.set_buffers(buffers)
+    x = rng.uniform(-1, 1, size=(3, 2, 7, 6)).astype(np.float32).astype(np.float64)
+
+    # Independent of the buffers: the weights divided by their largest singular value.
+    direct = dict(params)
+    for name in ("0", "3"):
+        direct[f"{name}.weight"] = params[f"{name}.weight_orig"] / top_singular(params[f"{name}.weight_orig"])[1]
+    plain = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.SiLU(), nn.Flatten(), nn.Linear(4 * 7 * 6, 8), nn.Tanh(),
+                          nn.Linear(8, 1))
+    e = energy.energy(x)
+    np.testing.assert_allclose(e, reference_energy(plain, direct, x), rtol=0, atol=1e-5 * scale_of(e))
+
+    state = {**params, **buffers}
+    ref = lambda s, z: reference_energy(energy.net, s, z)  # noqa: E731
+    g = energy.grad_x(x).reshape(3, -1)
+    flat = x.reshape(3, -1)
+    for k in rng.choice(flat.shape[1], size=12, replace=False):
+        step = np.zeros_like(flat)
+        step[:, k] = 1e-4
+        fd = (ref(state, (flat + step).reshape(x.shape)) - ref(state, (flat - step).reshape(x.shape))) / 2e-4
+        np.testing.assert_allclose(g[:, k], fd, rtol=0, atol=1e-4 * scale_of(g), err_msg=f"x[{k}]")
+    gp = energy.grad_params(x)
+    for pname, value in params.items():
+        for k in rng.choice(value.size, size=min(6, value.size), replace=False):
+            delta = np.zeros(value.size)
+            delta[k] = 1e-4
+            plus, minus = dict(state), dict(state)
+            plus[pname] = value + delta.reshape(value.shape)
+            minus[pname] = value - delta.reshape(value.shape)
+            fd = (ref(plus, x).mean() - ref(minus, x).mean()) / 2e-4
+            np.testing.assert_allclose(gp[pname].ravel()[k], fd, rtol=0, atol=1e-4 * scale_of(gp[pname]),
+                                       err_msg=f"{pname}[{k}]")
+
+
+def test_spectral_norm_power_iteration_once_per_training_step():
+    """A trainer step starts with one power iteration from the stored u: v = normalise(Wᵀu),
+    u = normalise(W v) (NumPy, float64, on the weights before the step); with many iterations u, v
+    and σ converge to NumPy's top singular vectors and value."""
+    normalise = lambda z: z / np.linalg.norm(z)  # noqa: E731
+    data = np.random.default_rng(0).uniform(-1, 1, size=(16, 2, 7, 6)).astype(np.float32)
+    energy = ebm_swift.NetworkEnergy(spectral_net(), (2, 7, 6), seed=3)
+    before, u0 = energy.parameters(), energy.buffers()
+    trainer = ebm_swift.Trainer(energy, lr=1e-3, n_steps=2, buffer_size=64, seed=0)
+    trainer.step(data)
+    for name in ("0", "3"):
+        w = before[f"{name}.weight_orig"].reshape(len(before[f"{name}.weight_orig"]), -1).astype(np.float64)
+        v = normalise(w.T @ u0[f"{name}.weight_u"])
+        u = normalise(w @ v)
+        np.testing.assert_allclose(energy.buffers()[f"{name}.weight_v"], v, atol=1e-5)
+        np.testing.assert_allclose(energy.buffers()[f"{name}.weight_u"], u, atol=1e-5)
+
+    many = ebm_swift.NetworkEnergy(nn.Sequential(nn.Flatten(), nn.SpectralNorm(nn.Linear(84, 8), n_power_iterations=200),
+                                                 nn.Tanh(), nn.Linear(8, 1)), (2, 7, 6), seed=4)
+    ebm_swift.Trainer(many, optimizer="sgd", lr=1e-12, n_steps=1, buffer_size=64, seed=0).step(data)
+    u, s, v = top_singular(many.parameters()["1.weight_orig"])
+    sign = np.sign(many.buffers()["1.weight_u"] @ u)
+    np.testing.assert_allclose(many.buffers()["1.weight_u"], sign * u, atol=1e-4)
+    np.testing.assert_allclose(many.buffers()["1.weight_v"], sign * v, atol=1e-4)
+
+
+def test_spectral_norm_state_is_saved_pickled_and_resumed(tmp_path):
+    data = np.random.default_rng(0).uniform(-1, 1, size=(16, 2, 7, 6)).astype(np.float32)
+    energy = ebm_swift.NetworkEnergy(spectral_net(), (2, 7, 6), seed=3)
+    trainer = ebm_swift.Trainer(energy, lr=1e-3, n_steps=2, buffer_size=64, seed=0)
+    trainer.step(data)
+    path = tmp_path / "sn.npz"
+    ebm_swift.save(trainer, path)
+    copy = pickle.loads(pickle.dumps(energy))
+    for other in (ebm_swift.load(path).energy, copy):
+        for k, v in energy.state_dict().items():
+            np.testing.assert_array_equal(other.state_dict()[k], v)
+        np.testing.assert_array_equal(other.energy(data), energy.energy(data))
+    resumed = ebm_swift.load(path)
+    trainer.step(data)
+    resumed.step(data)
+    for k, v in energy.state_dict().items():
+        np.testing.assert_array_equal(resumed.energy.state_dict()[k], v)
+
+
+def test_spectral_norm_bad_input():
+    with pytest.raises(TypeError, match="SpectralNorm wraps an nn.Linear or nn.Conv2d; got SiLU"):
+        nn.SpectralNorm(nn.SiLU())
+    with pytest.raises(ValueError, match="n_power_iterations must be a positive int; got 0"):
+        nn.SpectralNorm(nn.Linear(2, 2), n_power_iterations=0)
+    with pytest.raises(ValueError, match="eps must be a positive finite number"):
+        nn.SpectralNorm(nn.Linear(2, 2), eps=0.0)
+    energy = ebm_swift.NetworkEnergy(spectral_net(), (2, 7, 6), seed=0)
+    buffers = energy.buffers()
+    with pytest.raises(ValueError, match=r"buffers names do not match: missing \['0.weight_u'\]"):
+        energy.set_buffers({k: v for k, v in buffers.items() if k != "0.weight_u"})
+    with pytest.raises(ValueError, match=r"buffers\['0.weight_v'\] must have shape \(18,\); got \(17,\)"):
+        energy.set_buffers({**buffers, "0.weight_v": np.ones(17)})
+    with pytest.raises(ValueError, match=r"state names do not match: missing \[\], unexpected \['extra'\]"):
+        energy.load_state_dict({**energy.state_dict(), "extra": np.ones(1)})
+    assert all(np.array_equal(energy.buffers()[k], v) for k, v in buffers.items())  # unchanged

@@ -201,6 +201,7 @@ ebm_status ebm_energy_grad_x(const ebm_energy *energy, const float *x, int64_t n
 #define EBM_LAYER_LEAKY_RELU 4 /* negative_slope (0: ReLU) */
 #define EBM_LAYER_FLATTEN 5
 #define EBM_LAYER_RESIDUAL 6   /* x + block(x): the next `children` descriptors (in pre-order) form the block */
+#define EBM_LAYER_SPECTRAL_NORM 7 /* the next descriptor (a Linear or Conv2d) with W / sigma(W): n_power_iterations, eps */
 
 /* One layer of a network. A network is an array of these in pre-order; each layer's input shape
  * is the previous layer's output shape (the first's is the network's input shape). Fields a kind
@@ -215,6 +216,8 @@ typedef struct ebm_layer {
     int64_t padding[2];
     double negative_slope;
     int64_t children;
+    int64_t n_power_iterations;
+    double eps;
 } ebm_layer;
 
 /* An energy computed by a network of n_layers layers (which must end in one output per sample)
@@ -234,6 +237,13 @@ ebm_status ebm_energy_num_parameters(const ebm_energy *energy, int64_t *out);
 /* Copies the count parameters (count must equal ebm_energy_num_parameters) out of / into the energy. */
 ebm_status ebm_energy_get_parameters(const ebm_energy *energy, float *params, int64_t count);
 ebm_status ebm_energy_set_parameters(ebm_energy *energy, const float *params, int64_t count);
+
+/* The energy's buffers: state that is not trained but changes in training (a spectral norm's
+ * weight_u and weight_v, in the network's order). Same conventions as the parameters; 0 buffers
+ * for an energy without any. */
+ebm_status ebm_energy_num_buffers(const ebm_energy *energy, int64_t *out);
+ebm_status ebm_energy_get_buffers(const ebm_energy *energy, float *values, int64_t count);
+ebm_status ebm_energy_set_buffers(ebm_energy *energy, const float *values, int64_t count);
 
 /* grad = grad_w of mean_i E(x_i, w) over the n rows of x, in the flat parameter order. */
 ebm_status ebm_energy_grad_params(const ebm_energy *energy, const float *x, int64_t n, float *grad,

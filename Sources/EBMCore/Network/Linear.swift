@@ -47,7 +47,7 @@ public final class Linear: NetworkLayer {
         }
     }
 
-    public func parametersDidChange(_ p: UnsafePointer<Float>) {
+    public func parametersDidChange(_ p: UnsafePointer<Float>, buffers: UnsafePointer<Float>) {
         guard let t = transposedWeight?.base else { return }
         for r in 0..<outFeatures {
             for c in 0..<inFeatures { t[c * outFeatures + r] = p[r * inFeatures + c] }

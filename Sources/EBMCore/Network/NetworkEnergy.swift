@@ -6,6 +6,9 @@
 public final class NetworkEnergy {
     public let network: Sequential
     public let parameters: FloatBuffer
+    /// The layers' buffers (state that is not trained, e.g. a spectral norm's `u` and `v`), in
+    /// the network's `buffers` order.
+    public let buffers: FloatBuffer
     public let lock = ReadWriteLock()
     /// Rows per chain block when the network samples in blocks of its own (see
     /// `NetworkEnergy+Blocking.swift`), else `nil`.
@@ -19,6 +22,8 @@ public final class NetworkEnergy {
         self.parameters = FloatBuffer(count: network.parameterCount)
         var stream = UniformStream(Philox4x32(seed: seed, purpose: Purpose.initialisation))
         network.initialise(parameters.base, &stream)
+        self.buffers = FloatBuffer(count: network.bufferCount)
+        network.initialiseBuffers(buffers.base, &stream)
         blockRows = Self.directBlockRows(network)
         if blockRows != nil {
             for case let linear as Linear in network.layers { linear.useTransposedWeights() }
@@ -29,7 +34,11 @@ public final class NetworkEnergy {
     /// Brings the layers' derived state up to date (the caller holds the write lock, or owns the
     /// energy alone).
     public func parametersDidChange() {
-        network.parametersDidChange(parameters.base)
+        network.parametersDidChange(parameters.base, buffers: buffers.base)
+    }
+
+    public func trainingStepWillBegin() {
+        network.trainingStepWillBegin(parameters.base, buffers: buffers.base)
     }
 
     /// `grad ← ∇w (1/rows) Σ_i E(x_i, w)` (flat layout).

@@ -55,6 +55,9 @@ public protocol NetworkLayer: AnyObject {
     var outputShape: [Int] { get }
     /// The parameter tensors, in the order they follow each other in the flat vector.
     var parameters: [ParameterShape] { get }
+    /// State tensors that are not trained (PyTorch's buffers, e.g. a spectral norm's
+    /// `weight_u`), in the order they follow each other in the network's flat buffer vector.
+    var buffers: [ParameterShape] { get }
     /// Floats the forward pass keeps for the backward pass, for a block of `rows` samples:
     /// proportional to `rows` (`Sequential` lays the regions out from `savedCount(rows: 1)`).
     func savedCount(rows: Int) -> Int
@@ -62,10 +65,15 @@ public protocol NetworkLayer: AnyObject {
     func scratchCount(rows: Int) -> Int
     /// Writes PyTorch's default initialisation of the parameters, drawn from `stream`.
     func initialise(_ parameters: UnsafeMutablePointer<Float>, _ stream: inout UniformStream)
-    /// Brings state the layer derives from its parameters (a transposed weight copy, a
-    /// spectrally normalised weight) up to date after they changed. Called with the energy's
+    /// Writes the buffers' initial values, drawn from `stream` (after every parameter is drawn).
+    func initialiseBuffers(_ buffers: UnsafeMutablePointer<Float>, _ stream: inout UniformStream)
+    /// Brings state the layer derives from its parameters and buffers (a transposed weight copy,
+    /// a spectrally normalised weight) up to date after they changed. Called with the energy's
     /// write lock held, never during a forward or backward pass.
-    func parametersDidChange(_ parameters: UnsafePointer<Float>)
+    func parametersDidChange(_ parameters: UnsafePointer<Float>, buffers: UnsafePointer<Float>)
+    /// Called once at the start of every training step, with the write lock held: a spectral
+    /// norm's power iteration updates its buffers here (and then its derived weight).
+    func trainingStepWillBegin(_ parameters: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>)
     /// `output ← layer(input)`; with `saving`, also fills `saved` for `backward`.
     func forward(_ b: LayerBuffers, saving: Bool)
     /// Back-propagates `outputCotangent` (`rows × outputCount`) after `forward(b, saving: true)`:
@@ -85,10 +93,15 @@ extension NetworkLayer {
     /// Number of parameters.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
     public var parameters: [ParameterShape] { [] }
+    public var buffers: [ParameterShape] { [] }
+    /// Number of buffer values.
+    public var bufferCount: Int { buffers.reduce(0) { $0 + $1.count } }
     public func savedCount(rows: Int) -> Int { 0 }
     public func scratchCount(rows: Int) -> Int { 0 }
     public func initialise(_ parameters: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {}
-    public func parametersDidChange(_ parameters: UnsafePointer<Float>) {}
+    public func initialiseBuffers(_ buffers: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {}
+    public func parametersDidChange(_ parameters: UnsafePointer<Float>, buffers: UnsafePointer<Float>) {}
+    public func trainingStepWillBegin(_ parameters: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>) {}
 }
 
 /// Fills `count` values uniform on `(−bound, bound)`: PyTorch's default for `nn.Linear` and

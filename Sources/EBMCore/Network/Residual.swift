@@ -22,7 +22,16 @@ public final class Residual: NetworkLayer {
         block.initialise(p, &stream)
     }
 
-    public func parametersDidChange(_ p: UnsafePointer<Float>) { block.parametersDidChange(p) }
+    public var buffers: [ParameterShape] { block.buffers.map { ParameterShape("block.\($0.name)", $0.shape) } }
+    public func initialiseBuffers(_ b: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {
+        block.initialiseBuffers(b, &stream)
+    }
+    public func parametersDidChange(_ p: UnsafePointer<Float>, buffers: UnsafePointer<Float>) {
+        block.parametersDidChange(p, buffers: buffers)
+    }
+    public func trainingStepWillBegin(_ p: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>) {
+        block.trainingStepWillBegin(p, buffers: buffers)
+    }
 
     public func forward(_ b: LayerBuffers, saving: Bool) {
         block.forward(b, saving: saving)

@@ -17,8 +17,9 @@ public final class Sequential: NetworkLayer {
     private let fusedPairs: [(linear: Linear, activation: ActivationLayer)?]
     /// For layer `i`: the `Linear` that layer `i + 1` is when layer `i` is an activation layer.
     private let linearAfterActivation: [Linear?]
-    /// Offset of each layer's parameters in the flat vector.
+    /// Offset of each layer's parameters in the flat vector, and of its buffers in theirs.
     let parameterOffsets: [Int]
+    let bufferOffsets: [Int]
     /// The widest sample between layers (`max` of every input and output count).
     let widest: Int
     /// Per layer: floats per row of its output and of its saved region (computed once: the
@@ -41,6 +42,12 @@ public final class Sequential: NetworkLayer {
         }
         self.layers = layers
         self.parameterOffsets = offsets
+        var bufferOffsets: [Int] = [], bufferOffset = 0
+        for layer in layers {
+            bufferOffsets.append(bufferOffset)
+            bufferOffset += layer.bufferCount
+        }
+        self.bufferOffsets = bufferOffsets
         self.widest = layers.map { max($0.inputCount, $0.outputCount) }.max()!
         self.outputCounts = layers.map(\.outputCount)
         self.savedPerRow = layers.map { $0.savedCount(rows: 1) }
@@ -58,6 +65,10 @@ public final class Sequential: NetworkLayer {
     public var outputShape: [Int] { layers[layers.count - 1].outputShape }
     public var parameters: [ParameterShape] {
         layers.enumerated().flatMap { i, layer in layer.parameters.map { ParameterShape("\(i).\($0.name)", $0.shape) } }
+    }
+
+    public var buffers: [ParameterShape] {
+        layers.enumerated().flatMap { i, layer in layer.buffers.map { ParameterShape("\(i).\($0.name)", $0.shape) } }
     }
 
     public func savedCount(rows: Int) -> Int {
@@ -78,8 +89,20 @@ public final class Sequential: NetworkLayer {
         for (i, layer) in layers.enumerated() { layer.initialise(p + parameterOffsets[i], &stream) }
     }
 
-    public func parametersDidChange(_ p: UnsafePointer<Float>) {
-        for (i, layer) in layers.enumerated() { layer.parametersDidChange(p + parameterOffsets[i]) }
+    public func initialiseBuffers(_ b: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {
+        for (i, layer) in layers.enumerated() { layer.initialiseBuffers(b + bufferOffsets[i], &stream) }
+    }
+
+    public func parametersDidChange(_ p: UnsafePointer<Float>, buffers: UnsafePointer<Float>) {
+        for (i, layer) in layers.enumerated() {
+            layer.parametersDidChange(p + parameterOffsets[i], buffers: buffers + bufferOffsets[i])
+        }
+    }
+
+    public func trainingStepWillBegin(_ p: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>) {
+        for (i, layer) in layers.enumerated() {
+            layer.trainingStepWillBegin(p + parameterOffsets[i], buffers: buffers + bufferOffsets[i])
+        }
     }
 
     /// Calls `body` with each layer's buffers in order: its input, output and saved region.
