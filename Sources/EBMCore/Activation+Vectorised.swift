@@ -12,7 +12,7 @@ extension Activation {
         case .tanh: TanhKernel.pass(out, rows, width, bias, derivative)
         case .gelu: GeluKernel.pass(out, rows, width, bias, derivative)
         case .leakyReLU: LeakyReLUKernel.pass(out, rows, width, bias, derivative)
-        case .softplus, .elu: return false
+        case .softplus, .elu, .geluErf: return false
         }
         return true
     }

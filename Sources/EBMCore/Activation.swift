@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// The nonlinearities between the layers of an `MLPEnergy`.
+/// The elementwise nonlinearities of the networks (their raw values are the ABI's `EBM_ACT_*`).
 public enum Activation: Int32, CaseIterable, Sendable {
     /// `z·σ(z)` (SiLU).
     case swish = 0
@@ -18,6 +18,8 @@ public enum Activation: Int32, CaseIterable, Sendable {
     case leakyReLU = 4
     /// `½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))`, the tanh form of GELU.
     case gelu = 5
+    /// `z Φ(z)`, the exact GELU (`Φ` the standard normal distribution function).
+    case geluErf = 6
 
     /// The activation's value at `z`.
     @inlinable
@@ -51,6 +53,11 @@ public enum Activation: Int32, CaseIterable, Sendable {
             let a: Float = 0.044715
             let (_, plus, minus) = Self.tanhParts(c * (z + a * z * z * z))
             return (0.5 * z * plus, 0.5 * plus + 0.5 * z * plus * minus * c * (1 + 3 * a * z * z))
+        case .geluErf:
+            // Φ(z) = ½ erfc(−z/√2) (accurate in the left tail), f' = Φ(z) + z φ(z).
+            let phi = 0.5 * erfcf(-z * 0.707_106_781_186_547_5)
+            let density = expf(-0.5 * z * z) * 0.398_942_280_401_432_7  // 1/√(2π)
+            return (z * phi, phi + z * density)
         }
     }
 

@@ -24,6 +24,7 @@ struct ReferenceMLP {
         case .elu: return z > 0 ? z : exp(z) - 1
         case .leakyReLU: return z > 0 ? z : 0.2 * z
         case .gelu: return 0.5 * z * (1 + tanh((2 / Double.pi).squareRoot() * (z + 0.044715 * z * z * z)))
+        case .geluErf: return 0.5 * z * (1 + erf(z / 2.0.squareRoot()))
         }
     }
 

@@ -17,7 +17,7 @@ shape ``(out, in, kh, kw)``, ``"0.bias"``, …; a :class:`Residual` at index ``i
 from PyTorch unchanged. Modules only describe the architecture: they hold no parameters.
 
 Supported activations: :class:`SiLU` (alias :class:`Swish`), :class:`Tanh`, :class:`Softplus`,
-:class:`ELU`, :class:`GELU` (``approximate="tanh"`` only), :class:`ReLU`, :class:`LeakyReLU`.
+:class:`ELU`, :class:`GELU` (``approximate="none"`` or ``"tanh"``), :class:`ReLU`, :class:`LeakyReLU`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ __all__ = [
 
 # Layer kinds of the C ABI (ebm_swift.h, EBM_LAYER_*), and the activation codes (EBM_ACT_*).
 _LINEAR, _CONV2D, _AVGPOOL2D, _ACTIVATION, _LEAKY_RELU, _FLATTEN, _RESIDUAL, _SPECTRAL_NORM = range(8)
-_ACT_SWISH, _ACT_TANH, _ACT_SOFTPLUS, _ACT_ELU, _ACT_GELU = 0, 1, 2, 3, 5
+_ACT_SWISH, _ACT_TANH, _ACT_SOFTPLUS, _ACT_ELU, _ACT_GELU, _ACT_GELU_ERF = 0, 1, 2, 3, 5, 6
 
 
 def _pair(value, name):
@@ -285,26 +285,27 @@ class ELU(_Activation):
 
 
 class GELU(_Activation):
-    """``½ x (1 + tanh(√(2/π)(x + 0.044715 x³)))``: ``torch.nn.GELU(approximate="tanh")``.
+    """GELU, as ``torch.nn.GELU``: ``x·Φ(x)`` (``approximate="none"``, the default, with ``Φ`` the
+    standard normal distribution function) or its tanh form
+    ``½ x (1 + tanh(√(2/π)(x + 0.044715 x³)))`` (``approximate="tanh"``).
 
     Parameters
     ----------
-    approximate : {"tanh"}
-        Only the tanh form is computed natively; ``"none"`` (the erf form) raises ``ValueError``.
+    approximate : {"none", "tanh"}, default "none"
+        Both are computed natively; the tanh form has a vectorised kernel and is the faster.
     """
 
-    _code = _ACT_GELU
-
-    def __init__(self, approximate="tanh"):
-        if approximate != "tanh":
-            raise ValueError(f"GELU supports approximate='tanh' only; got {approximate!r}")
+    def __init__(self, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU approximate must be 'none' or 'tanh'; got {approximate!r}")
         self.approximate = approximate
+        self._code = _ACT_GELU if approximate == "tanh" else _ACT_GELU_ERF
 
     def _arguments(self):
         return {"approximate": self.approximate}
 
     def __repr__(self):
-        return "GELU(approximate='tanh')"
+        return f"GELU(approximate={self.approximate!r})"
 
 
 class LeakyReLU(Module):

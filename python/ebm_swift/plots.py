@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_energy_2d", "plot_samples", "plot_history", "plot_image_grid"]
+__all__ = ["plot_energy_2d", "plot_samples", "plot_history", "plot_image_grid", "plot_energy_histogram"]
 
 
 def _pyplot():
@@ -54,10 +54,35 @@ def plot_history(history, *, ax=None):
     return ax
 
 
-def plot_image_grid(images, shape=(8, 8), *, columns=10, ax=None, value_range=(-1.0, 1.0)):
-    """Images (rows of ``shape[0]·shape[1]`` pixels) tiled into one grid."""
+def plot_image_grid(images, shape=None, *, columns=10, ax=None, value_range=(-1.0, 1.0)):
+    """Grey-scale images tiled into one grid (samples, a trainer's buffer, data).
+
+    Parameters
+    ----------
+    images : array_like, shape (n, 1, h, w), (n, h, w) or (n, h·w)
+        One channel; flat rows need ``shape``.
+    shape : (int, int), optional
+        ``(h, w)`` of one image; by default the last two axes of an image batch, or ``(8, 8)``
+        for flat rows of 64.
+    columns : int
+        Images per row of the grid.
+    value_range : (float, float)
+        The pixel values shown as black and white.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    images = np.asarray(images)
+    if shape is None:
+        if images.ndim == 4 and images.shape[1] == 1 or images.ndim == 3:
+            shape = images.shape[-2:]
+        elif images.ndim == 2 and images.shape[1] == 64:
+            shape = (8, 8)
+        else:
+            raise ValueError(f"images must be (n, 1, h, w), (n, h, w), or flat with shape=(h, w); got {images.shape}")
+    images = images.reshape(-1, *shape)
     ax = _axes(ax)
-    images = np.asarray(images).reshape(-1, *shape)
     rows = -(-len(images) // columns)
     canvas = np.full((rows * (shape[0] + 1), columns * (shape[1] + 1)), value_range[0], dtype=np.float64)
     for i, img in enumerate(images):
@@ -65,4 +90,29 @@ def plot_image_grid(images, shape=(8, 8), *, columns=10, ax=None, value_range=(-
         canvas[r * (shape[0] + 1) : r * (shape[0] + 1) + shape[0], c * (shape[1] + 1) : c * (shape[1] + 1) + shape[1]] = img
     ax.imshow(canvas, cmap="gray", vmin=value_range[0], vmax=value_range[1])
     ax.axis("off")
+    return ax
+
+
+def plot_energy_histogram(energy, *, ax=None, bins=50, **sets):
+    """Histograms of ``E(x)`` over named sets of samples, on common bins.
+
+    Parameters
+    ----------
+    energy : Energy
+    **sets : array_like, shape (n, dim) or (n, *input_shape)
+        E.g. ``data=X_test, samples=trainer.buffer, noise=U``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if not sets:
+        raise ValueError("plot_energy_histogram needs at least one named set, e.g. data=X")
+    ax = _axes(ax)
+    values = {name: np.asarray(energy.energy(x), dtype=np.float64) for name, x in sets.items()}
+    edges = np.histogram_bin_edges(np.concatenate(list(values.values())), bins=bins)
+    for name, e in values.items():
+        ax.hist(e, bins=edges, alpha=0.5, label=f"{name} (mean {e.mean():.2f})")
+    ax.set_xlabel("E(x)")
+    ax.legend()
     return ax

@@ -217,7 +217,7 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
     dim : int, optional
         If given, must equal ``energy.dim``.
     n_chains, n_temps, n_steps : int
-    base_mean : array_like, shape (dim,), optional
+    base_mean : array_like, shape (dim,) or input_shape, optional
         Default zeros. Choose the base to cover the target: a base narrower than the target
         gives high-variance weights.
     base_std : float
@@ -249,8 +249,11 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
     if base_mean is None:
         base_mean = np.zeros(energy.dim)
     base_mean = np.asarray(base_mean, dtype=np.float64)
-    if base_mean.shape != (energy.dim,) or not np.isfinite(base_mean).all():
-        raise ValueError(f"base_mean must be finite with shape ({energy.dim},); got shape {base_mean.shape}")
+    shapes = {(energy.dim,), tuple(energy.input_shape)}
+    if base_mean.shape not in shapes or not np.isfinite(base_mean).all():
+        raise ValueError(f"base_mean must be finite with shape {' or '.join(map(str, sorted(shapes)))}; "
+                         f"got shape {base_mean.shape}")
+    base_mean = base_mean.ravel()
     transitions = {"mala": 0, "langevin": 1}
     if transition not in transitions:
         raise ValueError(f"transition must be one of {sorted(transitions)}; got {transition!r}")

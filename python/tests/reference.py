@@ -24,7 +24,16 @@ def activation(name, z):
         u = SQRT_2_OVER_PI * (z + 0.044715 * z**3)
         t = np.tanh(u)
         return 0.5 * z * (1 + t), 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * z * z)
+    if name == "gelu_erf":
+        phi = 0.5 * (1 + _erf(z / np.sqrt(2.0)))
+        return z * phi, phi + z * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
     raise ValueError(name)
+
+
+def _erf(z):
+    from math import erf
+
+    return np.vectorize(erf, otypes=[np.float64])(z)
 
 
 def layers(params):

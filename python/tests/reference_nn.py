@@ -7,7 +7,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ebm_swift import nn
 from reference import activation
 
-_ACTIVATIONS = {nn.SiLU: "swish", nn.Tanh: "tanh", nn.Softplus: "softplus", nn.ELU: "elu", nn.GELU: "gelu"}
+_ACTIVATIONS = {nn.SiLU: "swish", nn.Tanh: "tanh", nn.Softplus: "softplus", nn.ELU: "elu"}
 
 
 def forward(module, x, params, prefix=""):
@@ -38,6 +38,8 @@ def forward(module, x, params, prefix=""):
         return x.reshape(len(x), -1)
     if isinstance(module, nn.LeakyReLU):
         return np.where(x > 0, x, module.negative_slope * x)
+    if isinstance(module, nn.GELU):
+        return activation("gelu" if module.approximate == "tanh" else "gelu_erf", x)[0]
     return activation(_ACTIVATIONS[type(module)], x)[0]
 
 

@@ -35,6 +35,7 @@ NETWORKS = [
     ("residual", residual_net, (2, 7, 6)),
     *[(f"residual_{a.__name__}", lambda a=a: residual_net(a), (2, 7, 6))
       for a in (nn.Tanh, nn.Softplus, nn.ELU, nn.GELU, nn.ReLU, nn.LeakyReLU)],
+    ("residual_GELU_tanh", lambda: residual_net(lambda: nn.GELU("tanh")), (2, 7, 6)),
     ("mlp", lambda: nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 1)), (3,)),
 ]
 
@@ -187,8 +188,8 @@ def test_bad_module_arguments():
         nn.Conv2d(1, 2, "a")
     with pytest.raises(ValueError, match="padding ≥ 0"):
         nn.Conv2d(1, 2, 3, padding=-1)
-    with pytest.raises(ValueError, match="GELU supports approximate='tanh' only; got 'none'"):
-        nn.GELU(approximate="none")
+    with pytest.raises(ValueError, match="GELU approximate must be 'none' or 'tanh'; got 'erf'"):
+        nn.GELU(approximate="erf")
     with pytest.raises(TypeError, match="Sequential layer 1 must be an ebm_swift.nn Module; got int"):
         nn.Sequential(nn.Linear(2, 2), 3)
     with pytest.raises(TypeError, match="net must be an ebm_swift.nn.Sequential; got Linear"):
@@ -502,3 +503,14 @@ def test_spectral_norm_bad_input():
     with pytest.raises(ValueError, match=r"state names do not match: missing \[\], unexpected \['extra'\]"):
         energy.load_state_dict({**energy.state_dict(), "extra": np.ones(1)})
     assert all(np.array_equal(energy.buffers()[k], v) for k, v in buffers.items())  # unchanged
+
+
+def test_ais_takes_image_energies_and_an_image_shaped_base_mean():
+    energy = ebm_swift.NetworkEnergy(nn.Sequential(nn.Conv2d(1, 2, 3), nn.SiLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 1)),
+                                     (1, 6, 6), seed=0)
+    mean = np.linspace(-0.5, 0.5, 36)
+    flat = ebm_swift.ais_log_z(energy, n_chains=64, n_temps=20, base_mean=mean, seed=1)
+    image = ebm_swift.ais_log_z(energy, n_chains=64, n_temps=20, base_mean=mean.reshape(1, 6, 6), seed=1)
+    assert flat == image and np.isfinite(flat[0])
+    with pytest.raises(ValueError, match=r"base_mean must be finite with shape \(1, 6, 6\) or \(36,\); got shape \(6, 6\)"):
+        ebm_swift.ais_log_z(energy, base_mean=np.zeros((6, 6)))

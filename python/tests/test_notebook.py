@@ -17,6 +17,7 @@ def test_quickstart_notebook_executes():
     client.execute()  # raises CellExecutionError on the first failing cell
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 2, "the toy plots and the digit grid should be displayed"
+    assert len(images) >= 3, "the toy plots, the digit grid and the Fashion-MNIST figure should be displayed"
     text = "".join(o.get("text", "") for o in outputs)
     assert "nats/point" in text and "log Z: AIS" in text
+    assert "AUROC test images vs uniform noise" in text and "76,993 parameters" in text

@@ -255,6 +255,17 @@ def test_plots_draw():
     img = plots.plot_image_grid(np.zeros((12, 64)), columns=5, ax=axes[3]).images[0].get_array()
     assert img.shape == (3 * 9, 5 * 9)
     plt.close(fig)
+    # Image batches (n, 1, h, w): the tile size comes from the batch; each tile shows its image.
+    fig, axes = plt.subplots(1, 2)
+    batch = np.arange(3 * 5 * 4, dtype=np.float32).reshape(3, 1, 5, 4) / 60
+    grid = plots.plot_image_grid(batch, columns=2, ax=axes[0]).images[0].get_array()
+    assert grid.shape == (2 * 6, 2 * 5)
+    np.testing.assert_array_equal(grid[6:11, 0:4], batch[2, 0])
+    with pytest.raises(ValueError, match="images must be"):
+        plots.plot_image_grid(np.zeros((3, 10)))
+    hist = plots.plot_energy_histogram(t.energy, data=DATA[:100], noise=DATA[:50] * 3, ax=axes[1])
+    assert len(hist.patches) == 2 * 50 and [x.get_text().split()[0] for x in hist.get_legend().get_texts()] == ["data", "noise"]
+    plt.close(fig)
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ typedef int32_t ebm_status;
 #define EBM_ACT_ELU 3
 #define EBM_ACT_LEAKY_RELU 4 /* negative slope 0.2 */
 #define EBM_ACT_GELU 5       /* tanh approximation */
+#define EBM_ACT_GELU_ERF 6   /* exact: x Phi(x) (network layers) */
 
 /* Optimisers of ebm_trainer_config. */
 #define EBM_OPT_SGD 0
