@@ -480,7 +480,9 @@ class SpectralNorm(Module):
     :class:`~ebm_swift.Trainer` moves by the power iterations once at the start of every step
     (PyTorch iterates at every forward pass in training mode; ebm_swift samples and evaluates as
     PyTorch's evaluation mode does, with the stored vectors). Gradients hold ``u`` and ``v`` fixed,
-    as PyTorch's do. ``u`` and ``v`` start as random unit vectors drawn from the energy's seed.
+    as PyTorch's do. ``u`` and ``v`` start as random unit vectors drawn from the energy's seed and
+    moved by one power iteration when the energy is built (PyTorch's first forward pass in
+    training mode does the same), so ``σ`` estimates the largest singular value from the start.
     """
 
     def __init__(self, module, n_power_iterations=1, eps=1e-12):

@@ -24,6 +24,9 @@ public final class NetworkEnergy {
         network.initialise(parameters.base, &stream)
         self.buffers = FloatBuffer(count: network.bufferCount)
         network.initialiseBuffers(buffers.base, &stream)
+        // One power iteration from the random start, so that a spectral norm's σ estimates the
+        // largest singular value before the first training step (a random u, v could give σ ≈ 0).
+        network.trainingStepWillBegin(parameters.base, buffers: buffers.base)
         blockRows = Self.directBlockRows(network)
         if blockRows != nil {
             for case let linear as Linear in network.layers { linear.useTransposedWeights() }
