@@ -73,27 +73,29 @@ public final class NetworkEnergy {
 /// Scratch memory for evaluating a `NetworkEnergy` on blocks of up to `capacity` rows.
 public final class NetworkWorkspace {
     public let capacity: Int
-    let saved: FloatBuffer
-    let scratch: FloatBuffer
-    /// `capacity` energies (when the caller does not want them) and `capacity` cotangents.
+    /// One allocation, carved into the saved region, the scratch region, `capacity` energies (when
+    /// the caller does not want them) and `capacity` cotangents.
+    private let storage: FloatBuffer
+    let saved: UnsafeMutablePointer<Float>
+    let scratch: UnsafeMutablePointer<Float>
     let energies: UnsafeMutablePointer<Float>
     let cotangent: UnsafeMutablePointer<Float>
-    private let storage: FloatBuffer
 
     init(network: Sequential, capacity: Int) {
         self.capacity = capacity
-        saved = FloatBuffer(count: network.savedCount(rows: capacity))
-        scratch = FloatBuffer(count: network.scratchCount(rows: capacity))
-        storage = FloatBuffer(count: 2 * capacity)
-        energies = storage.base
-        cotangent = storage.base + capacity
+        let savedCount = network.savedCount(rows: capacity), scratchCount = network.scratchCount(rows: capacity)
+        storage = FloatBuffer(count: savedCount + scratchCount + 2 * capacity)
+        saved = storage.base
+        scratch = storage.base + savedCount
+        energies = scratch + scratchCount
+        cotangent = energies + capacity
     }
 
     func buffers(_ x: UnsafePointer<Float>, rows: Int, parameters: UnsafePointer<Float>,
                  output: UnsafeMutablePointer<Float>? = nil) -> LayerBuffers {
         precondition(rows <= capacity, "workspace too small")
         return LayerBuffers(rows: rows, input: x, output: output ?? energies, parameters: parameters,
-                            saved: saved.base, scratch: scratch.base)
+                            saved: saved, scratch: scratch)
     }
 }
 
