@@ -103,19 +103,33 @@ public func ebmEnergyDim(_ energy: OpaquePointer?, _ out: UnsafeMutablePointer<I
     }
 }
 
-/// Evaluates energies (and optionally gradients) of a batch with a workspace for that batch.
+/// Evaluates energies (and optionally gradients) of a batch, in chunks of at most `chunkRows` rows
+/// with one workspace for a chunk: memory stays bounded whatever the batch size (a workspace for
+/// two million rows of a wide network would be tens of gigabytes). An energy that must see the
+/// whole batch (a Python callback) gets it in one call.
 private struct Evaluate: EnergyVisitor {
+    static let chunkRows = 1024
     let x: UnsafeBufferPointer<Float>
     let rows: Int
     let energies: UnsafeMutableBufferPointer<Float>?
     let gradient: UnsafeMutableBufferPointer<Float>?
 
     func visit<E: EnergyFunction>(_ energy: E) throws {
-        let ws = energy.makeWorkspace(capacity: rows)
-        if let g = gradient {
-            energy.gradients(x, rows: rows, energies: energies, into: g, workspace: ws)
-        } else if let e = energies {
-            energy.energies(x, rows: rows, into: e, workspace: ws)
+        let d = energy.dimension
+        let chunk = energy.wholeBatch ? rows : min(rows, Self.chunkRows)
+        let ws = energy.makeWorkspace(capacity: max(chunk, 1))
+        var start = 0
+        while start < rows {
+            let n = min(chunk, rows - start)
+            let xs = UnsafeBufferPointer(rebasing: x[(start * d)..<((start + n) * d)])
+            let es = energies.map { UnsafeMutableBufferPointer(rebasing: $0[start..<(start + n)]) }
+            if let g = gradient {
+                energy.gradients(xs, rows: n, energies: es,
+                                 into: UnsafeMutableBufferPointer(rebasing: g[(start * d)..<((start + n) * d)]), workspace: ws)
+            } else if let e = es {
+                energy.energies(xs, rows: n, into: e, workspace: ws)
+            }
+            start += n
         }
     }
 }

@@ -75,8 +75,8 @@ public func ebmNetworkCreate(
         let out = try nonNull(out, "out")
         let shape = UnsafeBufferPointer(start: try nonNull(inputShape, "input_shape"), count: try checkedCount(rank, "rank"))
             .map { Int($0) }
-        try require(shape.allSatisfy { $0 > 0 } && shape.reduce(1, *) < Int(Int32.max),
-                    "input_shape must hold positive sizes, got \(shape)")
+        try require(shape.allSatisfy { $0 > 0 }, "input_shape must hold positive sizes, got \(shape)")
+        try requireCount(shape, "input_shape \(shape)")
         let built = try layers(UnsafeBufferPointer(start: try nonNull(descriptors, "layers"), count: try checkedCount(count, "n_layers")),
                                inputShape: shape, path: "")
         let energy = try NetworkEnergy(network: try Sequential(built.layers), seed: seed)

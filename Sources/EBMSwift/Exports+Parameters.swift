@@ -64,8 +64,10 @@ public func ebmEnergySetBuffers(
     }
 }
 
-/// The gradient of the mean energy over a batch, with a workspace for that batch.
+/// The gradient of the mean energy over a batch, in chunks of at most `chunkRows` rows (memory
+/// bounded whatever the batch size): `Σ_chunks (n_chunk / rows) · mean gradient of the chunk`.
 private struct MeanParameterGradient: EnergyVisitor {
+    static let chunkRows = 1024
     let x: UnsafePointer<Float>
     let rows: Int
     let grad: UnsafeMutableBufferPointer<Float>
@@ -79,9 +81,23 @@ private struct MeanParameterGradient: EnergyVisitor {
         guard grad.count == model.parameterCount else {
             throw EBMError.invalidArgument("count must be \(model.parameterCount), got \(grad.count)")
         }
-        let ws = model.makeWorkspace(capacity: rows)
-        model.parameterGradientOfMean(UnsafeBufferPointer(start: x, count: rows * model.dimension), rows: rows,
-                                      into: grad, workspace: ws)
+        let d = model.dimension, chunk = min(rows, Self.chunkRows)
+        let ws = model.makeWorkspace(capacity: chunk)
+        if rows <= chunk {
+            model.parameterGradientOfMean(UnsafeBufferPointer(start: x, count: rows * d), rows: rows, into: grad, workspace: ws)
+            return
+        }
+        let part = FloatBuffer(count: grad.count)
+        grad.update(repeating: 0)
+        var start = 0
+        while start < rows {
+            let n = min(chunk, rows - start)
+            model.parameterGradientOfMean(UnsafeBufferPointer(start: x + start * d, count: n * d), rows: n,
+                                          into: part.all, workspace: ws)
+            let weight = Float(n) / Float(rows)
+            for i in 0..<grad.count { grad[i] += weight * part.base[i] }
+            start += n
+        }
     }
 }
 

@@ -477,6 +477,7 @@ static PyObject *evaluate(PyObject *args, int with_gradient) {
         status = ebm_energy_eval(e, (const float *)PyArray_DATA(x), n,
                                  (float *)PyArray_DATA(energies));
     Py_END_ALLOW_THREADS
+    if (restore_callable_error(capsule)) goto fail; /* a callable energy's own exception, raised now */
     if (status != EBM_OK) {
         raise_status(status);
         goto fail;

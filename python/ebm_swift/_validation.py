@@ -174,3 +174,35 @@ def resolve_seed(seed) -> int:
     if not 0 <= seed < 2**64:
         raise ValueError(f"seed must be in [0, 2**64); got {seed}")
     return seed
+
+
+def real_array(value, name: str) -> np.ndarray:
+    """``value`` as a float64 array, refusing complex, boolean, object and non-numeric input."""
+    arr = np.asarray(value)
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
+    return np.array(arr, dtype=np.float64, copy=True)
+
+
+#: The native core stores means and precision matrices in float32: beyond these bounds its
+#: arithmetic overflows, underflows or loses every significant digit.
+FLOAT32_MEAN_LIMIT = 1e18  # (x − μ)² must stay below float32's 3.4e38
+FLOAT32_VARIANCE_RANGE = (1e-20, 1e20)  # so that Σ⁻¹'s entries are representable with room
+FLOAT32_CONDITION_LIMIT = 1 / float(np.finfo(np.float32).eps)  # ≈ 8.4e6: Σ⁻¹ to one digit
+
+
+def float32_gaussian(mean, cov, mean_name: str, cov_name: str) -> None:
+    """Raises ``ValueError`` unless a symmetric positive definite ``cov`` (already checked) and its
+    ``mean`` can be computed with in float32, naming what is out of range."""
+    if np.abs(mean).max() > FLOAT32_MEAN_LIMIT:
+        raise ValueError(f"{mean_name} must have entries of magnitude at most {FLOAT32_MEAN_LIMIT:g} (float32 "
+                         f"arithmetic); got {np.abs(mean).max():g}")
+    eigenvalues = np.linalg.eigvalsh(cov)
+    low, high = FLOAT32_VARIANCE_RANGE
+    if eigenvalues.min() < low or eigenvalues.max() > high:
+        raise ValueError(f"{cov_name} must have eigenvalues (variances) in [{low:g}, {high:g}] for float32 "
+                         f"arithmetic; got [{eigenvalues.min():g}, {eigenvalues.max():g}]")
+    condition = eigenvalues.max() / eigenvalues.min()
+    if condition > FLOAT32_CONDITION_LIMIT:
+        raise ValueError(f"{cov_name} is too ill-conditioned for float32: condition number {condition:.3g} > "
+                         f"{FLOAT32_CONDITION_LIMIT:.3g} (its inverse would have no correct digit)")

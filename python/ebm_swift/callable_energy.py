@@ -28,10 +28,14 @@ class CallableEnergy(Energy):
         ``grad_fn(x) -> (n, dim)``, the gradient ``∇x E`` per row.
     dim : int
 
-    Raises (during sampling)
-    ------------------------
+    Raises (from :meth:`energy`, :meth:`grad_x` and the samplers)
+    ----------------------------------------------------------------
     ValueError
         If a function returns the wrong shape or a NaN/Inf value.
+    TypeError
+        If a function returns something that is not a real array.
+    Exception
+        Whatever ``energy_fn`` or ``grad_fn`` raises, unchanged.
     """
 
     def __init__(self, energy_fn, grad_fn, dim):
@@ -39,25 +43,30 @@ class CallableEnergy(Energy):
             raise TypeError("energy_fn and grad_fn must be callable")
         self.dim = positive_int(dim, "dim")
         self.energy_fn, self.grad_fn = energy_fn, grad_fn
-        self._handle = _native.callable_create(self.dim, self._evaluate)
+        # The native handle keeps the evaluator alive; it must not reach back to `self` (a cycle
+        # through a capsule, which the garbage collector cannot see, would never be freed).
+        self._handle = _native.callable_create(self.dim, _evaluator(energy_fn, grad_fn, self.dim))
 
-    def _evaluate(self, x, need_energy, need_grad):
+
+def _evaluator(energy_fn, grad_fn, dim):
+    """``evaluate(x, need_energy, need_grad) -> (energies | None, grad | None)``, checked."""
+
+    def evaluate(x, need_energy, need_grad):
         n = x.shape[0]
-        energies = grad = None
-        if need_energy:
-            energies = self._checked(self.energy_fn(x), (n,), "energy_fn")
-        if need_grad:
-            grad = self._checked(self.grad_fn(x), (n, self.dim), "grad_fn")
+        energies = _checked(energy_fn(x), (n,), "energy_fn") if need_energy else None
+        grad = _checked(grad_fn(x), (n, dim), "grad_fn") if need_grad else None
         return energies, grad
 
-    @staticmethod
-    def _checked(value, shape, name):
-        try:
-            arr = np.asarray(value, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must return a real array of shape {shape}; got {type(value).__name__}") from exc
-        if arr.shape != shape:
-            raise ValueError(f"{name} must return an array of shape {shape}; got shape {arr.shape}")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} returned NaN or infinite values")
-        return arr
+    return evaluate
+
+
+def _checked(value, shape, name):
+    try:
+        arr = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must return a real array of shape {shape}; got {type(value).__name__}") from exc
+    if arr.shape != shape:
+        raise ValueError(f"{name} must return an array of shape {shape}; got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} returned NaN or infinite values")
+    return arr

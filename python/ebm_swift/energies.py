@@ -8,7 +8,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _native
-from ._validation import as_samples, positive_int, positive_ints, resolve_seed
+from ._validation import as_samples, float32_gaussian, positive_int, positive_ints, real_array, resolve_seed
 from .persistence import persistent
 
 __all__ = ["Energy", "TrainableEnergy", "MLPEnergy", "GaussianEnergy", "ACTIVATIONS"]
@@ -244,6 +244,11 @@ class MLPEnergy(TrainableEnergy):
         if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
         self.activation = activation
+        widths = (self.dim,) + self.hidden + (1,)
+        count = sum((fan_in + 1) * width for fan_in, width in zip(widths[:-1], widths[1:]))
+        if count > 2**31 - 1:
+            raise ValueError(f"MLPEnergy(dim={self.dim}, hidden={self.hidden}) has {count} parameters; "
+                             "at most 2**31 - 1 are supported")
         self._handle = _native.mlp_create(
             self.dim, np.asarray(self.hidden, dtype=np.int64), ACTIVATIONS[activation], resolve_seed(seed)
         )
@@ -281,8 +286,7 @@ class GaussianEnergy(Energy):
     """
 
     def __init__(self, mean, cov):
-        mean = np.array(mean, dtype=np.float64, copy=True)
-        cov = np.array(cov, dtype=np.float64, copy=True)
+        mean, cov = real_array(mean, "mean"), real_array(cov, "cov")
         if mean.ndim != 1 or mean.size == 0:
             raise ValueError(f"mean must be 1-D and non-empty; got shape {mean.shape}")
         d = mean.size
@@ -296,6 +300,7 @@ class GaussianEnergy(Energy):
             chol = np.linalg.cholesky(cov)
         except np.linalg.LinAlgError:
             raise ValueError("cov must be positive definite; its Cholesky factorisation failed") from None
+        float32_gaussian(mean, cov, "mean", "cov")
         self.dim = d
         self.mean, self.cov = mean, cov
         self.log_z = 0.5 * d * np.log(2 * np.pi) + float(np.sum(np.log(np.diag(chol))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 import numpy as np
@@ -12,6 +13,8 @@ from .energies import TrainableEnergy, _split_named
 from .persistence import persistent
 
 __all__ = ["NetworkEnergy"]
+
+_MAX_COUNT = 2**31 - 1
 
 
 @persistent("NetworkEnergy")
@@ -54,9 +57,18 @@ class NetworkEnergy(TrainableEnergy):
         if self._layer_shapes[-1] != (1,):
             raise ValueError(f"the network must end in one output per sample; layer {len(net) - 1} produces "
                              f"shape {self._layer_shapes[-1]}")
-        self.dim = int(np.prod(self._input_shape))
         self._shapes = OrderedDict(net._parameter_shapes(self._input_shape))
         self._buffer_shapes = OrderedDict(net._buffer_shapes(self._input_shape))
+        # Sizes in Python integers, before anything native is built (the core's limit is 2**31 - 1).
+        for i, shape in [("input", self._input_shape), *enumerate(self._layer_shapes)]:
+            if math.prod(shape) > _MAX_COUNT:
+                where = "input_shape" if i == "input" else f"layer {i}'s output"
+                raise ValueError(f"{where} {tuple(shape)} has {math.prod(shape)} elements per sample; at most 2**31 - 1")
+        for what, shapes in (("parameters", self._shapes), ("buffers", self._buffer_shapes)):
+            count = sum(math.prod(s) for s in shapes.values())
+            if count > _MAX_COUNT:
+                raise ValueError(f"the network has {count} {what}; at most 2**31 - 1 are supported")
+        self.dim = math.prod(self._input_shape)
         self._handle = _native.network_create(np.asarray(self._input_shape, dtype=np.int64),
                                               net._records(self._input_shape), resolve_seed(seed))
 

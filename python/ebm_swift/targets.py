@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _native
-from ._validation import positive_float, positive_int
+from ._validation import float32_gaussian, positive_float, positive_int, real_array
 from .energies import Energy
 
 __all__ = ["GaussianMixtureEnergy", "DoubleWellEnergy", "BananaEnergy"]
@@ -27,9 +27,7 @@ class GaussianMixtureEnergy(Energy):
     log_z = 0.0
 
     def __init__(self, means, covs, weights):
-        means = np.array(means, dtype=np.float64)
-        covs = np.array(covs, dtype=np.float64)
-        weights = np.array(weights, dtype=np.float64)
+        means, covs, weights = real_array(means, "means"), real_array(covs, "covs"), real_array(weights, "weights")
         if means.ndim != 2 or means.shape[0] == 0 or means.shape[1] == 0:
             raise ValueError(f"means must have shape (k, d) with k, d ≥ 1; got {means.shape}")
         k, d = means.shape
@@ -48,6 +46,7 @@ class GaussianMixtureEnergy(Energy):
                 np.linalg.cholesky(covs[i])
             except np.linalg.LinAlgError:
                 raise ValueError(f"covs[{i}] must be positive definite") from None
+            float32_gaussian(means[i], covs[i], f"means[{i}]", f"covs[{i}]")
         self.dim, self.means, self.covs, self.weights = d, means, covs, weights
         self._handle = _native.gaussian_mixture_create(means, covs, weights)
 

@@ -30,6 +30,10 @@ public final class Conv2d: NetworkLayer {
         try require(stride.0 > 0 && stride.1 > 0, "Conv2d stride must be positive, got \(stride)")
         try require(padding.0 >= 0 && padding.1 >= 0, "Conv2d padding must be non-negative, got \(padding)")
         try require(inputHeight > 0 && inputWidth > 0, "Conv2d input must be non-empty, got \(inputHeight)×\(inputWidth)")
+        try requireCount([inChannels, inputHeight, inputWidth], "Conv2d's input")
+        try requireCount([outChannels, inChannels, kernel.0, kernel.1], "Conv2d's weight")
+        try require(padding.0 <= maximumCount && padding.1 <= maximumCount && kernel.0 <= maximumCount
+                    && kernel.1 <= maximumCount, "Conv2d kernel and padding must be below 2^31")
         let oh = (inputHeight + 2 * padding.0 - kernel.0) / stride.0 + 1
         let ow = (inputWidth + 2 * padding.1 - kernel.1) / stride.1 + 1
         try require(inputHeight + 2 * padding.0 >= kernel.0 && inputWidth + 2 * padding.1 >= kernel.1 && oh > 0 && ow > 0,
@@ -45,6 +49,8 @@ public final class Conv2d: NetworkLayer {
         self.outputWidth = ow
         self.inputShape = [inChannels, inputHeight, inputWidth]
         self.outputShape = [outChannels, oh, ow]
+        try requireCount([outChannels, oh, ow], "Conv2d's output")
+        try requireCount([inChannels, kernel.0, kernel.1, oh, ow], "Conv2d's column matrix")
         (gather, contributions, contributionsPerInput) = Self.indexTables(self)
     }
     public var parameters: [ParameterShape] {
