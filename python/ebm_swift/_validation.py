@@ -104,14 +104,30 @@ def positive_ints(value, name: str) -> tuple:
     return tuple(positive_int(v, f"{name}[{i}]") for i, v in enumerate(items))
 
 
-def positive_int(value, name: str) -> int:
-    """``value`` as an int ≥ 1 (bools and non-integers rejected)."""
+#: The largest count the native core takes (sizes, batch rows, steps): its tensors and the BLAS
+#: index with 32-bit integers.
+MAX_COUNT = 2**31 - 1
+
+
+def positive_int(value, name: str, maximum: int = MAX_COUNT) -> int:
+    """``value`` as an int in ``[1, maximum]`` (bools and non-integers rejected)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive integer; got {value!r} ({type(value).__name__})")
     value = operator.index(value)
     if value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value}")
+    if value > maximum:
+        limit = "2**31 - 1" if maximum == MAX_COUNT else str(maximum)
+        raise ValueError(f"{name} must be at most {limit}; got {value}")
     return value
+
+
+def count_within_limit(count: int, what: str) -> int:
+    """``count`` (a product of sizes, in Python integers) if at most ``MAX_COUNT``, else ValueError
+    naming ``what``: checked before anything is allocated."""
+    if count > MAX_COUNT:
+        raise ValueError(f"{what} = {count} values; at most 2**31 - 1 are supported")
+    return count
 
 
 def _real(value, name: str) -> float:

@@ -209,6 +209,12 @@ class TrainableEnergy(Energy):
         return self._split(_native.energy_grad_params(self._handle, as_samples(x, self.input_shape)[0]))
 
 
+def _mlp_parameter_count(dim, hidden) -> int:
+    """Weights and biases of an MLP ``dim → hidden… → 1`` (Python integers: no overflow)."""
+    widths = (dim,) + tuple(hidden) + (1,)
+    return sum((fan_in + 1) * width for fan_in, width in zip(widths[:-1], widths[1:]))
+
+
 @persistent("MLPEnergy")
 class MLPEnergy(TrainableEnergy):
     """A fully connected energy network ``E: R^dim -> R``.
@@ -244,8 +250,7 @@ class MLPEnergy(TrainableEnergy):
         if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
         self.activation = activation
-        widths = (self.dim,) + self.hidden + (1,)
-        count = sum((fan_in + 1) * width for fan_in, width in zip(widths[:-1], widths[1:]))
+        count = _mlp_parameter_count(self.dim, self.hidden)
         if count > 2**31 - 1:
             raise ValueError(f"MLPEnergy(dim={self.dim}, hidden={self.hidden}) has {count} parameters; "
                              "at most 2**31 - 1 are supported")
@@ -264,7 +269,13 @@ class MLPEnergy(TrainableEnergy):
 
     @classmethod
     def _from_state(cls, arrays, meta):
-        model = cls(meta["dim"], tuple(meta["hidden"]), meta["activation"], seed=0)
+        dim = positive_int(meta.get("dim"), "the file's dim")
+        hidden = positive_ints(meta.get("hidden"), "the file's hidden")
+        expected, stored = _mlp_parameter_count(dim, hidden), arrays["params"].size
+        if stored != expected:  # checked before anything is allocated for the architecture
+            raise ValueError(f"the file's MLPEnergy(dim={dim}, hidden={hidden}) has {expected} parameters "
+                             f"but the file holds {stored}")
+        model = cls(dim, hidden, meta.get("activation"), seed=0)
         model._load_flat(arrays["params"])
         return model
 

@@ -86,6 +86,8 @@ def mmd(X, Y, bandwidth=None) -> float:
         pooled = np.concatenate([X, Y])[:1000]
         d = np.sqrt(sq(pooled, pooled))
         bandwidth = float(np.median(d[np.triu_indices(len(pooled), 1)]))
+        if bandwidth == 0:
+            raise ValueError("the median heuristic gives bandwidth 0 (most pooled points coincide); pass bandwidth=")
     elif not (np.isfinite(bandwidth) and bandwidth > 0):
         raise ValueError(f"bandwidth must be positive; got {bandwidth!r}")
     g = -0.5 / bandwidth**2

@@ -103,7 +103,12 @@ class NetworkEnergy(TrainableEnergy):
 
     @classmethod
     def _from_state(cls, arrays, meta):
-        energy = cls(nn.from_config(meta["net"]), tuple(meta["input_shape"]), seed=0)
+        net, input_shape = nn.from_config(meta.get("net")), positive_ints(meta.get("input_shape"), "the file's input_shape")
+        # The sizes the architecture implies, in Python, before anything is allocated for it.
+        expected = sum(math.prod(s) for _, s in net._parameter_shapes(input_shape))
+        if arrays["params"].size != expected:
+            raise ValueError(f"the file's network has {expected} parameters but the file holds {arrays['params'].size}")
+        energy = cls(net, input_shape, seed=0)
         energy._load_flat(arrays["params"])
         if energy._buffer_shapes:
             if "buffers" not in arrays:

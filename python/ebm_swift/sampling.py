@@ -7,6 +7,7 @@ import numpy as np
 from . import _native
 from ._validation import (
     as_samples,
+    count_within_limit,
     interval,
     non_negative_float,
     optional_positive_float,
@@ -240,6 +241,7 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
     if dim is not None and positive_int(dim, "dim") != energy.dim:
         raise ValueError(f"dim must match energy.dim = {energy.dim}; got {dim}")
     n_chains = positive_int(n_chains, "n_chains")
+    count_within_limit(n_chains * energy.dim, "n_chains × dim")
     n_temps = positive_int(n_temps, "n_temps")
     n_steps = positive_int(n_steps, "n_steps")
     if n_temps * n_steps >= 2**32 - 1:
@@ -274,7 +276,7 @@ def set_num_threads(n: int) -> None:
     Chains are split into blocks that depend only on their number, so results are bit-identical
     for any thread count.
     """
-    _native.set_num_threads(positive_int(n, "n"))
+    _native.set_num_threads(positive_int(n, "n", maximum=1024))
 
 
 def get_num_threads() -> int:

@@ -12,6 +12,7 @@ from ._native import DivergenceError
 from ._progress import progress_bar
 from ._validation import (
     as_samples,
+    count_within_limit,
     interval,
     non_negative_float,
     optional_positive_float,
@@ -163,8 +164,7 @@ class Trainer:
         self.sampler = sampler
         self.persistent = bool(persistent)
         self.buffer_size = positive_int(buffer_size, "buffer_size")
-        if self.buffer_size >= 2**32 - 1:
-            raise ValueError(f"buffer_size must be below 2**32 - 1; got {self.buffer_size}")
+        count_within_limit(self.buffer_size * energy.dim, "buffer_size × dim")
         self.reinit_prob = probability(reinit_prob, "reinit_prob")
         self.init_range = interval(init_range, "init_range")
         self.data_noise = non_negative_float(data_noise, "data_noise")

@@ -1,5 +1,5 @@
 """Regression tests for the crashes and wrong results of issue 14's table that are fixed so far
-(rows 1, 2, 3, 7, 8, 9 and part of 13). Each reproducer that used to take the interpreter down runs
+(rows 1, 2, 3, 7, 8, 9, 12 and part of 13). Each reproducer that used to take the interpreter down runs
 in a subprocess, so that a regression fails this test instead of ending the session."""
 
 import gc
@@ -158,3 +158,34 @@ def test_complex_gaussian_parameters_are_type_errors():
     d = x - [1.0, -2.0]
     expected = 0.5 * np.einsum("ni,ij,nj->n", d, np.linalg.inv([[4.0, 1.0], [1.0, 0.5]]), d)
     np.testing.assert_allclose(g.energy(x), expected, rtol=1e-5)
+
+
+# Rest of row 3 and part of row 13: counts above what the core takes are ValueErrors up front.
+@pytest.mark.parametrize("call,match", [
+    (lambda: ebm_swift.Trainer(ebm_swift.MLPEnergy(2, seed=0), buffer_size=2**32 - 2),
+     "buffer_size must be at most 2\\*\\*31 - 1; got 4294967294"),
+    (lambda: ebm_swift.Trainer(ebm_swift.MLPEnergy(4, seed=0), buffer_size=2**30),
+     r"buffer_size × dim = 4294967296 values; at most 2\*\*31 - 1"),
+    (lambda: ebm_swift.ais_log_z(ebm_swift.DoubleWellEnergy(dim=10**5), n_chains=10**7, n_temps=1),
+     r"n_chains × dim = 1000000000000 values"),
+    (lambda: ebm_swift.set_num_threads(2**63), "n must be at most 1024; got 9223372036854775808"),
+    (lambda: ebm_swift.DoubleWellEnergy(dim=2**70), r"dim must be at most 2\*\*31 - 1"),
+    (lambda: ebm_swift.metrics.mmd(np.zeros((5, 2)), np.zeros((5, 2))), "bandwidth 0"),
+])
+def test_oversized_counts_and_degenerate_inputs_are_value_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# Row 12: a file's sizes are checked against its own architecture before anything is allocated.
+def test_a_file_claiming_a_large_architecture_is_refused_before_allocating(tmp_path):
+    import time
+
+    path = tmp_path / "large.npz"
+    np.savez(path, __format__=np.array("ebm_swift"), __version__=np.array(2), __kind__=np.array("MLPEnergy"),
+             __meta__=np.array(json.dumps({"dim": 2**25, "hidden": [15], "activation": "swish"})),
+             params=np.zeros(10, dtype=np.float32))
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="has 503316511 parameters but the file holds 10"):
+        ebm_swift.load(path)
+    assert time.perf_counter() - start < 1.0
