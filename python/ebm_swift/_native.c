@@ -54,9 +54,11 @@ static PyObject *raise_status(ebm_status status) {
         raise_divergence();
         break;
     case EBM_ERR_INTERRUPTED:
-        /* The poll callback already ran the signal handlers, which set the exception
-           (KeyboardInterrupt for Ctrl-C). */
-        if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+        /* The call stopped for Ctrl-C (poll_signals re-armed SIGINT) or a failing progress
+           callback (its exception is set). Its locks are released now: the signal handlers run
+           here, the SIGINT one raising KeyboardInterrupt (or the user's running); if none
+           raised, KeyboardInterrupt, since the call did stop. */
+        if (!PyErr_Occurred() && PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
         break;
     default:
         PyErr_Format(PyExc_RuntimeError, "ebm_swift internal error (status %d): %s", (int)status,
@@ -144,9 +146,12 @@ static void poll_init(poll_state *s, PyObject *progress, PyObject *capsule) {
     PyErr_Clear(); /* PyCapsule_GetContext of a capsule without context is not an error */
 }
 
-/* Called by the library about once per step with the GIL released. Every 50 ms it takes the GIL,
-   runs pending signal handlers and reports progress; a non-zero return stops the call (an
-   exception is then set, or a callable energy has one pending). */
+/* Called by the library about once per step with the GIL released, while the call holds the
+   model's or trainer's lock. Every 50 ms it takes the GIL, looks for Ctrl-C and reports progress; a
+   non-zero return stops the call. It runs no signal handler: a handler that touched the model or
+   the trainer here would wait on the lock this very call holds. A SIGINT is noted (and re-armed
+   with PyErr_SetInterrupt), and its handler runs when the call has returned and released its
+   locks (raise_status); other signals' handlers run when the interpreter resumes. */
 static int32_t poll_signals(void *ctx, double progress) {
     poll_state *s = (poll_state *)ctx;
     struct timespec now;
@@ -157,7 +162,10 @@ static int32_t poll_signals(void *ctx, double progress) {
     if (elapsed < 0.05) return 0;
     s->last = now;
     PyGILState_STATE gil = PyGILState_Ensure();
-    stop = PyErr_CheckSignals() != 0;
+    if (PyOS_InterruptOccurred()) {
+        PyErr_SetInterrupt();
+        stop = 1;
+    }
     if (!stop && s->progress != NULL && s->progress != Py_None) {
         PyObject *r = PyObject_CallFunction(s->progress, "d", progress);
         if (r == NULL) stop = 1;
@@ -170,9 +178,9 @@ static int32_t poll_signals(void *ctx, double progress) {
 /* Maps a failed status to an exception, preferring a callable energy's own exception. */
 static PyObject *raise_call_status(ebm_status status, PyObject *capsule) {
     callable_ctx *ctx;
-    if (status == EBM_ERR_INTERRUPTED && PyErr_Occurred() &&
+    if (status == EBM_ERR_INTERRUPTED &&
         !((ctx = (callable_ctx *)PyCapsule_GetContext(capsule)) && ctx->error_type))
-        return NULL; /* Ctrl-C or a failing progress callback: keep that exception */
+        return raise_status(status); /* Ctrl-C or a failing progress callback */
     ctx = (callable_ctx *)PyCapsule_GetContext(capsule);
     PyErr_Clear();
     if (ctx != NULL && ctx->error_type != NULL) {
@@ -861,7 +869,10 @@ static PyObject *py_trainer_step_count(PyObject *self, PyObject *args) {
     ebm_status status;
     if (!PyArg_ParseTuple(args, "O", &capsule)) return NULL;
     if ((t = trainer_from(capsule)) == NULL) return NULL;
-    if ((status = ebm_trainer_step_count(t, &count)) != EBM_OK) return raise_status(status);
+    Py_BEGIN_ALLOW_THREADS /* waits on the trainer's lock while a step runs: never with the GIL */
+    status = ebm_trainer_step_count(t, &count);
+    Py_END_ALLOW_THREADS
+    if (status != EBM_OK) return raise_status(status);
     return PyLong_FromLongLong(count);
 }
 
@@ -885,9 +896,11 @@ static PyObject *py_trainer_get_state(PyObject *self, PyObject *args) {
     buffer = (PyArrayObject *)PyArray_SimpleNew(2, bdims, NPY_FLOAT32);
     order = (PyArrayObject *)PyArray_SimpleNew(1, bdims, NPY_INT64);
     if (m == NULL || v == NULL || buffer == NULL || order == NULL) goto fail;
+    Py_BEGIN_ALLOW_THREADS
     status = ebm_trainer_get_state(t, (float *)PyArray_DATA(m), (float *)PyArray_DATA(v), n_params,
                                    (float *)PyArray_DATA(buffer), (int64_t)(bdims[0] * bdims[1]),
                                    (int64_t *)PyArray_DATA(order), size, &steps, &updates);
+    Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
         raise_status(status);
         goto fail;
@@ -919,9 +932,11 @@ static PyObject *py_trainer_set_state(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "optimiser moments must have the same size");
         goto fail;
     }
+    Py_BEGIN_ALLOW_THREADS
     status = ebm_trainer_set_state(t, (const float *)PyArray_DATA(m), (const float *)PyArray_DATA(v),
                                    PyArray_SIZE(m), (const float *)PyArray_DATA(buffer), PyArray_SIZE(buffer),
                                    (const int64_t *)PyArray_DATA(order), PyArray_SIZE(order), steps, updates);
+    Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
         raise_status(status);
         goto fail;
