@@ -811,29 +811,52 @@ static PyObject *py_trainer_create(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* trainer_step(handle, x, dim, lr, history) -> (loss, e_data, e_model, grad_norm, lr, step_time).
+   `history` is the trainer's six lists in that order: the step's row is appended here, in C, where
+   no signal handler can run between the step and its record (a KeyboardInterrupt raised after
+   the native step returned would otherwise leave a completed step out of the history). */
 static PyObject *py_trainer_step(PyObject *self, PyObject *args) {
-    PyObject *capsule, *x_obj, *dim_obj, *result = NULL;
+    PyObject *capsule, *x_obj, *dim_obj, *history, *result = NULL;
     PyArrayObject *x = NULL;
     ebm_trainer *t;
     ebm_train_stats stats;
     poll_state poll;
     Py_ssize_t dim;
-    double lr;
+    double lr, seconds;
+    struct timespec t0, t1;
     ebm_status status;
-    if (!PyArg_ParseTuple(args, "OOOd", &capsule, &x_obj, &dim_obj, &lr)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOdO!", &capsule, &x_obj, &dim_obj, &lr, &PyTuple_Type, &history)) return NULL;
+    if (PyTuple_GET_SIZE(history) != 6) {
+        PyErr_SetString(PyExc_TypeError, "history: expected a tuple of six lists");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < 6; k++)
+        if (!PyList_Check(PyTuple_GET_ITEM(history, k))) {
+            PyErr_SetString(PyExc_TypeError, "history: expected a tuple of six lists");
+            return NULL;
+        }
     if ((t = trainer_from(capsule)) == NULL) return NULL;
     if ((dim = PyLong_AsSsize_t(dim_obj)) < 0) return NULL;
     if ((x = as_float32(x_obj, 2, dim, "x")) == NULL) goto fail;
     poll_init(&poll, Py_None, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     Py_BEGIN_ALLOW_THREADS
     status = ebm_trainer_step(t, (const float *)PyArray_DATA(x), PyArray_DIM(x, 0), lr, &stats,
                               poll_signals, &poll);
     Py_END_ALLOW_THREADS
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (status != EBM_OK) {
         raise_status(status);
         goto fail;
     }
-    result = Py_BuildValue("(dddd)", stats.loss, stats.e_data, stats.e_model, stats.grad_norm);
+    seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if ((result = Py_BuildValue("(dddddd)", stats.loss, stats.e_data, stats.e_model, stats.grad_norm, lr, seconds)) == NULL)
+        goto fail;
+    for (Py_ssize_t k = 0; k < 6; k++)
+        if (PyList_Append(PyTuple_GET_ITEM(history, k), PyTuple_GET_ITEM(result, k)) < 0) {
+            Py_CLEAR(result);
+            goto fail;
+        }
 fail:
     Py_XDECREF(x);
     return result;

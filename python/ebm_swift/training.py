@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from . import _native
@@ -216,18 +214,16 @@ class Trainer:
         lr = self.current_lr()
         if not (np.isfinite(lr) and lr > 0):
             raise ValueError(f"lr_schedule gave a learning rate of {lr!r} at step {self.n_iter}")
-        start = time.perf_counter()
+        # The native call appends the step's row to the history itself (so that a Ctrl-C arriving
+        # as it returns cannot leave a completed step unrecorded).
+        history = tuple(self.history[k] for k in HISTORY_KEYS)
         try:
-            loss, e_data, e_model, grad_norm = _native.trainer_step(self._handle, x, self.energy.dim, lr)
+            values = _native.trainer_step(self._handle, x, self.energy.dim, lr, history)
         except TrainingDivergedError:
             raise
         except DivergenceError as exc:
             raise TrainingDivergedError(str(exc), self.n_iter + 1, exc.quantity, exc.site, exc.chain) from None
-        record = {"loss": loss, "e_data": e_data, "e_model": e_model, "grad_norm": grad_norm, "lr": lr,
-                  "step_time": time.perf_counter() - start}
-        for k in HISTORY_KEYS:
-            self.history[k].append(record[k])
-        return record
+        return dict(zip(HISTORY_KEYS, values))
 
     def fit(self, X, *, epochs=1, batch_size=128, shuffle=True, progress=True, callback=None):
         """Train on ``X`` for a number of epochs.

@@ -276,3 +276,27 @@ def test_set_parameters_is_not_starved_by_sampling_threads():
         for a in threads: a.join()
         assert max(waits) < 5, waits
     """, seconds=60)
+
+
+# Row 10: Ctrl-C during fit, repeated, never leaves a completed step out of the history.
+def test_repeated_ctrl_c_during_fit_keeps_history_and_step_count_equal():
+    out = run_with_limit("""
+        import _thread
+        data = np.random.default_rng(1).normal(size=(4096, 2)).astype(np.float32)
+        small = ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (32, 32), seed=0), n_steps=5, buffer_size=256, seed=0)
+        interrupts = 0
+        for i in range(40):
+            timer = threading.Timer(0.005 + 0.0017 * i, _thread.interrupt_main)
+            timer.start()
+            try:
+                small.fit(data, epochs=100, batch_size=64, progress=False)
+            except KeyboardInterrupt:
+                interrupts += 1
+            finally:
+                timer.cancel()
+            n = small.n_iter
+            lengths = {len(v) for v in small.history.values()}
+            assert lengths == {n}, (i, n, lengths)
+        print("interrupts", interrupts, "steps", small.n_iter)
+    """, seconds=120)
+    assert int(out.split("interrupts")[1].split()[0]) >= 30, out
