@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import zipfile
 
@@ -72,26 +73,57 @@ def from_nested_state(arrays, meta, prefix: str):
 
 def save(obj, path) -> None:
     """Save a model (:class:`MLPEnergy`, :class:`NetworkEnergy`), a :class:`Trainer` or an
-    :class:`EnergyBasedModel` to ``path`` (``.npz``), atomically."""
+    :class:`EnergyBasedModel` to ``path`` (``.npz``), atomically.
+
+    The file is written next to its destination and renamed over it, so a failed save leaves any
+    old file whole. A symbolic link is followed: the file it points to is replaced and the link
+    stays. An existing file keeps its permission bits; a new one gets ``0o666`` less the umask (as
+    ``open`` would give it). A read-only file (no write bit) is not replaced (``PermissionError``),
+    nor is anything but a regular file (``ValueError``).
+    """
     if type(obj) not in _KINDS.values():
         raise TypeError(f"cannot save a {type(obj).__name__}; expected one of {', '.join(sorted(_KINDS))}")
+    path = os.fspath(path)
+    target = os.path.realpath(path)  # through symbolic links
+    if os.path.lexists(target):
+        info = os.stat(target)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"path {path!r} exists and is not a regular file; refusing to replace it")
+        mode = stat.S_IMODE(info.st_mode)
+        if not mode & 0o222:
+            raise PermissionError(f"path {path!r} is read-only (mode {mode:o}); refusing to replace it")
+    else:
+        mode = 0o666 & ~_umask()
     arrays, meta = obj._state()
     payload = {"__format__": np.array(FORMAT), "__version__": np.array(VERSION), "__kind__": np.array(obj._kind),
                "__meta__": np.array(json.dumps(meta))}
     payload.update(arrays)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ebm_swift-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".ebm_swift-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **payload)
             f.flush()
+            os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (``/proc``)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting it back at once
+    os.umask(mask)
+    return mask
 
 
 def _from_version_1(kind, arrays, meta):

@@ -300,3 +300,41 @@ def test_repeated_ctrl_c_during_fit_keeps_history_and_step_count_equal():
         print("interrupts", interrupts, "steps", small.n_iter)
     """, seconds=120)
     assert int(out.split("interrupts")[1].split()[0]) >= 30, out
+
+
+# Row 11: save keeps an existing file's mode, gives a new one the umask's, follows symbolic links
+# and refuses read-only and non-regular files.
+def test_save_keeps_modes_follows_links_and_refuses_read_only(tmp_path):
+    import os
+    import stat
+
+    model = ebm_swift.MLPEnergy(2, (8,), seed=0)
+    mode_of = lambda p: stat.S_IMODE(os.stat(p).st_mode)  # noqa: E731
+    shared = tmp_path / "shared.npz"
+    shared.write_bytes(b"old")
+    os.chmod(shared, 0o644)
+    ebm_swift.save(model, shared)
+    assert mode_of(shared) == 0o644 and ebm_swift.load(shared).num_parameters == model.num_parameters
+
+    old = os.umask(0o027)
+    try:
+        ebm_swift.save(model, tmp_path / "new.npz")
+    finally:
+        os.umask(old)
+    assert mode_of(tmp_path / "new.npz") == 0o640
+
+    link = tmp_path / "link.npz"
+    link.symlink_to(shared)
+    ebm_swift.save(ebm_swift.MLPEnergy(2, (8,), seed=1), link)
+    assert link.is_symlink() and np.array_equal(ebm_swift.load(shared).parameters()["layers.0.weight"],
+                                                 ebm_swift.MLPEnergy(2, (8,), seed=1).parameters()["layers.0.weight"])
+
+    read_only = tmp_path / "read_only.npz"
+    ebm_swift.save(model, read_only)
+    os.chmod(read_only, 0o444)
+    before = read_only.read_bytes()
+    with pytest.raises(PermissionError, match="is read-only"):
+        ebm_swift.save(ebm_swift.MLPEnergy(2, (8,), seed=2), read_only)
+    assert read_only.read_bytes() == before and mode_of(read_only) == 0o444
+    with pytest.raises(ValueError, match="is not a regular file"):
+        ebm_swift.save(model, tmp_path)
