@@ -32,8 +32,8 @@ func nonNull<T>(_ pointer: T?, _ name: String) throws -> T {
 /// Throws unless `count` is a valid non-negative element count.
 @inline(__always)
 func checkedCount(_ count: Int64, _ name: String) throws -> Int {
-    guard count > 0, count < Int64(Int32.max) else {
-        throw EBMError.invalidArgument("\(name) must be in [1, 2^31), got \(count)")
+    guard count > 0, count <= Int64(maximumCount) else {
+        throw EBMError.invalidArgument("\(name) must be in [1, 2^31 - 1], got \(count)")
     }
     return Int(count)
 }

@@ -41,11 +41,16 @@ def as_batch(x, dim: int, name: str = "x", *, copy: bool = False) -> np.ndarray:
     ValueError
         If ``x`` is not 2-D, has the wrong number of columns, no rows, or NaN/Inf values.
     """
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} must not be a masked array (its mask would be ignored); pass "
+                        f"{name}.filled(value) or {name}.compressed() instead")
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} must be a numeric array of shape (n, {dim}); got {_describe(x)}") from exc
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+    if arr.dtype == np.bool_ or arr.dtype.kind == "m" or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
         raise TypeError(
             f"{name} must be a real numeric array (float or int) of shape (n, {dim}); got dtype {arr.dtype}"
         )
@@ -76,8 +81,8 @@ def as_samples(x, sample_shape, name: str = "x", *, copy: bool = False):
     """
     sample_shape = tuple(sample_shape)
     dim = int(np.prod(sample_shape))
-    arr = x if isinstance(x, np.ndarray) else None
-    if arr is None:
+    arr = x if isinstance(x, np.ndarray) and not isinstance(x, np.ma.MaskedArray) else None
+    if arr is None and not isinstance(x, np.ma.MaskedArray):
         try:
             arr = np.asarray(x)
         except Exception:
@@ -192,10 +197,21 @@ def resolve_seed(seed) -> int:
     return seed
 
 
+def flag(value, name: str) -> bool:
+    """``value`` if it is a bool (or NumPy bool): ``"no"``, ``0`` or ``None`` are not flags."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
 def real_array(value, name: str) -> np.ndarray:
-    """``value`` as a float64 array, refusing complex, boolean, object and non-numeric input."""
+    """``value`` as a float64 array, refusing complex, boolean, time, object and non-numeric input."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} must not be a masked array (its mask would be ignored)")
     arr = np.asarray(value)
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+    if arr.dtype == np.bool_ or arr.dtype.kind == "m" or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
         raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
     return np.array(arr, dtype=np.float64, copy=True)
 

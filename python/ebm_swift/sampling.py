@@ -8,6 +8,7 @@ from . import _native
 from ._validation import (
     as_samples,
     count_within_limit,
+    flag,
     interval,
     non_negative_float,
     optional_positive_float,
@@ -39,8 +40,10 @@ def _sampler_args(n_steps, step_size, noise_scale, grad_clip, clamp):
 
 def _recording_args(n_steps, thin, return_trajectory):
     """The native ``thin`` (0: no trajectory): ``thin`` given or ``return_trajectory`` asks for one."""
+    if flag(return_trajectory, "return_trajectory") and thin is None:
+        return 1
     if thin is None:
-        return 1 if return_trajectory else 0
+        return 0
     thin = positive_int(thin, "thin")
     if thin > n_steps:
         raise ValueError(f"thin must be at most n_steps ({n_steps}); got {thin}")
@@ -67,7 +70,7 @@ def _info(acceptance, trajectory, stats):
 
 
 def _run(native_call, desc, progress):
-    bar = progress_bar(bool(progress), desc)
+    bar = progress_bar(flag(progress, "progress"), desc)
     try:
         return native_call(bar.update_to if bar else None)
     finally:
@@ -138,11 +141,12 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
         raise TypeError(f"energy must be an ebm_swift Energy (MLPEnergy, GaussianEnergy, …); got {type(energy).__name__}")
     args = _sampler_args(n_steps, step_size, noise_scale, grad_clip, clamp)
     native_thin = _recording_args(args[0], thin, return_trajectory)
+    diagnostics = flag(diagnostics, "diagnostics")
     _check_diagnostics(diagnostics, args[0])
     seed = resolve_seed(seed)
     x, shape = as_samples(x0, energy.input_shape, "x0", copy=True)
     acceptance, trajectory, stats = _run(
-        lambda report: _native.langevin(energy._handle, x, *args, seed, native_thin, bool(diagnostics), report),
+        lambda report: _native.langevin(energy._handle, x, *args, seed, native_thin, diagnostics, report),
         "langevin", progress,
     )
     if native_thin or diagnostics:
@@ -190,11 +194,12 @@ def mala(energy, x0, n_steps, step_size, *, seed=None, thin=None, return_traject
         raise ValueError(f"n_steps must be below 2**32 - 1; got {n_steps}")
     step_size = positive_float(step_size, "step_size")
     native_thin = _recording_args(n_steps, thin, return_trajectory)
+    diagnostics = flag(diagnostics, "diagnostics")
     _check_diagnostics(diagnostics, n_steps)
     seed = resolve_seed(seed)
     x, shape = as_samples(x0, energy.input_shape, "x0", copy=True)
     acceptance, trajectory, stats = _run(
-        lambda report: _native.mala(energy._handle, x, n_steps, step_size, seed, native_thin, bool(diagnostics), report),
+        lambda report: _native.mala(energy._handle, x, n_steps, step_size, seed, native_thin, diagnostics, report),
         "mala", progress,
     )
     info = {"acceptance_rate": acceptance}

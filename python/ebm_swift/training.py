@@ -11,6 +11,7 @@ from ._progress import progress_bar
 from ._validation import (
     as_samples,
     count_within_limit,
+    flag,
     interval,
     non_negative_float,
     optional_positive_float,
@@ -160,7 +161,7 @@ class Trainer:
         self.grad_clip = grad_clip
         self.clamp = self._sampler_args[5:7] if clamp is not None else None
         self.sampler = sampler
-        self.persistent = bool(persistent)
+        self.persistent = flag(persistent, "persistent")
         self.buffer_size = positive_int(buffer_size, "buffer_size")
         count_within_limit(self.buffer_size * energy.dim, "buffer_size × dim")
         self.reinit_prob = probability(reinit_prob, "reinit_prob")
@@ -258,7 +259,8 @@ class Trainer:
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
         per_epoch = -(-n // batch_size)
-        bar = progress_bar(bool(progress), "fit", total=epochs * per_epoch, steps=True)
+        shuffle = flag(shuffle, "shuffle")
+        bar = progress_bar(flag(progress, "progress"), "fit", total=epochs * per_epoch, steps=True)
         try:
             for _ in range(epochs):
                 order = (np.random.default_rng([self.seed, self.epochs_done]).permutation(n) if shuffle

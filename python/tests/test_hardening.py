@@ -338,3 +338,28 @@ def test_save_keeps_modes_follows_links_and_refuses_read_only(tmp_path):
     assert read_only.read_bytes() == before and mode_of(read_only) == 0o444
     with pytest.raises(ValueError, match="is not a regular file"):
         ebm_swift.save(model, tmp_path)
+
+
+# Row 14: strict flags, no masked or time arrays.
+@pytest.mark.parametrize("call,match", [
+    (lambda m, x: ebm_swift.Trainer(m, persistent="no"), r"persistent must be True or False; got 'no' \(str\)"),
+    (lambda m, x: ebm_swift.langevin(m, x, 2, 0.01, return_trajectory="no"), "return_trajectory must be True or False"),
+    (lambda m, x: ebm_swift.mala(m, x, 2, 0.01, diagnostics=1), r"diagnostics must be True or False; got 1 \(int\)"),
+    (lambda m, x: ebm_swift.langevin(m, x, 2, 0.01, progress=None), "progress must be True or False; got None"),
+    (lambda m, x: ebm_swift.Trainer(m, buffer_size=64).fit(x, batch_size=2, progress=False, shuffle="yes"), "shuffle must be True"),
+])
+def test_flags_must_be_booleans(call, match):
+    m, x = ebm_swift.MLPEnergy(2, (8,), seed=0), np.zeros((4, 2), dtype=np.float32)
+    with pytest.raises(TypeError, match=match):
+        call(m, x)
+
+
+def test_masked_and_time_arrays_are_refused():
+    m = ebm_swift.MLPEnergy(2, (8,), seed=0)
+    masked = np.ma.masked_array(np.zeros((3, 2)), mask=[[0, 1], [0, 0], [0, 0]])
+    with pytest.raises(TypeError, match="x must not be a masked array"):
+        m.energy(masked)
+    with pytest.raises(TypeError, match="dtype timedelta64"):
+        m.energy(np.zeros((3, 2), dtype="timedelta64[s]"))
+    with pytest.raises(TypeError, match="mean must not be a masked array"):
+        ebm_swift.GaussianEnergy(np.ma.masked_array([0.0, 0.0], mask=[1, 0]), np.eye(2))
