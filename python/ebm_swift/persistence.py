@@ -146,19 +146,27 @@ def load(path):
         If the file is not an ebm_swift file, is truncated or corrupted, or is of a newer format.
     """
     path = os.fspath(path)
+    info = os.stat(path)  # FileNotFoundError as is
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+        raise ValueError(f"{path} is not a regular file")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a readable ebm_swift file (not an .npz archive, or truncated)")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
     except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
         raise ValueError(f"{path} is not a readable ebm_swift file ({type(exc).__name__}: {exc})") from None
     if str(arrays.get("__format__", "")) != FORMAT:
         raise ValueError(f"{path} is not an ebm_swift file (no '__format__ = {FORMAT}' entry)")
-    version = int(arrays["__version__"])
+    try:
+        version = int(arrays["__version__"])
+        kind, meta = str(arrays["__kind__"]), json.loads(str(arrays["__meta__"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"{path} has a damaged header ({type(exc).__name__}: {exc})") from None
     if version > VERSION:
         raise ValueError(f"{path} has format version {version}; this ebm_swift reads {VERSION}")
-    kind, meta = str(arrays["__kind__"]), json.loads(str(arrays["__meta__"]))
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path} has a damaged header (its metadata is not a JSON object)")
     if kind not in _KINDS:
         raise ValueError(f"{path} holds an unknown kind {kind!r}")
     arrays = {k: v for k, v in arrays.items() if not k.startswith("__")}

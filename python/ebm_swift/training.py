@@ -330,10 +330,36 @@ class Trainer:
         return trainer
 
     def _restore(self, arrays, meta):
-        _native.trainer_set_state(self._handle, arrays["first_moment"], arrays["second_moment"], arrays["buffer"],
-                                  arrays["permutation"], int(meta["step_count"]), int(meta["updates"]))
-        self.epochs_done = int(meta["epochs_done"])
-        self.history = {k: [float(v) for v in arrays[f"history.{k}"]] for k in HISTORY_KEYS}
+        p, b, d = self.energy.num_parameters, self.buffer_size, self.energy.dim
+        counts = {}
+        for name in ("step_count", "updates", "epochs_done"):
+            value = meta.get(name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"the file's {name} must be a non-negative integer; got {value!r}")
+            counts[name] = value
+
+        def checked(name, shape, *, dtype=np.float32, finite=True):
+            value = np.asarray(arrays[name])
+            if value.shape != shape:
+                raise ValueError(f"the file's {name} must have shape {shape}; got {value.shape}")
+            if finite and not np.isfinite(value).all():
+                raise ValueError(f"the file's {name} holds NaN or infinite values")
+            return value.astype(dtype)
+
+        first, second = checked("first_moment", (p,)), checked("second_moment", (p,))
+        if (second < 0).any():
+            raise ValueError("the file's second_moment has negative values")
+        buffer = checked("buffer", (b, d))
+        order = checked("permutation", (b,), dtype=np.int64, finite=False)
+        if not np.array_equal(np.sort(order), np.arange(b)):
+            raise ValueError(f"the file's permutation is not a permutation of 0..{b - 1}")
+        history = {k: checked(f"history.{k}", np.shape(arrays[f"history.{k}"]), dtype=np.float64, finite=False)
+                   for k in HISTORY_KEYS}
+        if len({h.ndim for h in history.values()} | {1}) != 1 or len({len(h) for h in history.values()}) != 1:
+            raise ValueError("the file's history lists must be 1-D and of equal length")
+        _native.trainer_set_state(self._handle, first, second, buffer, order, counts["step_count"], counts["updates"])
+        self.epochs_done = counts["epochs_done"]
+        self.history = {k: [float(v) for v in h] for k, h in history.items()}
 
     def save(self, path) -> None:
         """Save the model, the optimiser state, the buffer and the history to ``path`` (``.npz``,

@@ -363,3 +363,54 @@ def test_masked_and_time_arrays_are_refused():
         m.energy(np.zeros((3, 2), dtype="timedelta64[s]"))
     with pytest.raises(TypeError, match="mean must not be a masked array"):
         ebm_swift.GaussianEnergy(np.ma.masked_array([0.0, 0.0], mask=[1, 0]), np.eye(2))
+
+
+# Rows 12 and 13: files that are not ebm_swift archives, damaged headers and corrupt trainer state
+# are ValueErrors naming what is wrong; nothing corrupt loads silently.
+def _saved_trainer(tmp_path):
+    trainer = ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (8,), seed=0), buffer_size=32, n_steps=2, seed=0)
+    trainer.step(np.zeros((8, 2), dtype=np.float32))
+    path = tmp_path / "trainer.npz"
+    ebm_swift.save(trainer, path)
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+@pytest.mark.parametrize("mutate,match", [
+    (lambda a, m: a.__setitem__("trainer.buffer", np.full_like(a["trainer.buffer"], np.nan)), "buffer holds NaN"),
+    (lambda a, m: a.__setitem__("trainer.first_moment", np.full_like(a["trainer.first_moment"], np.inf)),
+     "first_moment holds NaN or infinite"),
+    (lambda a, m: a.__setitem__("trainer.buffer", a["trainer.buffer"].reshape(-1)), r"buffer must have shape \(32, 2\)"),
+    (lambda a, m: a.__setitem__("trainer.permutation", np.zeros(32, dtype=np.int64)), "not a permutation"),
+    (lambda a, m: a.__setitem__("trainer.history.loss", np.zeros(5)), "history lists must be 1-D and of equal length"),
+    (lambda a, m: m["trainer"].__setitem__("step_count", 1.5), "step_count must be a non-negative integer; got 1.5"),
+    (lambda a, m: m["trainer"].__setitem__("updates", -1), "updates must be a non-negative integer"),
+])
+def test_corrupt_trainer_state_is_refused(tmp_path, mutate, match):
+    arrays = _saved_trainer(tmp_path)
+    meta = json.loads(str(arrays["__meta__"]))
+    mutate(arrays, meta)
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=match):
+        ebm_swift.load(tmp_path / "bad.npz")
+
+
+def test_foreign_files_and_damaged_headers_are_value_errors(tmp_path):
+    import os
+
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="not an .npz archive"):
+        ebm_swift.load(tmp_path / "array.npy")
+    arrays = _saved_trainer(tmp_path)
+    for name, change in (("no_version", lambda a: a.pop("__version__")), ("bad_json", lambda a: a.__setitem__(
+            "__meta__", np.array("{not json"))), ("no_meta", lambda a: a.pop("__meta__"))):
+        broken = dict(arrays)
+        change(broken)
+        np.savez(tmp_path / f"{name}.npz", **broken)
+        with pytest.raises(ValueError, match="damaged header"):
+            ebm_swift.load(tmp_path / f"{name}.npz")
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="is not a regular file"):  # refused without blocking on the FIFO
+        ebm_swift.load(fifo)
