@@ -141,11 +141,19 @@ def _real(value, name: str) -> float:
     return float(value)
 
 
+#: The positive floats the float32 core represents normally.
+FLOAT32_POSITIVE_RANGE = (float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max))
+
+
 def positive_float(value, name: str) -> float:
-    """``value`` as a finite float > 0."""
+    """``value`` as a finite float > 0 within float32's normal range (the core computes in
+    float32: a smaller value would become 0 or a denormal, a larger one infinity)."""
     v = _real(value, name)
     if not (np.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be positive and finite; got {value!r}")
+    low, high = FLOAT32_POSITIVE_RANGE
+    if not low <= v <= high:
+        raise ValueError(f"{name} must be within float32's range [{low:.3g}, {high:.3g}]; got {value!r}")
     return v
 
 

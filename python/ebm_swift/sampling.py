@@ -14,6 +14,7 @@ from ._validation import (
     optional_positive_float,
     positive_float,
     positive_int,
+    real_array,
     resolve_seed,
 )
 from ._progress import progress_bar
@@ -255,7 +256,7 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
     base_std = positive_float(base_std, "base_std")
     if base_mean is None:
         base_mean = np.zeros(energy.dim)
-    base_mean = np.asarray(base_mean, dtype=np.float64)
+    base_mean = real_array(base_mean, "base_mean")
     shapes = {(energy.dim,), tuple(energy.input_shape)}
     if base_mean.shape not in shapes or not np.isfinite(base_mean).all():
         raise ValueError(f"base_mean must be finite with shape {' or '.join(map(str, sorted(shapes)))}; "

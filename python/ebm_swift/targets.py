@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _native
-from ._validation import float32_gaussian, positive_float, positive_int, real_array
+from ._validation import _real, float32_gaussian, positive_float, positive_int, real_array
 from .energies import Energy
 
 __all__ = ["GaussianMixtureEnergy", "DoubleWellEnergy", "BananaEnergy"]
@@ -94,9 +94,9 @@ class BananaEnergy(Energy):
         self.dim = positive_int(dim, "dim")
         if self.dim < 2:
             raise ValueError(f"dim must be at least 2; got {self.dim}")
-        if isinstance(curvature, bool) or not np.isfinite(float(curvature)):
+        self.curvature = _real(curvature, "curvature")
+        if not np.isfinite(self.curvature):
             raise ValueError(f"curvature must be a finite number; got {curvature!r}")
-        self.curvature = float(curvature)
         self.scale = positive_float(scale, "scale")
         self.log_z = 0.5 * self.dim * np.log(2 * np.pi) + np.log(self.scale)
         self._handle = _native.banana_create(self.dim, self.curvature, self.scale)

@@ -213,8 +213,9 @@ class Trainer:
                 "each step draws one persistent chain per data row"
             )
         lr = self.current_lr()
-        if not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr_schedule gave a learning rate of {lr!r} at step {self.n_iter}")
+        if not (np.isfinite(lr) and np.float32(lr) > 0):  # the core updates in float32
+            raise ValueError(f"lr_schedule gave a learning rate of {lr!r} at step {self.n_iter}, which is 0 "
+                             "or not finite in float32 (a CosineLR with eta_min=0 reaches 0 at step t_max)")
         # The native call appends the step's row to the history itself (so that a Ctrl-C arriving
         # as it returns cannot leave a completed step unrecorded).
         history = tuple(self.history[k] for k in HISTORY_KEYS)

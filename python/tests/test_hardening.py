@@ -414,3 +414,29 @@ def test_foreign_files_and_damaged_headers_are_value_errors(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ValueError, match="is not a regular file"):  # refused without blocking on the FIFO
         ebm_swift.load(fifo)
+
+
+# Rest of row 13: arguments that used to fail with messages not naming them, or mid-training.
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: ebm_swift.BananaEnergy(curvature="x"), TypeError, r"curvature must be a real number; got 'x'"),
+    (lambda: ebm_swift.ais_log_z(ebm_swift.GaussianEnergy([0, 0], np.eye(2)), base_mean="ab"), TypeError,
+     "base_mean must be a real numeric array"),
+    (lambda: ebm_swift.langevin(ebm_swift.GaussianEnergy([0, 0], np.eye(2)), np.zeros((2, 2)), 2, 1e-50), ValueError,
+     r"step_size must be within float32's range"),
+    (lambda: ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (8,), seed=0), lr=1e39), ValueError, "lr must be within float32"),
+])
+def test_arguments_are_named_in_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_a_schedule_that_underflows_float32_is_named_before_the_step():
+    trainer = ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (8,), seed=0), lr_schedule=ebm_swift.ExponentialLR(1e-30),
+                                buffer_size=16, n_steps=1, seed=0)
+    x = np.zeros((8, 2), dtype=np.float32)
+    trainer.step(x)
+    trainer.step(x)  # 1e-33: still a float32
+    params = trainer.energy.parameters()
+    with pytest.raises(ValueError, match=r"lr_schedule gave a learning rate of 1e-63 at step 2, which is 0"):
+        trainer.step(x)
+    assert trainer.n_iter == 2 and all(np.array_equal(v, trainer.energy.parameters()[k]) for k, v in params.items())
