@@ -43,7 +43,7 @@ class Energy:
         Returns
         -------
         ndarray, shape (n,), float32
-            ``E(x_i)`` for each row.
+            ``E(x_i)`` for each row (``±inf`` where it lies beyond float32's range).
         """
         return _native.energy_eval(self._handle, as_samples(x, self.input_shape)[0])
 
