@@ -440,3 +440,19 @@ def test_a_schedule_that_underflows_float32_is_named_before_the_step():
     with pytest.raises(ValueError, match=r"lr_schedule gave a learning rate of 1e-63 at step 2, which is 0"):
         trainer.step(x)
     assert trainer.n_iter == 2 and all(np.array_equal(v, trainer.energy.parameters()[k]) for k, v in params.items())
+
+
+# Soak (bounded; `python benchmarks/soak.py --calls 10000` is the long run): every entry point called
+# 2000 times after a warm-up, resident memory and open descriptors flat.
+def test_soak_memory_and_descriptors_stay_flat():
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "soak.py"), "--calls", "2000"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    # Measured: +0.6 MB over 10 000 rounds (allocator caches). A leaked energy or workspace per round
+    # (kilobytes each) would add several megabytes over 2000.
+    assert report["after"]["rss_mb"] - report["before"]["rss_mb"] < 4.0, report
+    assert report["after"]["fds"] == report["before"]["fds"], report
