@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-installed
 
-.PHONY: demo test build swift-test pytest test-deps wheel bench bench-threads clean
+.PHONY: demo test build swift-test pytest test-deps wheel bench bench-threads sanitize clean
 
 # The OpenBLAS of the scipy-openblas32 wheel, for the Swift tests (setup.py asks the wheel itself).
 BLAS_DIRS = $(PY) -c "import scipy_openblas32 as s; print(s.get_include_dir(), s.get_lib_dir())"
@@ -36,6 +36,13 @@ bench: build
 	$(PY) -m pip install --quiet "jax[cpu]" torch
 	$(PY) benchmarks/bench.py --both-environments --json benchmarks/results.json
 	$(PY) benchmarks/bench_cnn.py --json benchmarks/results_cnn.json
+
+# The Swift tests under AddressSanitizer and LeakSanitizer (their own build folder).
+sanitize: $(DEPS_STAMP)
+	set -e; dirs=$$($(BLAS_DIRS)); inc=$${dirs% *}; lib=$${dirs#* }; \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan.supp ASAN_OPTIONS=detect_leaks=1 \
+	swift test --disable-swift-testing --sanitize=address --scratch-path .build-sanitize \
+	  -Xcc -I$$inc -Xlinker -L$$lib -Xlinker -rpath -Xlinker $$lib
 
 bench-threads: build
 	$(PY) benchmarks/threads.py
