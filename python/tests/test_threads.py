@@ -57,8 +57,8 @@ def test_gil_is_released_during_sampling():
 
 
 def test_training_and_sampling_concurrently_stay_consistent():
-    """Sampling while another thread trains the same model: no crash, finite results, and the
-    trainer's steps all land."""
+    """Sampling while another thread trains the same model: no crash, finite results, the
+    trainer's steps all land, and they are bit for bit those of the same training run alone."""
     model = ebm_swift.MLPEnergy(2, (32, 32), seed=0)
     trainer = ebm_swift.Trainer(model, n_steps=5, buffer_size=256, init_range=(-3, 3), seed=0)
     data = ebm_swift.datasets.make_toy("8gaussians", 256, seed=0)
@@ -75,3 +75,11 @@ def test_training_and_sampling_concurrently_stay_consistent():
     t.join()
     assert trainer.n_iter == 30
     assert len(out) == 20 and all(np.isfinite(o).all() for o in out)
+    # Sampling never changes the model: the training equals the same training run alone.
+    alone = ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (32, 32), seed=0), n_steps=5, buffer_size=256, init_range=(-3, 3),
+                              seed=0)
+    for _ in range(30):
+        alone.step(data[:128])
+    for name, value in alone.energy.parameters().items():
+        np.testing.assert_array_equal(model.parameters()[name], value)
+    np.testing.assert_array_equal(trainer.buffer, alone.buffer)

@@ -47,23 +47,55 @@ def test_fit_is_reproducible_and_shuffles():
 
 
 def test_short_run_chains_leave_the_buffer_alone():
-    t = small_trainer(persistent=False, buffer_size=16)
+    """Without persistence the negatives are fresh draws from the init box: with one tiny Langevin
+    step, e_model is the mean energy of 64 uniform points on the box (within 5 standard errors of
+    a 20 000-point NumPy estimate), and the buffer is untouched."""
+    t = small_trainer(persistent=False, buffer_size=16, n_steps=1, step_size=1e-8, init_range=(-2, 2))
     before = t.buffer
+    uniform = np.random.default_rng(9).uniform(-2, 2, size=(20_000, 2))
+    reference = t.energy.energy(uniform).astype(np.float64)
     stats = t.step(DATA[:64])  # more rows than buffer_size is fine without a buffer
     np.testing.assert_array_equal(t.buffer, before)
-    assert np.isfinite(stats["loss"])
+    assert abs(stats["e_model"] - reference.mean()) < 5 * reference.std() / np.sqrt(64)
 
 
 def test_data_noise_is_seeded_and_changes_the_step():
+    """Data noise N(0, σ²) on the batch: seeded (the same twice), and of the stated scale. The batch
+    is one point repeated, so e_data is the mean energy over 64 noisy copies of it: within 5
+    standard deviations of that mean under NumPy's own N(0, σ²) noise (400 draws), and more than 5
+    away from it under σ/2."""
     a, b, c = small_trainer(data_noise=0.3), small_trainer(data_noise=0.3), small_trainer()
     ra, rb, rc = a.step(DATA[:64]), b.step(DATA[:64]), c.step(DATA[:64])
     assert ra["e_data"] == rb["e_data"] and ra["e_data"] != rc["e_data"]
+    point = np.tile([[1.5, -0.5]], (64, 1)).astype(np.float32)
+    sigma = 2.0
+    e_data = small_trainer(data_noise=sigma).step(point)["e_data"]
+    fresh, rng = small_trainer(), np.random.default_rng(0)  # the same parameters as at that step
+
+    def draws(scale):
+        return np.array([fresh.energy.energy(point + scale * rng.normal(size=point.shape)).mean() for _ in range(400)])
+
+    right, half = draws(sigma), draws(sigma / 2)
+    assert abs(e_data - right.mean()) < 5 * right.std()
+    assert abs(e_data - half.mean()) > 5 * half.std()
 
 
 def test_mala_negatives():
-    t = small_trainer(sampler="mala", step_size=0.05)
-    for _ in range(3):
-        assert np.isfinite(t.step(DATA[:64])["loss"])
+    """The trainer's MALA negatives are Metropolis-adjusted. On a steep energy (the output layer
+    scaled by 1000) one step of size 10 is rejected for every chain, which therefore stays where it
+    was, while unadjusted Langevin moves every chain; with a tiny step MALA accepts and moves them."""
+    def moved_rows(sampler, step_size):
+        t = small_trainer(buffer_size=64, reinit_prob=0.0, n_steps=1, sampler=sampler, step_size=step_size)
+        params = t.energy.parameters()
+        params["layers.2.weight"] = params["layers.2.weight"] * 1000
+        t.energy.set_parameters(params)
+        before = t.buffer
+        assert np.isfinite(t.step(DATA[:64])["loss"])  # draws all 64 chains
+        return int((np.abs(t.buffer - before).max(axis=1) > 0).sum())
+
+    assert moved_rows("mala", 10.0) <= 2
+    assert moved_rows("langevin", 10.0) == 64
+    assert moved_rows("mala", 1e-6) >= 60
 
 
 def test_gradient_norm_clipping_caps_the_sgd_step():
