@@ -2,9 +2,9 @@
 /// they stop, carried across the C ABI as data (`ebm_last_divergence`), never as prose to parse.
 public struct Divergence: Equatable, Sendable {
     /// The computation that diverged.
-    public enum Site: String, Sendable { case langevin, mala, ais, training }
+    public enum Site: String, CaseIterable, Sendable { case langevin, mala, hmc, ais, training }
     /// The quantity that became NaN or infinite.
-    public enum Quantity: String, Sendable {
+    public enum Quantity: String, CaseIterable, Sendable {
         case samples, energy, gradient, parameters
         case logWeight = "log_weight"
     }

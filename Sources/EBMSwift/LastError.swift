@@ -52,10 +52,9 @@ enum LastError {
 
     /// Static C strings of the site and quantity names (the Swift enums' raw values, made once).
     private static let empty = UnsafePointer(strdup("")!)
-    private static let siteNames = Dictionary(uniqueKeysWithValues: [Divergence.Site.langevin, .mala, .ais, .training]
+    private static let siteNames = Dictionary(uniqueKeysWithValues: Divergence.Site.allCases
         .map { ($0, UnsafePointer(strdup($0.rawValue)!)) })
-    private static let quantityNames = Dictionary(uniqueKeysWithValues:
-        [Divergence.Quantity.samples, .energy, .gradient, .parameters, .logWeight]
+    private static let quantityNames = Dictionary(uniqueKeysWithValues: Divergence.Quantity.allCases
         .map { ($0, UnsafePointer(strdup($0.rawValue)!)) })
 
     static func setDivergence(_ d: Divergence) {
