@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -34,20 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from peer_ebm_swift import EbmSwiftPeer  # noqa: E402
 from peer_numpy import NumpyPeer  # noqa: E402
+from timing import timed  # noqa: E402
 from workload import CONFIGS, LANGEVIN_STEPS, TRAIN_LANGEVIN_STEPS, data, matmul_weights, weights  # noqa: E402
-
-
-def timed(fn, repeats=5, rounds=3):
-    fn()  # warm-up
-    rounds_best = []
-    for _ in range(rounds):
-        best = float("inf")
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t0)
-        rounds_best.append(best)
-    return statistics.median(rounds_best)
 
 
 def sgemm_roofline(n=1024):

@@ -25,12 +25,14 @@ import argparse
 import importlib.util
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from timing import timed  # noqa: E402
 
 BATCH, LANGEVIN_STEPS, TRAIN_LANGEVIN_STEPS = 128, 100, 20
 STEP, NOISE, GRAD_CLIP, CLAMP = 10.0, 0.005, 0.03, (-1.0, 1.0)
@@ -67,19 +69,6 @@ def inputs():
     x0 = rng.uniform(-1, 1, size=(BATCH, 1, 28, 28)).astype(np.float32)
     pos = np.clip(rng.normal(0, 0.5, size=(BATCH, 1, 28, 28)), -1, 1).astype(np.float32)
     return x0, pos
-
-
-def timed(fn, repeats, rounds=3):
-    fn()
-    best_per_round = []
-    for _ in range(rounds):
-        best = float("inf")
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t0)
-        best_per_round.append(best)
-    return statistics.median(best_per_round)
 
 
 class EbmSwift:
@@ -135,19 +124,10 @@ class Torch:
         return self._langevin(self.torch.from_numpy(x), steps)
 
     def train_step(self, pos):
-        torch = self.torch
-        pos = torch.from_numpy(pos)
-        idx = torch.randperm(BUFFER)[:BATCH]
-        neg = self.buffer[idx]
-        fresh = torch.rand(BATCH) < REINIT
-        neg[fresh] = torch.rand(int(fresh.sum()), 1, 28, 28) * 2 - 1
-        neg = self._langevin(neg, TRAIN_LANGEVIN_STEPS)
-        self.buffer[idx] = neg
-        ep, en = self.net(pos)[:, 0], self.net(neg)[:, 0]
-        loss = ep.mean() - en.mean() + ALPHA * ((ep**2).mean() + (en**2).mean())
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
+        from peer_torch import persistent_step
+
+        persistent_step(self.net, self.opt, self.buffer, self.torch.from_numpy(pos), self._langevin,
+                        TRAIN_LANGEVIN_STEPS, REINIT, ALPHA)
 
 
 class Jax:
@@ -182,27 +162,9 @@ class Jax:
 
             return jax.lax.fori_loop(0, steps, body, (x, key))
 
-        def loss(p, pos, neg):
-            ep, en = energy(p, pos), energy(p, neg)
-            return ep.mean() - en.mean() + ALPHA * ((ep**2).mean() + (en**2).mean())
+        from peer_jax import persistent_step
 
-        def train_step(p, opt, buffer, pos, key):
-            m, v, t = opt
-            key, k1, k2, k3, k4 = jax.random.split(key, 5)
-            idx = jax.random.choice(k1, BUFFER, (BATCH,), replace=False)
-            neg = buffer[idx]
-            fresh = jax.random.uniform(k2, (BATCH, 1, 1, 1)) < REINIT
-            neg = jnp.where(fresh, jax.random.uniform(k3, neg.shape, minval=-1, maxval=1), neg)
-            neg, _ = langevin(p, neg, k4, TRAIN_LANGEVIN_STEPS)
-            buffer = buffer.at[idx].set(neg)
-            g = jax.grad(loss)(p, pos, neg)
-            t = t + 1
-            b1, b2 = BETAS
-            m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, g)
-            v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, g)
-            p = jax.tree_util.tree_map(
-                lambda p, m, v: p - LR * (m / (1 - b1**t)) / (jnp.sqrt(v / (1 - b2**t)) + 1e-8), p, m, v)
-            return p, (m, v, t), buffer, key
+        train_step = persistent_step(energy, langevin, TRAIN_LANGEVIN_STEPS, BUFFER, REINIT, ALPHA, LR, BETAS)
 
         self._langevin = jax.jit(langevin, static_argnums=3)
         self._train = jax.jit(train_step)

@@ -39,16 +39,23 @@ class TorchPeer:
         return self._langevin(torch.from_numpy(x), steps)
 
     def train_step(self, pos):
-        pos = torch.from_numpy(pos)
-        b = pos.shape[0]
-        idx = torch.randperm(BUFFER)[:b]
-        neg = self.buffer[idx]
-        fresh = torch.rand(b) < REINIT
-        neg[fresh] = torch.rand(int(fresh.sum()), neg.shape[1]) * 2 - 1
-        neg = self._langevin(neg, TRAIN_LANGEVIN_STEPS)
-        self.buffer[idx] = neg
-        ep, en = self.net(pos)[:, 0], self.net(neg)[:, 0]
-        loss = ep.mean() - en.mean() + ALPHA * ((ep**2).mean() + (en**2).mean())
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
+        persistent_step(self.net, self.opt, self.buffer, torch.from_numpy(pos), self._langevin, TRAIN_LANGEVIN_STEPS,
+                        REINIT, ALPHA)
+
+
+def persistent_step(net, opt, buffer, pos, langevin, steps, reinit, alpha):
+    """One maximum-likelihood step with persistent chains, in place: draw a chain per data row from
+    `buffer` (a fraction `reinit` re-initialised from U(−1, 1)), run `langevin(neg, steps)`, write
+    them back, and take an optimiser step on mean E(pos) − mean E(neg) + alpha·(E(pos)² + E(neg)²)."""
+    b = pos.shape[0]
+    idx = torch.randperm(buffer.shape[0])[:b]
+    neg = buffer[idx]
+    fresh = torch.rand(b) < reinit
+    neg[fresh] = torch.rand(int(fresh.sum()), *neg.shape[1:]) * 2 - 1
+    neg = langevin(neg, steps)
+    buffer[idx] = neg
+    ep, en = net(pos)[:, 0], net(neg)[:, 0]
+    loss = ep.mean() - en.mean() + alpha * ((ep**2).mean() + (en**2).mean())
+    opt.zero_grad()
+    loss.backward()
+    opt.step()

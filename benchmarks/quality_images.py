@@ -18,19 +18,17 @@ Writes a sample grid (PNG) when matplotlib is installed.
 
 import argparse
 import json
+import os
+import sys
 import time
 
 import numpy as np
 
 import ebm_swift
-from ebm_swift import nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-def uva_cnn():
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 5, stride=2, padding=4), nn.SiLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.SiLU(),
-        nn.Conv2d(32, 64, 3, 2, 1), nn.SiLU(), nn.Conv2d(64, 64, 3, 2, 1), nn.SiLU(),
-        nn.Flatten(), nn.Linear(256, 64), nn.SiLU(), nn.Linear(64, 1))
+from bench_cnn import network as uva_cnn  # noqa: E402  (the same UvA CNN as the benchmark)
 
 
 def auroc(lower, higher):

@@ -1,0 +1,18 @@
+"""The one timer of the benchmarks: the median over `rounds` of the best of `repeats` calls, after
+one warm-up call (JIT compilation, first-touch allocation)."""
+
+import statistics
+import time
+
+
+def timed(fn, repeats=5, rounds=3):
+    fn()  # warm-up
+    rounds_best = []
+    for _ in range(rounds):
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        rounds_best.append(best)
+    return statistics.median(rounds_best)
