@@ -26,16 +26,10 @@ import numpy as np
 import pytest
 
 import ebm_swift
-from ebm_swift import metrics, nn
+from architectures import uva_cnn
+from ebm_swift import metrics
 
 STEPS, LANGEVIN_STEPS, BATCH, BUFFER, EMA_DECAY = 800, 40, 128, 1024, 0.99
-
-
-def uva_cnn():
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 5, stride=2, padding=4), nn.SiLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.SiLU(),
-        nn.Conv2d(32, 64, 3, 2, 1), nn.SiLU(), nn.Conv2d(64, 64, 3, 2, 1), nn.SiLU(),
-        nn.Flatten(), nn.Linear(256, 64), nn.SiLU(), nn.Linear(64, 1))
 
 
 def auroc(lower, higher):

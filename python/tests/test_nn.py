@@ -6,19 +6,9 @@ import numpy as np
 import pytest
 
 import ebm_swift
+from architectures import uva_cnn
 from ebm_swift import nn
 from reference_nn import energy as reference_energy
-
-
-def uva_cnn():
-    """The UvA "Deep Energy Models" tutorial's CNN for 28×28 images."""
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 5, stride=2, padding=4), nn.SiLU(),
-        nn.Conv2d(16, 32, 3, 2, 1), nn.SiLU(),
-        nn.Conv2d(32, 64, 3, 2, 1), nn.SiLU(),
-        nn.Conv2d(64, 64, 3, 2, 1), nn.SiLU(),
-        nn.Flatten(), nn.Linear(256, 64), nn.SiLU(), nn.Linear(64, 1),
-    )
 
 
 def residual_net(activation=nn.SiLU):
