@@ -19,22 +19,8 @@ final class NetworkLayerTests: XCTestCase {
         let r = (0..<(rows * nOut)).map { _ in Double(Float(rng.normal())) }
 
         // The layer, in float32.
-        let xf = x.map(Float.init), pf = params.map(Float.init), rf = r.map(Float.init)
-        var y = [Float](repeating: 0, count: rows * nOut)
-        var dx = [Float](repeating: 0, count: rows * nIn)
-        var dp = [Float](repeating: .nan, count: max(nP, 1))
-        let saved = FloatBuffer(count: layer.savedCount(rows: rows))
-        let scratch = FloatBuffer(count: layer.scratchCount(rows: rows))
-        xf.withUnsafeBufferPointer { xb in pf.withUnsafeBufferPointer { pb in rf.withUnsafeBufferPointer { rb in
-            y.withUnsafeMutableBufferPointer { yb in dx.withUnsafeMutableBufferPointer { dxb in dp.withUnsafeMutableBufferPointer { dpb in
-                let b = LayerBuffers(rows: rows, input: xb.baseAddress!, output: yb.baseAddress!,
-                                     parameters: pb.baseAddress ?? UnsafePointer(dpb.baseAddress!),
-                                     saved: saved.base, scratch: scratch.base)
-                layer.forward(b, saving: true)
-                layer.backward(b, outputCotangent: rb.baseAddress!, inputCotangent: dxb.baseAddress!,
-                               parameterGradient: nP > 0 ? dpb.baseAddress! : nil)
-            } } }
-        } } }
+        let (y, dx, dp) = runLayer(layer, rows: rows, x: x.map(Float.init), parameters: params.map(Float.init),
+                                   cotangent: r.map(Float.init))
 
         // The reference.
         func output(_ x: [Double], _ p: [Double]) -> [Double] {

@@ -45,21 +45,7 @@ final class SpectralNormTests: XCTestCase {
         let r = (0..<(rows * nOut)).map { _ in Double(Float(rng.normal())) }
         let params = pf.map(Double.init)
 
-        let xf = x.map(Float.init), rf = r.map(Float.init)
-        var y = [Float](repeating: 0, count: rows * nOut)
-        var dx = [Float](repeating: 0, count: rows * nIn)
-        var dp = [Float](repeating: .nan, count: nP)
-        let saved = FloatBuffer(count: layer.savedCount(rows: rows))
-        let scratch = FloatBuffer(count: layer.scratchCount(rows: rows))
-        xf.withUnsafeBufferPointer { xb in pf.withUnsafeBufferPointer { pb in rf.withUnsafeBufferPointer { rb in
-            y.withUnsafeMutableBufferPointer { yb in dx.withUnsafeMutableBufferPointer { dxb in dp.withUnsafeMutableBufferPointer { dpb in
-                let b = LayerBuffers(rows: rows, input: xb.baseAddress!, output: yb.baseAddress!,
-                                     parameters: pb.baseAddress!, saved: saved.base, scratch: scratch.base)
-                layer.forward(b, saving: true)
-                layer.backward(b, outputCotangent: rb.baseAddress!, inputCotangent: dxb.baseAddress!,
-                               parameterGradient: dpb.baseAddress!)
-            } } }
-        } } }
+        let (y, dx, dp) = runLayer(layer, rows: rows, x: x.map(Float.init), parameters: pf, cotangent: r.map(Float.init))
         let reference = output(x, params)
         let yScale = max(1, reference.map(abs).max()!)
         for i in 0..<reference.count {
