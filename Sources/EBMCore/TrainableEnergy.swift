@@ -39,37 +39,42 @@ extension TrainableEnergy {
     public func parametersDidChange() {}
     public func trainingStepWillBegin() {}
 
-    /// Replaces every buffer value by `values`, under the write lock.
-    public func setBuffers(_ values: UnsafeBufferPointer<Float>) throws {
-        try require(values.count == buffers.count, "expected \(buffers.count) buffer values, got \(values.count)")
+    /// The flat vector `vector` names: the parameters or the buffers.
+    public func storage(_ vector: StateVector) -> FloatBuffer {
+        switch vector {
+        case .parameters: parameters
+        case .buffers: buffers
+        }
+    }
+
+    /// Replaces every value of `vector` by `values` (in the flat layout), under the write lock.
+    public func set(_ vector: StateVector, from values: UnsafeBufferPointer<Float>) throws {
+        let target = storage(vector)
+        try require(values.count == target.count, "expected \(target.count) \(vector.rawValue), got \(values.count)")
         lock.write {
-            if let src = values.baseAddress { buffers.base.update(from: src, count: values.count) }
+            if let src = values.baseAddress { target.base.update(from: src, count: values.count) }
             parametersDidChange()
         }
     }
 
-    /// Copies every buffer value into `values`, under the read lock.
-    public func copyBuffers(into values: UnsafeMutableBufferPointer<Float>) throws {
-        try require(values.count == buffers.count, "expected room for \(buffers.count) buffer values, got \(values.count)")
+    /// Copies every value of `vector` into `values` (in the flat layout), under the read lock.
+    public func copy(_ vector: StateVector, into values: UnsafeMutableBufferPointer<Float>) throws {
+        let source = storage(vector)
+        try require(values.count == source.count, "expected room for \(source.count) \(vector.rawValue), got \(values.count)")
         lock.read {
-            if let dst = values.baseAddress { dst.update(from: buffers.base, count: values.count) }
+            if let dst = values.baseAddress { dst.update(from: source.base, count: values.count) }
         }
     }
 
     /// Replaces every parameter by `values` (in the flat layout), under the write lock.
-    public func setParameters(_ values: UnsafeBufferPointer<Float>) throws {
-        try require(values.count == parameterCount, "expected \(parameterCount) parameters, got \(values.count)")
-        lock.write {
-            if let src = values.baseAddress { parameters.base.update(from: src, count: values.count) }
-            parametersDidChange()
-        }
-    }
+    public func setParameters(_ values: UnsafeBufferPointer<Float>) throws { try set(.parameters, from: values) }
 
     /// Copies every parameter into `values` (in the flat layout), under the read lock.
-    public func copyParameters(into values: UnsafeMutableBufferPointer<Float>) throws {
-        try require(values.count == parameterCount, "expected room for \(parameterCount) parameters, got \(values.count)")
-        lock.read {
-            if let dst = values.baseAddress { dst.update(from: parameters.base, count: values.count) }
-        }
-    }
+    public func copyParameters(into values: UnsafeMutableBufferPointer<Float>) throws { try copy(.parameters, into: values) }
+}
+
+/// The two flat vectors of a trainable energy that cross the ABI.
+public enum StateVector: String, Sendable {
+    case parameters
+    case buffers = "buffer values"
 }

@@ -4,64 +4,62 @@ import EBMCore
 // C exports for the parameters of a trainable energy (an MLP or a network) and their gradient.
 // See ebm_swift.h for ownership.
 
+// The parameter and buffer vectors share one body per operation.
+
+private func vectorCount(_ vector: StateVector, _ energy: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?,
+                   _ function: String) -> ebm_status {
+    withStatus {
+        let model = try object(energy, as: EnergyHandle.self).trainable(function)
+        try nonNull(out, "out").pointee = Int64(model.storage(vector).count)
+    }
+}
+
+private func copyOut(_ vector: StateVector, _ energy: OpaquePointer?, _ values: UnsafeMutablePointer<Float>?,
+                     _ count: Int64, _ function: String) -> ebm_status {
+    withStatus {
+        let model = try object(energy, as: EnergyHandle.self).trainable(function)
+        try model.copy(vector, into: UnsafeMutableBufferPointer(start: try nonNull(values, "values"),
+                                                                count: try checkedCount(count, "count")))
+    }
+}
+
+private func copyIn(_ vector: StateVector, _ energy: OpaquePointer?, _ values: UnsafePointer<Float>?,
+                    _ count: Int64, _ function: String) -> ebm_status {
+    withStatus {
+        let model = try object(energy, as: EnergyHandle.self).trainable(function)
+        try model.set(vector, from: UnsafeBufferPointer(start: try nonNull(values, "values"),
+                                                        count: try checkedCount(count, "count")))
+    }
+}
+
 @_cdecl("ebm_energy_num_parameters")
 public func ebmEnergyNumParameters(_ energy: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> ebm_status {
-    withStatus {
-        let model = try object(energy, as: EnergyHandle.self).trainable("ebm_energy_num_parameters")
-        try nonNull(out, "out").pointee = Int64(model.parameterCount)
-    }
+    vectorCount(.parameters, energy, out, "ebm_energy_num_parameters")
 }
 
 @_cdecl("ebm_energy_get_parameters")
-public func ebmEnergyGetParameters(
-    _ energy: OpaquePointer?, _ params: UnsafeMutablePointer<Float>?, _ count: Int64
-) -> ebm_status {
-    withStatus {
-        let model = try object(energy, as: EnergyHandle.self).trainable("ebm_energy_get_parameters")
-        try model.copyParameters(into: UnsafeMutableBufferPointer(
-            start: try nonNull(params, "params"), count: try checkedCount(count, "count")))
-    }
+public func ebmEnergyGetParameters(_ energy: OpaquePointer?, _ params: UnsafeMutablePointer<Float>?, _ n: Int64) -> ebm_status {
+    copyOut(.parameters, energy, params, n, "ebm_energy_get_parameters")
 }
 
 @_cdecl("ebm_energy_set_parameters")
-public func ebmEnergySetParameters(
-    _ energy: OpaquePointer?, _ params: UnsafePointer<Float>?, _ count: Int64
-) -> ebm_status {
-    withStatus {
-        let model = try object(energy, as: EnergyHandle.self).trainable("ebm_energy_set_parameters")
-        try model.setParameters(UnsafeBufferPointer(
-            start: try nonNull(params, "params"), count: try checkedCount(count, "count")))
-    }
+public func ebmEnergySetParameters(_ energy: OpaquePointer?, _ params: UnsafePointer<Float>?, _ n: Int64) -> ebm_status {
+    copyIn(.parameters, energy, params, n, "ebm_energy_set_parameters")
 }
 
 @_cdecl("ebm_energy_num_buffers")
 public func ebmEnergyNumBuffers(_ energy: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> ebm_status {
-    withStatus {
-        let model = try object(energy, as: EnergyHandle.self).trainable("ebm_energy_num_buffers")
-        try nonNull(out, "out").pointee = Int64(model.buffers.count)
-    }
+    vectorCount(.buffers, energy, out, "ebm_energy_num_buffers")
 }
 
 @_cdecl("ebm_energy_get_buffers")
-public func ebmEnergyGetBuffers(
-    _ energy: OpaquePointer?, _ values: UnsafeMutablePointer<Float>?, _ count: Int64
-) -> ebm_status {
-    withStatus {
-        let model = try object(energy, as: EnergyHandle.self).trainable("ebm_energy_get_buffers")
-        try model.copyBuffers(into: UnsafeMutableBufferPointer(
-            start: try nonNull(values, "values"), count: try checkedCount(count, "count")))
-    }
+public func ebmEnergyGetBuffers(_ energy: OpaquePointer?, _ values: UnsafeMutablePointer<Float>?, _ n: Int64) -> ebm_status {
+    copyOut(.buffers, energy, values, n, "ebm_energy_get_buffers")
 }
 
 @_cdecl("ebm_energy_set_buffers")
-public func ebmEnergySetBuffers(
-    _ energy: OpaquePointer?, _ values: UnsafePointer<Float>?, _ count: Int64
-) -> ebm_status {
-    withStatus {
-        let model = try object(energy, as: EnergyHandle.self).trainable("ebm_energy_set_buffers")
-        try model.setBuffers(UnsafeBufferPointer(
-            start: try nonNull(values, "values"), count: try checkedCount(count, "count")))
-    }
+public func ebmEnergySetBuffers(_ energy: OpaquePointer?, _ values: UnsafePointer<Float>?, _ n: Int64) -> ebm_status {
+    copyIn(.buffers, energy, values, n, "ebm_energy_set_buffers")
 }
 
 /// The gradient of the mean energy over a batch, in chunks of at most `chunkRows` rows (memory
