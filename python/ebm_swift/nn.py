@@ -400,19 +400,19 @@ class Sequential(Module):
             shape = out
         return records
 
-    def _parameter_shapes(self, input_shape):
-        params, shape = [], tuple(input_shape)
+    def _named(self, input_shape, shapes_of):
+        """``shapes_of(layer, its input shape)`` for every layer, names prefixed ``"{i}."``."""
+        named, shape = [], tuple(input_shape)
         for i, (layer, out) in enumerate(zip(self.layers, self.shapes(input_shape))):
-            params += [(f"{i}.{name}", s) for name, s in layer._parameter_shapes(shape)]
+            named += [(f"{i}.{name}", s) for name, s in shapes_of(layer, shape)]
             shape = out
-        return params
+        return named
+
+    def _parameter_shapes(self, input_shape):
+        return self._named(input_shape, lambda layer, shape: layer._parameter_shapes(shape))
 
     def _buffer_shapes(self, input_shape):
-        buffers, shape = [], tuple(input_shape)
-        for i, (layer, out) in enumerate(zip(self.layers, self.shapes(input_shape))):
-            buffers += [(f"{i}.{name}", s) for name, s in layer._buffer_shapes(shape)]
-            shape = out
-        return buffers
+        return self._named(input_shape, lambda layer, shape: layer._buffer_shapes(shape))
 
     def _arguments(self):
         return {"layers": [layer.to_config() for layer in self.layers]}
