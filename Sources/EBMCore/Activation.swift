@@ -4,22 +4,23 @@ import Glibc
 import Darwin
 #endif
 
-/// The elementwise nonlinearities of the networks (their raw values are the ABI's `EBM_ACT_*`).
-public enum Activation: Int32, CaseIterable, Sendable {
+/// The elementwise nonlinearities of the networks (their ABI codes, `EBM_ACT_*`, are the C
+/// header's: see `Codes.swift` in the ABI target).
+public enum Activation: CaseIterable, Sendable {
     /// `z·σ(z)` (SiLU).
-    case swish = 0
+    case swish
     /// `tanh z`.
-    case tanh = 1
+    case tanh
     /// `ln(1 + e^z)`.
-    case softplus = 2
+    case softplus
     /// `z` for `z > 0`, else `e^z − 1`.
-    case elu = 3
+    case elu
     /// `z` for `z > 0`, else `0.2·z`.
-    case leakyReLU = 4
+    case leakyReLU
     /// `½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))`, the tanh form of GELU.
-    case gelu = 5
+    case gelu
     /// `z Φ(z)`, the exact GELU (`Φ` the standard normal distribution function).
-    case geluErf = 6
+    case geluErf
 
     /// The activation's value at `z`.
     @inlinable

@@ -58,54 +58,55 @@ public struct AnnealedEnergy<Target: EnergyFunction>: EnergyFunction {
 /// Annealed importance sampling (Neal 2001) of `ln Z = ln ∫ exp(−E(x)) dx`.
 ///
 /// Each chain starts from the base `N(m, s² I)` (exact samples) and moves through inverse
-/// temperatures `β_t = t / T`; before each transition its log weight gains
-/// `−(β_t − β_{t−1}) (E(x) − E₀(x))`, and the transition leaves `exp(−E_{β_t})` invariant (MALA),
-/// or nearly so (ULA). Then `Z / Z₀ = E[w]` with `ln Z₀ = d ln s + (d/2) ln 2π`.
+/// temperatures `β_t = t / T`; before each temperature's transitions its log weight gains
+/// `−(β_t − β_{t−1}) (E(x) − E₀(x))`, and the transitions — any `SamplerKernel` — leave
+/// `exp(−E_{β_t})` invariant (MALA, HMC) or nearly so (ULA). Then `Z / Z₀ = E[w]` with
+/// `ln Z₀ = d ln s + (d/2) ln 2π`.
 public enum AnnealedImportanceSampling {
-    /// The transition kernel at each temperature.
-    public enum Transition: Int32, Sendable {
-        case mala = 0
-        case langevin = 1
-    }
-
     /// The settings of one estimate.
     public struct Settings: Sendable {
         public var temperatures: Int
-        public var stepsPerTemperature: Int
-        public var stepSize: Float
+        /// The transition at each temperature; its `steps` are the steps per temperature.
+        public var transition: SamplerSettings
         public var baseStd: Float
-        public var transition: Transition
         public var seed: UInt64
 
         /// - Throws: `EBMError.invalidArgument` naming the offending setting.
-        public init(temperatures: Int, stepsPerTemperature: Int, stepSize: Float, baseStd: Float,
-                    transition: Transition, seed: UInt64) throws {
+        public init(temperatures: Int, transition: SamplerSettings, baseStd: Float, seed: UInt64) throws {
             try require(temperatures > 0, "n_temps must be positive, got \(temperatures)")
-            try require(stepsPerTemperature > 0, "n_steps must be positive, got \(stepsPerTemperature)")
-            let (total, overflow) = temperatures.multipliedReportingOverflow(by: stepsPerTemperature)
+            try require(transition.steps > 0, "n_steps must be positive, got \(transition.steps)")
+            let (total, overflow) = temperatures.multipliedReportingOverflow(by: transition.steps)
             try require(!overflow && total < Int(UInt32.max), "n_temps · n_steps must be below 2^32")
-            try require(stepSize > 0 && stepSize.isFinite, "step_size must be positive, got \(stepSize)")
             try require(baseStd > 0 && baseStd.isFinite, "base_std must be positive, got \(baseStd)")
+            try require(transition.adaptation == nil, "AIS transitions are not adapted (the path changes at every temperature)")
             self.temperatures = temperatures
-            self.stepsPerTemperature = stepsPerTemperature
-            self.stepSize = stepSize
-            self.baseStd = baseStd
             self.transition = transition
+            self.baseStd = baseStd
             self.seed = seed
         }
     }
 
-    /// Fills `logWeights` (one per chain) and `accepted` (each chain's accepted MALA moves, or 0
-    /// for ULA), running the chains in blocks over `threads` threads.
+    /// Fills `logWeights` (one per chain) and adds each chain's accepted moves and divergent
+    /// trajectories to `counts`, running the chains in blocks over `threads` threads.
     /// - Returns: `(ln Z, standard error)`, the latter by the delta method on the mean weight.
     public static func estimate<E: EnergyFunction>(
         _ energy: E, baseMean: [Float], settings: Settings, chains: Int, threads: Int,
-        logWeights: UnsafeMutableBufferPointer<Double>, accepted: UnsafeMutableBufferPointer<Double>,
+        logWeights: UnsafeMutableBufferPointer<Double>, counts: ChainCounts = .none,
         poll: (Double) -> Bool = { _ in false }
     ) throws -> (logZ: Double, standardError: Double) {
         let d = energy.dimension
         try require(baseMean.count == d, "base_mean must have \(d) values, got \(baseMean.count)")
-        try require(chains > 0 && logWeights.count == chains && accepted.count == chains, "n_chains must be positive")
+        try require(chains > 0 && logWeights.count == chains, "n_chains must be positive")
+        let kernel = try settings.transition.kernel(dimension: d)
+        return try run(energy, kernel: kernel, baseMean: baseMean, settings: settings, chains: chains, threads: threads,
+                       logWeights: logWeights, counts: counts, poll: poll)
+    }
+
+    private static func run<E: EnergyFunction, K: SamplerKernel>(
+        _ energy: E, kernel: K, baseMean: [Float], settings: Settings, chains: Int, threads: Int,
+        logWeights: UnsafeMutableBufferPointer<Double>, counts: ChainCounts, poll: (Double) -> Bool
+    ) throws -> (logZ: Double, standardError: Double) {
+        let d = energy.dimension
         let mean = FloatBuffer(baseMean)
         let path = { (beta: Float) in AnnealedEnergy(target: energy, baseMean: mean, baseStd: settings.baseStd, beta: beta) }
         let blocks = energy.blocks(rows: chains)
@@ -113,8 +114,7 @@ public enum AnnealedImportanceSampling {
         let states = FloatBuffer(count: chains * d)
         let initial = Philox4x32(seed: settings.seed, purpose: Purpose.aisInitial)
         let noise = Philox4x32(seed: settings.seed, purpose: Purpose.aisNoise)
-        let k = settings.stepsPerTemperature, temps = settings.temperatures
-        accepted.update(repeating: 0)
+        let k = settings.transition.steps, temps = settings.temperatures
         try ChainParallel.run(blocks, threads: workspaces.count, steps: temps * k, poll: poll) { b, worker, shouldStop in
             let rows = blocks.range(b), n = rows.count
             let ws = workspaces[worker]
@@ -134,18 +134,10 @@ public enum AnnealedImportanceSampling {
                     let difference = Double(e[i]) - Double(annealed.baseEnergy(x + i * d))
                     logWeights[rows.lowerBound + i] -= Double(beta - previous) * difference
                 }
-                switch settings.transition {
-                case .mala:
-                    try MALA.runBlock(annealed, x: x, rows: rows, totalRows: chains, block: b, steps: k,
-                                      stepSize: settings.stepSize, noise: noise, stepOffset: (t - 1) * k,
-                                      accepted: accepted.baseAddress! + rows.lowerBound, workspace: ws,
-                                      recording: .none, shouldStop: shouldStop)
-                case .langevin:
-                    try Langevin.runBlock(annealed, x: x, rows: rows, totalRows: chains, block: b,
-                                          parameters: try LangevinParameters(steps: k, stepSize: settings.stepSize),
-                                          noise: Philox4x32(seed: settings.seed, purpose: Purpose.aisNoise, index: UInt64(t)),
-                                          workspace: ws, recording: .none, shouldStop: shouldStop)
-                }
+                try Sampling.runBlock(annealed, kernel: kernel, x: states.base, rows: rows, totalRows: chains, block: b,
+                                      steps: k, noise: noise, chainOffset: 0, counterOffset: (t - 1) * k,
+                                      adaptation: nil, counts: counts, workspace: ws, recording: .none,
+                                      shouldStop: shouldStop)
             }
         }
         for i in 0..<chains where !logWeights[i].isFinite {

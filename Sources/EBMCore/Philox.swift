@@ -94,4 +94,6 @@ public enum Purpose {
     /// The proposals of `mala` calls.
     public static let malaNoise: UInt64 = 7
     static let dataNoise: UInt64 = 8
+    /// HMC's momenta (and, through a derived key, its acceptance uniforms).
+    public static let hmcNoise: UInt64 = 9
 }

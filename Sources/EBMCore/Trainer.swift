@@ -1,7 +1,7 @@
 /// The settings of a persistent-chain maximum-likelihood trainer.
 public struct TrainerSettings: Sendable {
-    /// The Langevin sampler that moves the negatives.
-    public var sampler: LangevinParameters
+    /// The sampler that moves the negatives (any kernel; not adapted).
+    public var sampler: SamplerSettings
     /// The optimiser.
     public var optimizer: OptimizerSettings
     /// Number of persistent chains.
@@ -17,8 +17,6 @@ public struct TrainerSettings: Sendable {
     /// Persistent chains (a replay buffer) or short-run chains started from uniform noise on the
     /// init box at every step.
     public var persistent: Bool = true
-    /// Move negatives with MALA (exact for `exp(−E)`) instead of Langevin (ULA).
-    public var useMALA: Bool = false
     /// Standard deviation of Gaussian noise added to each data batch (0: none).
     public var dataNoise: Float = 0
     /// Rescale the parameter gradient to at most this Euclidean norm, if set.
@@ -26,7 +24,7 @@ public struct TrainerSettings: Sendable {
 
     /// Validated settings.
     /// - Throws: `EBMError.invalidArgument` naming the offending setting.
-    public init(sampler: LangevinParameters, optimizer: OptimizerSettings, bufferSize: Int,
+    public init(sampler: SamplerSettings, optimizer: OptimizerSettings, bufferSize: Int,
                 reinitProbability: Float, initLow: Float, initHigh: Float, alpha: Float,
                 seed: UInt64) throws {
         try require(bufferSize > 0 && bufferSize < Int(UInt32.max), "buffer_size must be positive, got \(bufferSize)")
@@ -35,6 +33,7 @@ public struct TrainerSettings: Sendable {
         try require(initLow.isFinite && initHigh.isFinite && initLow < initHigh,
                     "init_range must be finite (low, high) with low < high, got (\(initLow), \(initHigh))")
         try require(alpha >= 0 && alpha.isFinite, "alpha must be non-negative and finite, got \(alpha)")
+        try require(sampler.adaptation == nil, "the trainer's sampler is not adapted (the energy changes at every step)")
         self.sampler = sampler
         self.optimizer = optimizer
         self.bufferSize = bufferSize
@@ -68,7 +67,7 @@ public struct TrainingStepStatistics: Sendable, Equatable {
 }
 
 /// Maximum-likelihood training of a trainable energy (an `MLPEnergy`, a `NetworkEnergy`) with
-/// persistent Langevin chains
+/// persistent chains moved by any sampler kernel (ULA by default)
 /// (Bishop, *Deep Learning*, §14.3.2–14.3.3).
 ///
 /// The gradient of `L = mean_data E − mean_model E` is
@@ -86,6 +85,8 @@ public final class Trainer<Model: TrainableEnergy> {
     /// Steps taken.
     public private(set) var stepCount = 0
 
+    /// The kernel that moves the negatives.
+    private let kernel: any SamplerKernel
     private var workspace: StepWorkspace<Model>
     private let gradient: FloatBuffer
     /// Parameters and optimiser state before the last update, to roll back a divergent one.
@@ -97,6 +98,7 @@ public final class Trainer<Model: TrainableEnergy> {
     public init(model: Model, settings: TrainerSettings) throws {
         self.model = model
         self.settings = try settings.validated()
+        kernel = try settings.sampler.kernel(dimension: model.dimension)
         optimizer = Optimizer(settings.optimizer, count: model.parameterCount)
         var stream = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferInit))
         buffer = ReplayBuffer(capacity: settings.bufferSize, dimension: model.dimension,
@@ -111,7 +113,7 @@ public final class Trainer<Model: TrainableEnergy> {
     ///
     /// 1. draw `rows` negatives from the buffer without replacement (each restarted from the
     ///    uniform init box with probability `reinitProbability`);
-    /// 2. move them by `sampler.steps` Langevin steps, with noise keyed by `(seed, step count)`;
+    /// 2. move them by `sampler.steps` steps of the sampler kernel, with noise keyed by `(seed, step count)`;
     /// 3. one optimiser step on `L = mean E(x⁺) − mean E(x⁻) + α (mean E(x⁺)² + mean E(x⁻)²)`,
     ///    negatives held constant; per-row cotangents `(±1 + 2α E_i) / rows`;
     /// 4. write the negatives back.
@@ -195,22 +197,12 @@ public final class Trainer<Model: TrainableEnergy> {
         self.stepCount = stepCount
     }
 
-    /// Moves the negatives by the configured sampler, noise keyed by `(seed, step count)`.
+    /// Moves the negatives by the configured kernel, noise keyed by `(seed, step count)`.
     private func sampleNegatives(_ negatives: UnsafeMutableBufferPointer<Float>, _ ws: StepWorkspace<Model>,
                                  shouldStop: () -> Bool) throws {
-        let p = settings.sampler
-        let key = UInt64(stepCount)
-        if settings.useMALA {
-            let accepted = UnsafeMutableBufferPointer(start: ws.acceptedCounts, count: ws.blocks.rows)
-            accepted.update(repeating: 0)
-            try MALA.run(model, x: negatives, blocks: ws.blocks, steps: p.steps, stepSize: p.stepSize,
-                         noise: Philox4x32(seed: settings.seed, purpose: Purpose.langevinNoise, index: key),
-                         accepted: accepted, workspaces: ws.samplers, poll: { _ in shouldStop() })
-        } else {
-            try Langevin.run(model, x: negatives, blocks: ws.blocks, parameters: p,
-                             noise: Philox4x32(seed: settings.seed, purpose: Purpose.langevinNoise, index: key),
-                             workspaces: ws.samplers, poll: { _ in shouldStop() })
-        }
+        try Sampling.run(model, kernel: kernel, x: negatives, blocks: ws.blocks, steps: settings.sampler.steps,
+                         noise: Philox4x32(seed: settings.seed, purpose: Purpose.langevinNoise, index: UInt64(stepCount)),
+                         workspaces: ws.samplers, poll: { _ in shouldStop() })
     }
 
     /// Forward and backward over `[data; negatives]` (`2·rows` rows), filling `gradient`.
@@ -308,15 +300,11 @@ private final class StepWorkspace<Model: TrainableEnergy> {
     let joint: FloatBuffer
     let energies: FloatBuffer
     let cotangent: FloatBuffer
-    /// The data noise (`capacity × dim`); MALA's acceptance counts (`rows`).
+    /// The data noise (`capacity × dim`).
     let dataNoise: FloatBuffer
-    let acceptedCounts: UnsafeMutablePointer<Double>
-
-    deinit { acceptedCounts.deallocate() }
 
     init(model: Model, capacity: Int, rows: Int, threads: Int) {
         dataNoise = FloatBuffer(count: capacity * model.dimension)
-        acceptedCounts = .allocate(capacity: max(1, rows))
         self.capacity = capacity
         self.threads = threads
         blocks = model.blocks(rows: rows)

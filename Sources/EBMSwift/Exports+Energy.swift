@@ -20,9 +20,7 @@ public func ebmMLPCreate(
         let out = try nonNull(out, "out")
         let count = try checkedCount(nHidden, "n_hidden")
         let widths = UnsafeBufferPointer(start: try nonNull(hidden, "hidden"), count: count).map { Int($0) }
-        guard let act = Activation(rawValue: activation) else {
-            throw EBMError.invalidArgument("unknown activation code \(activation)")
-        }
+        let act = try Activation(abiCode: activation, "activation")
         let mlp = try NetworkEnergy.multilayerPerceptron(dimension: Int(dim), hidden: widths, activation: act, seed: seed)
         out.pointee = retainedHandle(EnergyHandle(mlp))
     }

@@ -30,9 +30,7 @@ private func layers(_ descriptors: UnsafeBufferPointer<ebm_layer>, inputShape: [
             layer = try AvgPool2d(channels: shape[0], inputHeight: shape[1], inputWidth: shape[2],
                                   kernel: (Int(d.kernel.0), Int(d.kernel.1)), stride: (Int(d.stride.0), Int(d.stride.1)))
         case EBM_LAYER_ACTIVATION:
-            guard let activation = Activation(rawValue: d.activation) else {
-                throw EBMError.invalidArgument("layer \(name): unknown activation code \(d.activation)")
-            }
+            let activation = try Activation(abiCode: d.activation, "layer \(name): activation")
             layer = ActivationLayer(activation, shape: shape)
         case EBM_LAYER_LEAKY_RELU:
             layer = try LeakyReLU(slope: Float(d.negative_slope), shape: shape)

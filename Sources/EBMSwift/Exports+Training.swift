@@ -5,7 +5,7 @@ import EBMCore
 
 extension TrainerSettings {
     /// The core's settings from the C config, validated.
-    init(_ c: ebm_trainer_config) throws {
+    init(_ c: ebm_trainer_config, dimension: Int) throws {
         let rule: OptimizerSettings.Rule
         switch c.optimizer {
         case EBM_OPT_SGD: rule = .sgd(momentum: Float(c.beta1))
@@ -13,14 +13,13 @@ extension TrainerSettings {
         default: throw EBMError.invalidArgument("unknown optimizer code \(c.optimizer)")
         }
         var settings = try TrainerSettings(
-            sampler: try LangevinParameters(c.sampler),
+            sampler: try SamplerSettings(c.sampler, dimension: dimension),
             optimizer: try OptimizerSettings(rule: rule, learningRate: Float(c.lr),
                                              weightDecay: Float(c.weight_decay)),
             bufferSize: Int(clamping: c.buffer_size), reinitProbability: Float(c.reinit_prob),
             initLow: Float(c.init_low), initHigh: Float(c.init_high), alpha: Float(c.alpha),
             seed: c.sampler.seed)
         settings.persistent = c.persistent != 0
-        settings.useMALA = c.use_mala != 0
         settings.dataNoise = Float(c.data_noise)
         settings.gradientClipNorm = c.clip_grad_norm > 0 ? Float(c.clip_grad_norm) : nil
         self = try settings.validated()
@@ -35,7 +34,7 @@ public func ebmTrainerCreate(
     withStatus {
         let out = try nonNull(out, "out")
         let model = try object(energy, as: EnergyHandle.self).trainable("ebm_trainer_create")
-        let settings = try TrainerSettings(try nonNull(config, "config").pointee)
+        let settings = try TrainerSettings(try nonNull(config, "config").pointee, dimension: model.dimension)
         out.pointee = retainedHandle(TrainerHandle(try makeTrainer(model: model, settings: settings)))
     }
 }

@@ -14,7 +14,7 @@ from ._native import DivergenceError
 from .callable_energy import CallableEnergy
 from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy, TrainableEnergy
 from .network_energy import NetworkEnergy
-from .sampling import ais_log_z, get_num_threads, langevin, mala, set_num_threads
+from .sampling import ais_log_z, get_num_threads, hmc, langevin, mala, set_num_threads
 from .targets import BananaEnergy, DoubleWellEnergy, GaussianMixtureEnergy
 from .estimator import EnergyBasedModel
 from .persistence import load, save

@@ -11,6 +11,8 @@
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -595,17 +597,154 @@ fail:
     return result;
 }
 
+/* ---- configuration structs, filled by name ---------------------------------------------------- */
+
+/* A config struct crosses from Python as a dict whose keys are exactly the struct's field names
+   (nested structs as nested dicts): a missing, unknown or mistyped field is an error naming it,
+   never a silently shifted positional argument. Each struct is described once, by this table. */
+typedef enum { FIELD_INT32, FIELD_INT64, FIELD_UINT64, FIELD_DOUBLE, FIELD_STRUCT } field_type;
+
+typedef struct config_field {
+    const char *name;
+    size_t offset;
+    field_type type;
+    const struct config_field *fields; /* FIELD_STRUCT: the nested struct's table */
+} config_field;
+
+#define FIELD(type_, name_, kind_) {#name_, offsetof(type_, name_), kind_, NULL}
+
+static const config_field SAMPLER_FIELDS[] = {
+    FIELD(ebm_sampler_config, kernel, FIELD_INT32),
+    FIELD(ebm_sampler_config, n_steps, FIELD_INT64),
+    FIELD(ebm_sampler_config, step_size, FIELD_DOUBLE),
+    FIELD(ebm_sampler_config, noise_scale, FIELD_DOUBLE),
+    FIELD(ebm_sampler_config, grad_clip, FIELD_DOUBLE),
+    FIELD(ebm_sampler_config, has_clamp, FIELD_INT32),
+    FIELD(ebm_sampler_config, clamp_low, FIELD_DOUBLE),
+    FIELD(ebm_sampler_config, clamp_high, FIELD_DOUBLE),
+    FIELD(ebm_sampler_config, n_leapfrog, FIELD_INT64),
+    FIELD(ebm_sampler_config, divergence_threshold, FIELD_DOUBLE),
+    FIELD(ebm_sampler_config, adapt_step_size, FIELD_INT32),
+    FIELD(ebm_sampler_config, adapt_mass, FIELD_INT32),
+    FIELD(ebm_sampler_config, n_warmup, FIELD_INT64),
+    FIELD(ebm_sampler_config, target_accept, FIELD_DOUBLE),
+    FIELD(ebm_sampler_config, seed, FIELD_UINT64),
+    FIELD(ebm_sampler_config, chain_offset, FIELD_INT64),
+    {NULL, 0, FIELD_INT32, NULL},
+}; /* inverse_mass, a pointer, is passed as an array beside the dict */
+
+static const config_field AIS_FIELDS[] = {
+    {"transition", offsetof(ebm_ais_config, transition), FIELD_STRUCT, SAMPLER_FIELDS},
+    FIELD(ebm_ais_config, n_chains, FIELD_INT64),
+    FIELD(ebm_ais_config, n_temps, FIELD_INT64),
+    FIELD(ebm_ais_config, base_std, FIELD_DOUBLE),
+    {NULL, 0, FIELD_INT32, NULL},
+};
+
+static const config_field TRAINER_FIELDS[] = {
+    {"sampler", offsetof(ebm_trainer_config, sampler), FIELD_STRUCT, SAMPLER_FIELDS},
+    FIELD(ebm_trainer_config, optimizer, FIELD_INT32),
+    FIELD(ebm_trainer_config, lr, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, beta1, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, beta2, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, eps, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, weight_decay, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, buffer_size, FIELD_INT64),
+    FIELD(ebm_trainer_config, reinit_prob, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, init_low, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, init_high, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, alpha, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, persistent, FIELD_INT32),
+    FIELD(ebm_trainer_config, data_noise, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, clip_grad_norm, FIELD_DOUBLE),
+    {NULL, 0, FIELD_INT32, NULL},
+};
+
+/* Fills the struct at `base` from `dict` by the table `fields`. 0, or -1 with TypeError (missing
+   or unknown field, not a dict), OverflowError or the conversion's error set. */
+static int fill_config(void *base, const config_field *fields, PyObject *dict, const char *what) {
+    Py_ssize_t count = 0;
+    if (!PyDict_Check(dict)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a dict of fields, got %s", what, Py_TYPE(dict)->tp_name);
+        return -1;
+    }
+    for (const config_field *f = fields; f->name != NULL; f++, count++) {
+        char *at = (char *)base + f->offset;
+        PyObject *value = PyDict_GetItemString(dict, f->name); /* borrowed */
+        if (value == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s: missing field '%s'", what, f->name);
+            return -1;
+        }
+        if (f->type == FIELD_STRUCT) {
+            if (fill_config(at, f->fields, value, f->name) < 0) return -1;
+            continue;
+        }
+        if (f->type != FIELD_DOUBLE && !PyLong_Check(value)) {
+            PyErr_Format(PyExc_TypeError, "%s.%s: expected an int, got %s", what, f->name, Py_TYPE(value)->tp_name);
+            return -1;
+        }
+        switch (f->type) {
+        case FIELD_INT32: {
+            long long v = PyLong_AsLongLong(value);
+            if (v == -1 && PyErr_Occurred()) return -1;
+            if (v < INT32_MIN || v > INT32_MAX) {
+                PyErr_Format(PyExc_OverflowError, "%s.%s: %lld is out of the int32 range", what, f->name, v);
+                return -1;
+            }
+            *(int32_t *)at = (int32_t)v;
+            break;
+        }
+        case FIELD_INT64:
+            *(int64_t *)at = (int64_t)PyLong_AsLongLong(value);
+            if (*(int64_t *)at == -1 && PyErr_Occurred()) return -1;
+            break;
+        case FIELD_UINT64:
+            *(uint64_t *)at = (uint64_t)PyLong_AsUnsignedLongLong(value);
+            if (*(uint64_t *)at == (uint64_t)-1 && PyErr_Occurred()) return -1;
+            break;
+        default:
+            *(double *)at = PyFloat_AsDouble(value);
+            if (*(double *)at == -1.0 && PyErr_Occurred()) return -1;
+        }
+    }
+    if (PyDict_Size(dict) != count) {
+        PyObject *key;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(dict, &pos, &key, NULL)) {
+            const config_field *f = fields;
+            const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+            while (name != NULL && f->name != NULL && strcmp(f->name, name) != 0) f++;
+            if (name == NULL || f->name == NULL) {
+                PyErr_Format(PyExc_TypeError, "%s: unknown field %R", what, key);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The optional inverse mass beside a sampler config: None, or `dim` floats (a new reference in
+   *out, NULL for None). 0, or -1 with an exception set. */
+static int inverse_mass_from(PyObject *obj, npy_intp dim, PyArrayObject **out) {
+    *out = NULL;
+    if (obj == Py_None) return 0;
+    if ((*out = as_float32(obj, 1, dim, "inverse_mass")) == NULL) return -1;
+    return 0;
+}
+
 /* ---- sampling --------------------------------------------------------------------------------- */
 
-/* What a sampling call records: new arrays for the trajectory (thin > 0), the per-step statistics
-   and the per-chain acceptance, and the ebm_sampler_output pointing into them. */
+/* What a sampling call records: new arrays for the trajectory (thin > 0), the per-step statistics,
+   the per-chain acceptance rates, divergences, step sizes and (with adapt_mass) inverse masses,
+   and the ebm_sampler_output pointing into them. */
 typedef struct {
-    PyArrayObject *trajectory, *stats, *acceptance;
+    PyArrayObject *trajectory, *stats, *acceptance, *divergent, *step_size, *inverse_mass;
     ebm_sampler_output out;
 } recording;
 
-static int recording_init(recording *r, npy_intp n, npy_intp dim, npy_intp steps, npy_intp thin, int want_stats) {
-    npy_intp tdims[3] = {thin > 0 ? steps / thin : 0, n, dim}, sdims[2] = {steps, 3};
+static int recording_init(recording *r, npy_intp n, npy_intp dim, npy_intp steps, npy_intp thin, int want_stats,
+                          int want_mass) {
+    npy_intp tdims[3] = {thin > 0 ? steps / thin : 0, n, dim}, sdims[2] = {steps, 3}, mdims[2] = {n, dim};
     memset(r, 0, sizeof(*r));
     r->out.thin = thin > 0 ? thin : 1;
     if (thin > 0) {
@@ -616,8 +755,17 @@ static int recording_init(recording *r, npy_intp n, npy_intp dim, npy_intp steps
         if ((r->stats = (PyArrayObject *)PyArray_SimpleNew(2, sdims, NPY_FLOAT64)) == NULL) return -1;
         r->out.step_stats = (double *)PyArray_DATA(r->stats);
     }
-    if ((r->acceptance = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64)) == NULL) return -1;
+    if (want_mass) {
+        if ((r->inverse_mass = (PyArrayObject *)PyArray_SimpleNew(2, mdims, NPY_FLOAT32)) == NULL) return -1;
+        r->out.inverse_mass = (float *)PyArray_DATA(r->inverse_mass);
+    }
+    if ((r->acceptance = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64)) == NULL ||
+        (r->divergent = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64)) == NULL ||
+        (r->step_size = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT32)) == NULL)
+        return -1;
     r->out.acceptance = (double *)PyArray_DATA(r->acceptance);
+    r->out.n_divergent = (double *)PyArray_DATA(r->divergent);
+    r->out.step_size = (float *)PyArray_DATA(r->step_size);
     return 0;
 }
 
@@ -625,12 +773,20 @@ static void recording_clear(recording *r) {
     Py_XDECREF(r->trajectory);
     Py_XDECREF(r->stats);
     Py_XDECREF(r->acceptance);
+    Py_XDECREF(r->divergent);
+    Py_XDECREF(r->step_size);
+    Py_XDECREF(r->inverse_mass);
 }
 
-/* (acceptance, trajectory or None, stats or None) */
+#define OR_NONE(a) ((a) ? (PyObject *)(a) : Py_None)
+
+/* {"acceptance_rate", "n_divergent", "step_size", "inverse_mass", "trajectory", "stats"} (None
+   for what was not recorded). */
 static PyObject *recording_result(recording *r) {
-    return Py_BuildValue("(OOO)", (PyObject *)r->acceptance, r->trajectory ? (PyObject *)r->trajectory : Py_None,
-                         r->stats ? (PyObject *)r->stats : Py_None);
+    return Py_BuildValue("{s:O,s:O,s:O,s:O,s:O,s:O}", "acceptance_rate", (PyObject *)r->acceptance,
+                         "n_divergent", (PyObject *)r->divergent, "step_size", (PyObject *)r->step_size,
+                         "inverse_mass", OR_NONE(r->inverse_mass), "trajectory", OR_NONE(r->trajectory),
+                         "stats", OR_NONE(r->stats));
 }
 
 /* The sampler's state array: a writeable C-contiguous float32 (n, dim) array the Python layer
@@ -644,127 +800,94 @@ static int check_state(PyArrayObject *x, npy_intp dim) {
     return 0;
 }
 
-/* The shared prologue of langevin and mala: checks the handle, the state array and n_steps,
-   allocates the recording and starts the poll. 0, or -1 with an exception set. */
-static int sampling_prologue(PyObject *capsule, PyArrayObject *x, long long n_steps, long long thin, int want_stats,
-                             PyObject *progress, ebm_energy **e, recording *rec, poll_state *poll) {
+/* sample(handle, x, config, inverse_mass, thin, want_stats, progress) -> dict of recordings (see
+   recording_result); x is sampled in place. `config` holds the fields of ebm_sampler_config. */
+static PyObject *py_sample(PyObject *self, PyObject *args) {
+    PyObject *capsule, *config_obj, *mass_obj, *progress, *result = NULL;
+    PyArrayObject *x, *mass = NULL;
+    ebm_energy *e;
+    ebm_sampler_config config;
+    long long thin;
+    int want_stats;
     npy_intp dim;
-    memset(rec, 0, sizeof(*rec));
-    if ((*e = energy_from(capsule)) == NULL || energy_dim(*e, &dim) < 0 || check_state(x, dim) < 0) return -1;
-    if (n_steps < 1) {
+    poll_state poll;
+    recording rec;
+    ebm_status status;
+    memset(&rec, 0, sizeof rec);
+    memset(&config, 0, sizeof config);
+    if (!PyArg_ParseTuple(args, "OO!OOLpO", &capsule, &PyArray_Type, &x, &config_obj, &mass_obj, &thin, &want_stats,
+                          &progress))
+        return NULL;
+    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0 || check_state(x, dim) < 0) return NULL;
+    if (fill_config(&config, SAMPLER_FIELDS, config_obj, "config") < 0 || inverse_mass_from(mass_obj, dim, &mass) < 0)
+        goto fail;
+    if (config.n_steps < 1) {
         PyErr_SetString(PyExc_ValueError, "n_steps must be positive");
-        return -1;
+        goto fail;
     }
-    if (recording_init(rec, PyArray_DIM(x, 0), dim, (npy_intp)n_steps, (npy_intp)thin, want_stats) < 0) return -1;
-    poll_init(poll, progress, capsule);
-    return 0;
-}
-
-/* The shared epilogue: the result tuple, or NULL with the status's exception; frees the recording. */
-static PyObject *sampling_epilogue(ebm_status status, PyObject *capsule, recording *rec) {
-    PyObject *result = status == EBM_OK ? recording_result(rec) : raise_call_status(status, capsule);
-    recording_clear(rec);
+    config.inverse_mass = mass ? (const float *)PyArray_DATA(mass) : NULL;
+    if (recording_init(&rec, PyArray_DIM(x, 0), dim, (npy_intp)config.n_steps, (npy_intp)thin, want_stats,
+                       config.adapt_mass) < 0)
+        goto fail;
+    poll_init(&poll, progress, capsule);
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_sample(e, (float *)PyArray_DATA(x), PyArray_DIM(x, 0), &config, &rec.out, poll_signals, &poll);
+    Py_END_ALLOW_THREADS
+    result = status == EBM_OK ? recording_result(&rec) : raise_call_status(status, capsule);
+fail:
+    recording_clear(&rec);
+    Py_XDECREF(mass);
     return result;
 }
 
-/* langevin(handle, x, n_steps, step_size, noise_scale, grad_clip, has_clamp, low, high, seed,
-            thin, want_stats, progress) -> (acceptance, trajectory, stats); x is sampled in place. */
-static PyObject *py_langevin(PyObject *self, PyObject *args) {
-    PyObject *capsule, *progress;
-    PyArrayObject *x;
-    ebm_energy *e;
-    ebm_langevin_config config;
-    long long n_steps, thin;
-    unsigned long long seed;
-    int want_stats;
-    poll_state poll;
-    recording rec;
-    ebm_status status;
-    if (!PyArg_ParseTuple(args, "OO!LdddpddKLpO", &capsule, &PyArray_Type, &x, &n_steps,
-                          &config.step_size, &config.noise_scale, &config.grad_clip, &config.has_clamp,
-                          &config.clamp_low, &config.clamp_high, &seed, &thin, &want_stats, &progress))
-        return NULL;
-    config.n_steps = n_steps;
-    config.seed = seed;
-    if (sampling_prologue(capsule, x, n_steps, thin, want_stats, progress, &e, &rec, &poll) < 0) {
-        recording_clear(&rec);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    status = ebm_langevin(e, (float *)PyArray_DATA(x), PyArray_DIM(x, 0), &config, &rec.out, poll_signals, &poll);
-    Py_END_ALLOW_THREADS
-    return sampling_epilogue(status, capsule, &rec);
-}
-
-/* mala(handle, x, n_steps, step_size, seed, thin, want_stats, progress)
-   -> (acceptance, trajectory, stats); x is sampled in place. */
-static PyObject *py_mala(PyObject *self, PyObject *args) {
-    PyObject *capsule, *progress;
-    PyArrayObject *x;
-    ebm_energy *e;
-    long long n_steps, thin;
-    unsigned long long seed;
-    double step_size;
-    int want_stats;
-    poll_state poll;
-    recording rec;
-    ebm_status status;
-    if (!PyArg_ParseTuple(args, "OO!LdKLpO", &capsule, &PyArray_Type, &x, &n_steps, &step_size, &seed, &thin,
-                          &want_stats, &progress))
-        return NULL;
-    if (sampling_prologue(capsule, x, n_steps, thin, want_stats, progress, &e, &rec, &poll) < 0) {
-        recording_clear(&rec);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    status = ebm_mala(e, (float *)PyArray_DATA(x), PyArray_DIM(x, 0), n_steps, step_size, seed, &rec.out,
-                      poll_signals, &poll);
-    Py_END_ALLOW_THREADS
-    return sampling_epilogue(status, capsule, &rec);
-}
-
-/* ais_log_z(handle, n_chains, n_temps, n_steps, step_size, base_mean, base_std, transition, seed,
-             progress) -> (log_z, std_err, log_weights, acceptance) */
+/* ais_log_z(handle, config, base_mean, inverse_mass, progress)
+   -> (log_z, std_err, log_weights, acceptance, n_divergent); `config` holds ebm_ais_config's fields. */
 static PyObject *py_ais_log_z(PyObject *self, PyObject *args) {
-    PyObject *capsule, *mean_obj, *progress, *result = NULL;
-    PyArrayObject *mean = NULL, *weights = NULL, *acceptance = NULL;
+    PyObject *capsule, *config_obj, *mean_obj, *mass_obj, *progress, *result = NULL;
+    PyArrayObject *mean = NULL, *mass = NULL, *weights = NULL, *acceptance = NULL, *divergent = NULL;
     ebm_energy *e;
-    long long n_chains, n_temps, n_steps;
-    unsigned long long seed;
-    double step_size, base_std, log_z = 0, std_err = 0;
-    int transition;
+    ebm_ais_config config;
+    ebm_ais_output out;
     npy_intp dim, n;
     poll_state poll;
     ebm_status status;
-    if (!PyArg_ParseTuple(args, "OLLLdOdiKO", &capsule, &n_chains, &n_temps, &n_steps, &step_size, &mean_obj,
-                          &base_std, &transition, &seed, &progress))
-        return NULL;
+    memset(&config, 0, sizeof config);
+    memset(&out, 0, sizeof out);
+    if (!PyArg_ParseTuple(args, "OOOOO", &capsule, &config_obj, &mean_obj, &mass_obj, &progress)) return NULL;
     if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
+    if (fill_config(&config, AIS_FIELDS, config_obj, "config") < 0 || inverse_mass_from(mass_obj, dim, &mass) < 0)
+        goto fail;
+    config.transition.inverse_mass = mass ? (const float *)PyArray_DATA(mass) : NULL;
     mean = (PyArrayObject *)PyArray_FROM_OTF(mean_obj, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
     if (mean == NULL) goto fail;
-    if (PyArray_NDIM(mean) != 1 || PyArray_DIM(mean, 0) != dim || n_chains < 1) {
+    if (PyArray_NDIM(mean) != 1 || PyArray_DIM(mean, 0) != dim || config.n_chains < 1) {
         PyErr_SetString(PyExc_ValueError, "base_mean must be (dim,) and n_chains positive");
         goto fail;
     }
-    n = (npy_intp)n_chains;
+    n = (npy_intp)config.n_chains;
     weights = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64);
     acceptance = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64);
-    if (weights == NULL || acceptance == NULL) goto fail;
+    divergent = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64);
+    if (weights == NULL || acceptance == NULL || divergent == NULL) goto fail;
+    out.log_weights = (double *)PyArray_DATA(weights);
+    out.acceptance = (double *)PyArray_DATA(acceptance);
+    out.n_divergent = (double *)PyArray_DATA(divergent);
     poll_init(&poll, progress, capsule);
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_ais_log_z(e, n_chains, n_temps, n_steps, step_size, (const double *)PyArray_DATA(mean), base_std,
-                           (int32_t)transition, seed, &log_z, &std_err, (double *)PyArray_DATA(weights),
-                           (double *)PyArray_DATA(acceptance), poll_signals, &poll);
+    status = ebm_ais_log_z(e, &config, (const double *)PyArray_DATA(mean), &out, poll_signals, &poll);
     Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
         raise_call_status(status, capsule);
         goto fail;
     }
-    result = Py_BuildValue("(ddOO)", log_z, std_err, (PyObject *)weights, (PyObject *)acceptance);
+    result = Py_BuildValue("(ddOOO)", out.log_z, out.std_err, (PyObject *)weights, (PyObject *)acceptance,
+                           (PyObject *)divergent);
 fail:
     Py_XDECREF(mean);
+    Py_XDECREF(mass);
     Py_XDECREF(weights);
     Py_XDECREF(acceptance);
+    Py_XDECREF(divergent);
     return result;
 }
 
@@ -781,33 +904,32 @@ static PyObject *py_get_num_threads(PyObject *self, PyObject *args) {
 
 /* ---- training --------------------------------------------------------------------------------- */
 
+/* trainer_create(handle, config, inverse_mass) -> trainer; `config` holds ebm_trainer_config's fields. */
 static PyObject *py_trainer_create(PyObject *self, PyObject *args) {
-    PyObject *capsule, *result;
+    PyObject *capsule, *config_obj, *mass_obj, *result = NULL;
+    PyArrayObject *mass = NULL;
     ebm_energy *e;
     ebm_trainer *out = NULL;
     ebm_trainer_config c;
-    long long n_steps, buffer_size;
-    unsigned long long seed;
-    int optimizer;
+    npy_intp dim;
     ebm_status status;
-    if (!PyArg_ParseTuple(args, "OLdddpddKidddddLddddppdd", &capsule, &n_steps, &c.sampler.step_size,
-                          &c.sampler.noise_scale, &c.sampler.grad_clip, &c.sampler.has_clamp,
-                          &c.sampler.clamp_low, &c.sampler.clamp_high, &seed, &optimizer, &c.lr,
-                          &c.beta1, &c.beta2, &c.eps, &c.weight_decay, &buffer_size, &c.reinit_prob,
-                          &c.init_low, &c.init_high, &c.alpha, &c.persistent, &c.use_mala, &c.data_noise,
-                          &c.clip_grad_norm))
-        return NULL;
-    c.sampler.n_steps = n_steps;
-    c.sampler.seed = seed;
-    c.optimizer = optimizer;
-    c.buffer_size = buffer_size;
-    if ((e = energy_from(capsule)) == NULL) return NULL;
+    memset(&c, 0, sizeof c);
+    if (!PyArg_ParseTuple(args, "OOO", &capsule, &config_obj, &mass_obj)) return NULL;
+    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
+    if (fill_config(&c, TRAINER_FIELDS, config_obj, "config") < 0 || inverse_mass_from(mass_obj, dim, &mass) < 0)
+        goto fail;
+    c.sampler.inverse_mass = mass ? (const float *)PyArray_DATA(mass) : NULL;
     Py_BEGIN_ALLOW_THREADS
     status = ebm_trainer_create(e, &c, &out);
     Py_END_ALLOW_THREADS
-    if (status != EBM_OK) return raise_status(status);
+    if (status != EBM_OK) {
+        raise_status(status);
+        goto fail;
+    }
     result = PyCapsule_New(out, TRAINER_CAPSULE, trainer_capsule_destroy);
     if (result == NULL) ebm_trainer_destroy(out);
+fail:
+    Py_XDECREF(mass);
     return result;
 }
 
@@ -1001,8 +1123,7 @@ static PyMethodDef methods[] = {
     {"double_well_create", py_double_well_create, METH_VARARGS, NULL},
     {"banana_create", py_banana_create, METH_VARARGS, NULL},
     {"callable_create", py_callable_create, METH_VARARGS, NULL},
-    {"langevin", py_langevin, METH_VARARGS, NULL},
-    {"mala", py_mala, METH_VARARGS, NULL},
+    {"sample", py_sample, METH_VARARGS, NULL},
     {"ais_log_z", py_ais_log_z, METH_VARARGS, NULL},
     {"set_num_threads", py_set_num_threads, METH_VARARGS, NULL},
     {"get_num_threads", py_get_num_threads, METH_NOARGS, NULL},
@@ -1023,6 +1144,20 @@ static struct PyModuleDef module = {
     methods, NULL, NULL, NULL, NULL,
 };
 
+/* The ABI's codes, defined once in ebm_swift.h, as module attributes of the same names. */
+static int add_codes(PyObject *m) {
+#define CODE(name) \
+    if (PyModule_AddIntConstant(m, #name, name) < 0) return -1;
+    CODE(EBM_ACT_SWISH) CODE(EBM_ACT_TANH) CODE(EBM_ACT_SOFTPLUS) CODE(EBM_ACT_ELU) CODE(EBM_ACT_LEAKY_RELU)
+    CODE(EBM_ACT_GELU) CODE(EBM_ACT_GELU_ERF)
+    CODE(EBM_OPT_SGD) CODE(EBM_OPT_ADAM)
+    CODE(EBM_KERNEL_LANGEVIN) CODE(EBM_KERNEL_MALA) CODE(EBM_KERNEL_HMC)
+    CODE(EBM_LAYER_LINEAR) CODE(EBM_LAYER_CONV2D) CODE(EBM_LAYER_AVGPOOL2D) CODE(EBM_LAYER_ACTIVATION)
+    CODE(EBM_LAYER_LEAKY_RELU) CODE(EBM_LAYER_FLATTEN) CODE(EBM_LAYER_RESIDUAL) CODE(EBM_LAYER_SPECTRAL_NORM)
+#undef CODE
+    return 0;
+}
+
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m;
     import_array();
@@ -1031,10 +1166,11 @@ PyMODINIT_FUNC PyInit__native(void) {
     DivergenceError = PyErr_NewExceptionWithDoc(
         "ebm_swift.DivergenceError",
         "A NaN or infinity appeared during sampling or training.\n\n"
-        "Attributes: site ('langevin', 'mala', 'ais', 'training'), quantity ('samples', 'energy',\n"
+        "Attributes: site ('langevin', 'mala', 'hmc', 'ais', 'training'), quantity ('samples', 'energy',\n"
         "'gradient', 'parameters', 'log_weight'), step (1-based; 0 where none applies), chain (or None).",
         PyExc_FloatingPointError, NULL);
-    if (DivergenceError == NULL || PyModule_AddObjectRef(m, "DivergenceError", DivergenceError) < 0) {
+    if (DivergenceError == NULL || PyModule_AddObjectRef(m, "DivergenceError", DivergenceError) < 0 ||
+        add_codes(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

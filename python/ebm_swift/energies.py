@@ -14,7 +14,8 @@ from .persistence import persistent
 __all__ = ["Energy", "TrainableEnergy", "MLPEnergy", "GaussianEnergy", "ACTIVATIONS"]
 
 #: Activation names and their codes in the C ABI (ebm_swift.h, EBM_ACT_*).
-ACTIVATIONS = {"swish": 0, "tanh": 1, "softplus": 2, "elu": 3, "leaky_relu": 4, "gelu": 5}
+ACTIVATIONS = {"swish": _native.EBM_ACT_SWISH, "tanh": _native.EBM_ACT_TANH, "softplus": _native.EBM_ACT_SOFTPLUS,
+               "elu": _native.EBM_ACT_ELU, "leaky_relu": _native.EBM_ACT_LEAKY_RELU, "gelu": _native.EBM_ACT_GELU}
 
 
 class Energy:

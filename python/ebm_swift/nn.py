@@ -26,14 +26,21 @@ import numbers
 
 import numpy as np
 
+from . import _native
+
 __all__ = [
     "from_config", "Module", "Sequential", "Linear", "Conv2d", "AvgPool2d", "Flatten", "Residual",
     "SpectralNorm", "spectral_norm", "SiLU", "Swish", "Tanh", "Softplus", "ELU", "GELU", "ReLU", "LeakyReLU",
 ]
 
 # Layer kinds of the C ABI (ebm_swift.h, EBM_LAYER_*), and the activation codes (EBM_ACT_*).
-_LINEAR, _CONV2D, _AVGPOOL2D, _ACTIVATION, _LEAKY_RELU, _FLATTEN, _RESIDUAL, _SPECTRAL_NORM = range(8)
-_ACT_SWISH, _ACT_TANH, _ACT_SOFTPLUS, _ACT_ELU, _ACT_GELU, _ACT_GELU_ERF = 0, 1, 2, 3, 5, 6
+_LINEAR, _CONV2D, _AVGPOOL2D, _ACTIVATION = (_native.EBM_LAYER_LINEAR, _native.EBM_LAYER_CONV2D,
+                                            _native.EBM_LAYER_AVGPOOL2D, _native.EBM_LAYER_ACTIVATION)
+_LEAKY_RELU, _FLATTEN, _RESIDUAL, _SPECTRAL_NORM = (_native.EBM_LAYER_LEAKY_RELU, _native.EBM_LAYER_FLATTEN,
+                                                    _native.EBM_LAYER_RESIDUAL, _native.EBM_LAYER_SPECTRAL_NORM)
+_ACT_SWISH, _ACT_TANH, _ACT_SOFTPLUS, _ACT_ELU, _ACT_GELU, _ACT_GELU_ERF = (
+    _native.EBM_ACT_SWISH, _native.EBM_ACT_TANH, _native.EBM_ACT_SOFTPLUS, _native.EBM_ACT_ELU,
+    _native.EBM_ACT_GELU, _native.EBM_ACT_GELU_ERF)
 
 
 def _pair(value, name):

@@ -1,4 +1,5 @@
-"""Langevin sampling (Bishop, *Deep Learning*, Algorithm 14.4), run natively."""
+"""Sampling: Langevin dynamics (Bishop, *Deep Learning*, Algorithm 14.4), MALA and HMC, with
+step-size adaptation, and annealed importance sampling — every sampler one native path."""
 
 from __future__ import annotations
 
@@ -9,34 +10,16 @@ from ._validation import (
     as_samples,
     count_within_limit,
     flag,
-    interval,
-    non_negative_float,
-    optional_positive_float,
     positive_float,
     positive_int,
     real_array,
     resolve_seed,
 )
 from ._progress import progress_bar
+from ._sampler_config import kernel_name, sampler_config
 from .energies import Energy
 
-__all__ = ["langevin", "mala", "ais_log_z", "set_num_threads", "get_num_threads"]
-
-
-def _sampler_args(n_steps, step_size, noise_scale, grad_clip, clamp):
-    """Validated ``(n_steps, step_size, noise_scale, grad_clip, has_clamp, low, high)`` for the
-    native layer; ``noise_scale=None`` becomes ``sqrt(2·step_size)``, no clipping becomes 0."""
-    n_steps = positive_int(n_steps, "n_steps")
-    if n_steps >= 2**32 - 1:
-        raise ValueError(f"n_steps must be below 2**32 - 1; got {n_steps}")
-    step_size = positive_float(step_size, "step_size")
-    if noise_scale is None:
-        noise_scale = float(np.sqrt(2.0 * step_size))
-    else:
-        noise_scale = non_negative_float(noise_scale, "noise_scale")
-    grad_clip = optional_positive_float(grad_clip, "grad_clip")
-    low, high = interval(clamp, "clamp") if clamp is not None else (0.0, 0.0)
-    return n_steps, step_size, noise_scale, grad_clip or 0.0, clamp is not None, low, high
+__all__ = ["langevin", "mala", "hmc", "ais_log_z", "set_num_threads", "get_num_threads"]
 
 
 def _recording_args(n_steps, thin, return_trajectory):
@@ -61,10 +44,14 @@ def _check_diagnostics(diagnostics, n_steps):
         raise ValueError(f"diagnostics are recorded for at most {MAX_DIAGNOSTIC_STEPS} steps; got n_steps={n_steps}")
 
 
-def _info(acceptance, trajectory, stats):
-    info = {}
-    if trajectory is not None:
-        info["trajectory"] = trajectory
+def _info(recorded, shape, *, keys=()):
+    """The info dict: the per-chain records named in ``keys``, then whatever was recorded."""
+    info = {k: recorded[k] for k in keys if recorded[k] is not None}
+    if "inverse_mass" in info:
+        info["inverse_mass"] = info["inverse_mass"].reshape((-1, *shape[1:]))
+    if recorded["trajectory"] is not None:
+        info["trajectory"] = recorded["trajectory"].reshape((-1, *shape))
+    stats = recorded["stats"]
     if stats is not None:
         info["mean_energy"], info["mean_grad_norm"], info["step_acceptance"] = stats[:, 0], stats[:, 1], stats[:, 2]
     return info
@@ -79,8 +66,29 @@ def _run(native_call, desc, progress):
             bar.close()
 
 
+def _sample(energy, x0, kernel, n_steps, step_size, *, seed, thin, return_trajectory, diagnostics, progress,
+            **settings):
+    """The one sampling path: checks, builds the kernel's config, runs it natively.
+
+    Returns ``(samples in x0's shape, recorded dict, shape, recording requested)``.
+    """
+    if not isinstance(energy, Energy):
+        raise TypeError(f"energy must be an ebm_swift Energy (MLPEnergy, GaussianEnergy, NetworkEnergy, …); "
+                        f"got {type(energy).__name__}")
+    seed = resolve_seed(seed)
+    config, mass = sampler_config(kernel, n_steps, step_size, seed=seed, input_shape=energy.input_shape, **settings)
+    native_thin = _recording_args(config["n_steps"], thin, return_trajectory)
+    diagnostics = flag(diagnostics, "diagnostics")
+    _check_diagnostics(diagnostics, config["n_steps"])
+    x, shape = as_samples(x0, energy.input_shape, "x0", copy=True)
+    recorded = _run(lambda report: _native.sample(energy._handle, x, config, mass, native_thin, diagnostics, report),
+                    kernel, progress)
+    return x.reshape(shape), recorded, shape, bool(native_thin or diagnostics)
+
+
 def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None, clamp=None, seed=None,
-             thin=None, return_trajectory=False, diagnostics=False, progress=False):
+             thin=None, return_trajectory=False, diagnostics=False, return_info=False, chain_offset=0,
+             progress=False):
     """Run unadjusted Langevin dynamics (ULA) on a batch of chains.
 
     Per step and chain: ``g = ∇x E(x)`` (clipped elementwise to ``±grad_clip`` if given), then
@@ -88,7 +96,7 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
     if given. With the default ``noise_scale = sqrt(2·step_size)`` this is exactly Algorithm 14.4,
     whose chains sample ``p(x) ∝ exp(−E(x))`` up to a bias that vanishes with the step size (on
     ``N(0, σ²)`` the stationary variance is ``σ² / (1 − step_size/(2σ²))``). For exact samples
-    at a given step size use :func:`mala`.
+    at a given step size use :func:`mala` or :func:`hmc`.
 
     A smaller, decoupled noise (IGEBM/JEM practice, e.g. ``step_size=10, noise_scale=0.005`` on
     images) does *not* sample ``exp(−E)``: it samples a colder distribution, roughly
@@ -97,8 +105,8 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
     Parameters
     ----------
     energy : Energy
-        An :class:`MLPEnergy`, :class:`GaussianEnergy`, :class:`CallableEnergy`, …
-    x0 : array_like, shape (n, dim)
+        An :class:`MLPEnergy`, :class:`GaussianEnergy`, :class:`NetworkEnergy`, :class:`CallableEnergy`, …
+    x0 : array_like, shape (n, dim) or (n, *energy.input_shape)
         Initial states, one chain per row; never modified.
     n_steps : int
         Number of steps (≥ 1).
@@ -111,24 +119,29 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
     clamp : (float, float), optional
         Box ``(low, high)`` the states are clipped to after every step.
     seed : None, int or numpy.random.Generator
-        Chain ``i``'s noise depends only on ``(seed, i)``: the same seed gives the same samples,
-        whatever the number of threads (:func:`set_num_threads`).
+        Chain ``i``'s noise depends only on ``(seed, chain_offset + i)``: the same seed gives the
+        same samples, whatever the number of threads (:func:`set_num_threads`).
     thin : int, optional
         Record the states after every ``thin``-th step (implies a trajectory).
     return_trajectory : bool
         Record the states after every step (or every ``thin``-th).
     diagnostics : bool
         Record per step the mean energy and mean gradient norm at the start of the step.
+    return_info : bool
+        Return ``(samples, info)`` even when nothing is recorded.
+    chain_offset : int
+        The global index of the first chain: chains ``[k, k + n)`` of a larger run, computed on
+        their own with ``chain_offset=k``, equal its rows ``[k, k + n)``.
     progress : bool
         Show a progress bar (tqdm when installed).
 
     Returns
     -------
-    samples : ndarray, shape (n, dim), float32
+    samples : ndarray, shape of x0, float32
         The final states.
     info : dict
-        Only when a trajectory or diagnostics are requested: ``trajectory`` of shape
-        ``(n_steps // thin, n, dim)``; ``mean_energy``, ``mean_grad_norm`` and ``step_acceptance``
+        Only when something is recorded or ``return_info``: ``trajectory`` of shape
+        ``(n_steps // thin, *x0.shape)``; ``mean_energy``, ``mean_grad_norm`` and ``step_acceptance``
         (all ones for ULA) of shape ``(n_steps,)``.
 
     Raises
@@ -138,26 +151,44 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
     KeyboardInterrupt
         On Ctrl-C, within about 50 ms of the current step.
     """
-    if not isinstance(energy, Energy):
-        raise TypeError(f"energy must be an ebm_swift Energy (MLPEnergy, GaussianEnergy, …); got {type(energy).__name__}")
-    args = _sampler_args(n_steps, step_size, noise_scale, grad_clip, clamp)
-    native_thin = _recording_args(args[0], thin, return_trajectory)
-    diagnostics = flag(diagnostics, "diagnostics")
-    _check_diagnostics(diagnostics, args[0])
-    seed = resolve_seed(seed)
-    x, shape = as_samples(x0, energy.input_shape, "x0", copy=True)
-    acceptance, trajectory, stats = _run(
-        lambda report: _native.langevin(energy._handle, x, *args, seed, native_thin, diagnostics, report),
-        "langevin", progress,
-    )
-    if native_thin or diagnostics:
-        return x.reshape(shape), _info(acceptance, trajectory, stats)
-    return x.reshape(shape)
+    x, recorded, shape, recording = _sample(
+        energy, x0, "langevin", n_steps, step_size, seed=seed, thin=thin, return_trajectory=return_trajectory,
+        diagnostics=diagnostics, progress=progress, noise_scale=noise_scale, grad_clip=grad_clip, clamp=clamp,
+        chain_offset=chain_offset)
+    if recording or flag(return_info, "return_info"):
+        return x, _info(recorded, shape)
+    return x
 
 
-def mala(energy, x0, n_steps, step_size, *, seed=None, thin=None, return_trajectory=False, diagnostics=False,
-         progress=False):
-    """Run the Metropolis-adjusted Langevin algorithm (MALA) on a batch of chains.
+_ADAPTATION_DOC = """adapt_step_size : bool
+        Tune the step size during the first ``n_warmup`` steps by dual averaging (Hoffman & Gelman
+        2014, as in Stan and BlackJAX), then freeze it; ``step_size`` is the starting value. Each
+        chain adapts its own step size from its own acceptance probabilities: a chain's numbers
+        then depend only on the seed and its index — not on the thread count, the other chains,
+        or how a run is split (``chain_offset``) — and chains in different modes of a
+        multimodal target each get the step their region needs. The price is noise: give each
+        chain a few hundred warm-up steps.
+    n_warmup : int, optional
+        Warm-up steps (default ``n_steps // 2``); they are part of ``n_steps`` and must be fewer.
+        Acceptance rates and divergences in ``info`` count the steps after warm-up; a trajectory
+        includes the warm-up.
+    target_accept : float, optional
+        The acceptance probability adaptation aims at, in (0, 1). Default {default}: {reason}"""
+
+
+def mala(energy, x0, n_steps, step_size, *, adapt_step_size=False, n_warmup=None, target_accept=None, seed=None,
+         thin=None, return_trajectory=False, diagnostics=False, return_info=True, chain_offset=0, progress=False):
+    """Run the Metropolis-adjusted Langevin algorithm (MALA) on a batch of chains."""
+    x, recorded, shape, _ = _sample(
+        energy, x0, "mala", n_steps, step_size, seed=seed, thin=thin, return_trajectory=return_trajectory,
+        diagnostics=diagnostics, progress=progress, adapt_step_size=adapt_step_size, n_warmup=n_warmup,
+        target_accept=target_accept, chain_offset=chain_offset)
+    if not flag(return_info, "return_info"):
+        return x
+    return x, _info(recorded, shape, keys=("acceptance_rate", "step_size"))
+
+
+mala.__doc__ = """Run the Metropolis-adjusted Langevin algorithm (MALA) on a batch of chains.
 
     Each step proposes the Langevin move ``y = x − η ∇E(x) + sqrt(2η) ε`` and accepts it with
     probability ``min(1, exp(E(x) − E(y)) · q(x|y) / q(y|x))``, where
@@ -168,54 +199,113 @@ def mala(energy, x0, n_steps, step_size, *, seed=None, thin=None, return_traject
     Reading acceptance rates: around 0.5–0.8 is efficient (the optimal rate for MALA in high
     dimension is about 0.57). Near 1 the steps are needlessly small (slow mixing, but also the
     regime where plain :func:`langevin` is nearly unbiased); near 0 they are too large and the
-    chains barely move.
+    chains barely move. ``adapt_step_size=True`` finds the step for you.
 
     Parameters
     ----------
     energy : Energy
-    x0 : array_like, shape (n, dim)
+    x0 : array_like, shape (n, dim) or (n, *energy.input_shape)
         Initial states; never modified.
     n_steps : int
+        Steps, warm-up included.
     step_size : float
-        ``η > 0``.
-    seed, thin, return_trajectory, diagnostics, progress
+        ``η > 0`` (the starting value when adapted).
+    """ + _ADAPTATION_DOC.format(
+    default="0.574", reason="MALA's optimal acceptance rate in high dimension (Roberts & Rosenthal 1998).") + """
+    seed, thin, return_trajectory, diagnostics, chain_offset, progress
         As in :func:`langevin`.
+    return_info : bool, default True
+        Return ``(samples, info)``; ``False`` returns the samples alone.
 
     Returns
     -------
-    samples : ndarray, shape (n, dim), float32
+    samples : ndarray, shape of x0, float32
     info : dict
-        ``acceptance_rate`` of shape ``(n,)`` (per chain), plus ``trajectory``, ``mean_energy``,
-        ``mean_grad_norm`` and ``step_acceptance`` (per step) when requested.
+        ``acceptance_rate`` of shape ``(n,)`` (per chain, after warm-up), ``step_size`` ``(n,)``
+        (each chain's step size: the adapted one, or ``step_size``), plus ``trajectory``,
+        ``mean_energy``, ``mean_grad_norm`` and ``step_acceptance`` (per step) when requested.
     """
-    if not isinstance(energy, Energy):
-        raise TypeError(f"energy must be an ebm_swift Energy; got {type(energy).__name__}")
-    n_steps = positive_int(n_steps, "n_steps")
-    if n_steps >= 2**32 - 1:
-        raise ValueError(f"n_steps must be below 2**32 - 1; got {n_steps}")
-    step_size = positive_float(step_size, "step_size")
-    native_thin = _recording_args(n_steps, thin, return_trajectory)
-    diagnostics = flag(diagnostics, "diagnostics")
-    _check_diagnostics(diagnostics, n_steps)
-    seed = resolve_seed(seed)
-    x, shape = as_samples(x0, energy.input_shape, "x0", copy=True)
-    acceptance, trajectory, stats = _run(
-        lambda report: _native.mala(energy._handle, x, n_steps, step_size, seed, native_thin, diagnostics, report),
-        "mala", progress,
-    )
-    info = {"acceptance_rate": acceptance}
-    info.update(_info(acceptance, trajectory, stats))
-    return x.reshape(shape), info
+
+
+def hmc(energy, x0, n_steps, step_size, *, n_leapfrog=10, inverse_mass=None, adapt_step_size=False,
+        adapt_mass=False, n_warmup=None, target_accept=None, divergence_threshold=1000.0, seed=None, thin=None,
+        return_trajectory=False, diagnostics=False, return_info=True, chain_offset=0, progress=False):
+    x, recorded, shape, _ = _sample(
+        energy, x0, "hmc", n_steps, step_size, seed=seed, thin=thin, return_trajectory=return_trajectory,
+        diagnostics=diagnostics, progress=progress, n_leapfrog=n_leapfrog, inverse_mass=inverse_mass,
+        divergence_threshold=divergence_threshold, adapt_step_size=adapt_step_size, adapt_mass=adapt_mass,
+        n_warmup=n_warmup, target_accept=target_accept, chain_offset=chain_offset)
+    if not flag(return_info, "return_info"):
+        return x
+    return x, _info(recorded, shape, keys=("acceptance_rate", "n_divergent", "step_size", "inverse_mass"))
+
+
+hmc.__doc__ = """Run Hamiltonian Monte Carlo (HMC) on a batch of chains.
+
+    Each step draws a momentum ``p ~ N(0, M)``, follows ``n_leapfrog`` leapfrog steps of size
+    ``η`` on ``H(x, p) = E(x) + ½ pᵀ M⁻¹ p`` and accepts the end point with probability
+    ``min(1, exp(−ΔH))``. The chains sample ``exp(−E)`` exactly; a trajectory of ``n_leapfrog``
+    steps moves a chain much further than as many MALA steps, at ``n_leapfrog`` gradient
+    evaluations per step (the current state's energy and gradient are cached). A trajectory
+    whose energy error ``ΔH`` is non-finite or above ``divergence_threshold`` is *divergent*:
+    rejected and counted in ``info["n_divergent"]`` — many divergences mean the step is too large
+    for the target's narrowest direction.
+
+    Parameters
+    ----------
+    energy : Energy
+    x0 : array_like, shape (n, dim) or (n, *energy.input_shape)
+        Initial states; never modified.
+    n_steps : int
+        HMC steps (trajectories), warm-up included.
+    step_size : float
+        Leapfrog step ``η > 0`` (the starting value when adapted).
+    n_leapfrog : int, default 10
+        Leapfrog steps per trajectory.
+    inverse_mass : array_like, shape (dim,) or input_shape, optional
+        The diagonal of ``M⁻¹``, positive; default the identity. Set it to the target's variances
+        to make every direction equally easy (fewer gradients per effective sample).
+    """ + _ADAPTATION_DOC.format(
+    default="0.65", reason="HMC's optimal acceptance rate in high dimension (Beskos et al. 2013); "
+                           "raise it (Stan uses 0.8) for targets with sharply varying curvature.") + """
+    adapt_mass : bool
+        Also estimate each chain's diagonal inverse mass during warm-up: Stan's windowed
+        adaptation reduced to one window — the first 15 % of warm-up adapts the step size alone,
+        the next 75 % also accumulates each coordinate's variance along the chain (it becomes
+        ``M⁻¹``, shrunk slightly towards 10⁻³ as Stan does, and step-size adaptation restarts),
+        the last 10 % adapts the step size to the new mass.
+    divergence_threshold : float, default 1000
+        The energy error above which a trajectory counts as divergent (Stan's and BlackJAX's 1000).
+    seed, thin, return_trajectory, diagnostics, chain_offset, progress
+        As in :func:`langevin`.
+    return_info : bool, default True
+        Return ``(samples, info)``; ``False`` returns the samples alone.
+
+    Returns
+    -------
+    samples : ndarray, shape of x0, float32
+    info : dict
+        ``acceptance_rate`` ``(n,)`` and ``n_divergent`` ``(n,)`` per chain after warm-up,
+        ``step_size`` ``(n,)`` (adapted, or ``step_size``), ``inverse_mass`` ``(n, *input_shape)``
+        with ``adapt_mass``, plus ``trajectory``, ``mean_energy``, ``mean_grad_norm`` and
+        ``step_acceptance`` (per step) when requested.
+
+    Raises
+    ------
+    DivergenceError
+        If the energy or gradient at a starting state is NaN or infinite.
+    """
 
 
 def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, base_std=1.0, transition="mala",
-              n_steps=1, step_size=0.1, seed=None, return_info=False, progress=False):
+              n_steps=1, step_size=0.1, n_leapfrog=5, inverse_mass=None, seed=None, return_info=False,
+              progress=False):
     """Estimate ``ln Z = ln ∫ exp(−E(x)) dx`` by annealed importance sampling (Neal 2001).
 
     ``n_chains`` chains start from exact samples of the base ``N(base_mean, base_std² I)`` and
     move through the geometric path ``E_β = (1 − β) E_base + β E`` at ``β = t / n_temps``; each
     gains the log weight ``−(β_t − β_{t−1}) (E(x) − E_base(x))`` before ``n_steps`` transitions
-    that leave ``exp(−E_β)`` invariant (MALA) or nearly so (Langevin). Then
+    that leave ``exp(−E_β)`` invariant (MALA, HMC) or nearly so (Langevin). Then
     ``Z = Z_base · mean(w)``.
 
     Parameters
@@ -228,12 +318,17 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
         Default zeros. Choose the base to cover the target: a base narrower than the target
         gives high-variance weights.
     base_std : float
-    transition : {"mala", "langevin"}
-        MALA keeps the estimator unbiased in ``Z``; Langevin adds its step-size bias.
+    transition : {"mala", "hmc", "langevin"}
+        MALA and HMC keep the estimator unbiased in ``Z``; Langevin adds its step-size bias. HMC
+        moves further per transition (``n_leapfrog`` gradients each).
     step_size : float
+    n_leapfrog : int, default 5
+        Leapfrog steps of an HMC transition.
+    inverse_mass : array_like, shape (dim,), optional
+        HMC's diagonal inverse mass.
     seed : None, int or numpy.random.Generator
     return_info : bool
-        Also return a dict with ``log_weights`` (n_chains,) and ``acceptance_rate`` (n_chains,).
+        Also return a dict with ``log_weights``, ``acceptance_rate`` and ``n_divergent`` (n_chains,).
 
     Returns
     -------
@@ -252,7 +347,6 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
     n_steps = positive_int(n_steps, "n_steps")
     if n_temps * n_steps >= 2**32 - 1:
         raise ValueError("n_temps * n_steps must be below 2**32 - 1")
-    step_size = positive_float(step_size, "step_size")
     base_std = positive_float(base_std, "base_std")
     if base_mean is None:
         base_mean = np.zeros(energy.dim)
@@ -262,17 +356,15 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
         raise ValueError(f"base_mean must be finite with shape {' or '.join(map(str, sorted(shapes)))}; "
                          f"got shape {base_mean.shape}")
     base_mean = base_mean.ravel()
-    transitions = {"mala": 0, "langevin": 1}
-    if transition not in transitions:
-        raise ValueError(f"transition must be one of {sorted(transitions)}; got {transition!r}")
+    kernel_name(transition, "transition", ("mala", "hmc", "langevin"))
     seed = resolve_seed(seed)
-    log_z, std_err, log_weights, acceptance = _run(
-        lambda report: _native.ais_log_z(energy._handle, n_chains, n_temps, n_steps, step_size, base_mean,
-                                         base_std, transitions[transition], seed, report),
-        "ais", progress,
-    )
+    transition_config, mass = sampler_config(transition, n_steps, step_size, seed=seed, input_shape=energy.input_shape,
+                                             n_leapfrog=n_leapfrog, inverse_mass=inverse_mass)
+    config = {"transition": transition_config, "n_chains": n_chains, "n_temps": n_temps, "base_std": base_std}
+    log_z, std_err, log_weights, acceptance, divergent = _run(
+        lambda report: _native.ais_log_z(energy._handle, config, base_mean, mass, report), "ais", progress)
     if return_info:
-        return log_z, std_err, {"log_weights": log_weights, "acceptance_rate": acceptance}
+        return log_z, std_err, {"log_weights": log_weights, "acceptance_rate": acceptance, "n_divergent": divergent}
     return log_z, std_err
 
 

@@ -22,13 +22,12 @@ from ._validation import (
 )
 from .energies import TrainableEnergy
 from .persistence import from_nested_state, nested_state, persistent
-from .sampling import _sampler_args
+from ._sampler_config import KERNELS, kernel_name, sampler_config
 from .schedules import CosineLR, ExponentialLR, StepLR, from_config, to_config
 
 __all__ = ["Trainer", "TrainingDivergedError"]
 
-_OPTIMIZERS = {"sgd": 0, "adam": 1}
-_SAMPLERS = ("langevin", "mala")
+_OPTIMIZERS = {"sgd": _native.EBM_OPT_SGD, "adam": _native.EBM_OPT_ADAM}
 HISTORY_KEYS = ("loss", "e_data", "e_model", "grad_norm", "lr", "step_time")
 
 
@@ -42,7 +41,7 @@ class TrainingDivergedError(DivergenceError):
     quantity : str
         ``"samples"``, ``"energy"``, ``"gradient"`` or ``"parameters"``.
     site : str
-        ``"langevin"`` or ``"mala"`` (the negatives' sampler) or ``"training"`` (the update).
+        ``"langevin"``, ``"mala"`` or ``"hmc"`` (the negatives' sampler) or ``"training"`` (the update).
     chain : int or None
         The chain, when the failure was one chain's.
     """
@@ -103,9 +102,14 @@ class Trainer:
         Elementwise bound on ``∇x E`` during Langevin sampling.
     clamp : (float, float), optional
         Box the Langevin samples are clipped to.
-    sampler : {"langevin", "mala"}, default "langevin"
-        MALA negatives are exact samples of ``exp(−E)`` at any step size (``noise_scale``,
-        ``grad_clip`` and ``clamp`` do not apply to it).
+    sampler : {"langevin", "mala", "hmc"}, default "langevin"
+        The kernel that moves the negatives (see :func:`ebm_swift.langevin`, :func:`ebm_swift.mala`,
+        :func:`ebm_swift.hmc`). MALA and HMC negatives are exact samples of ``exp(−E)`` at any step
+        size (``noise_scale``, ``grad_clip`` and ``clamp`` apply to Langevin only); HMC steps cost
+        ``n_leapfrog`` gradients each. The step size is not adapted (the energy changes every step):
+        tune it once with ``adapt_step_size`` on the untrained model, or watch the acceptance.
+    n_leapfrog : int, default 10
+        Leapfrog steps of an HMC step.
     persistent : bool, default True
         Persistent chains (replay buffer) or short-run chains from uniform noise every step.
     buffer_size : int, default 10000
@@ -132,15 +136,14 @@ class Trainer:
 
     def __init__(self, energy, *, lr=1e-3, optimizer="adam", betas=(0.9, 0.999), eps=1e-8, momentum=0.0,
                  weight_decay=0.0, clip_grad_norm=None, lr_schedule=None, n_steps=20, step_size=0.01,
-                 noise_scale=None, grad_clip=None, clamp=None, sampler="langevin", persistent=True,
+                 noise_scale=None, grad_clip=None, clamp=None, sampler="langevin", n_leapfrog=10, persistent=True,
                  buffer_size=10000, reinit_prob=0.05, init_range=(-1.0, 1.0), data_noise=0.0, alpha=0.0,
                  seed=None):
         if not isinstance(energy, TrainableEnergy):
             raise TypeError(f"energy must be an energy with parameters (MLPEnergy, NetworkEnergy); got {type(energy).__name__}")
         if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}; got {optimizer!r}")
-        if sampler not in _SAMPLERS:
-            raise ValueError(f"sampler must be one of {list(_SAMPLERS)}; got {sampler!r}")
+        kernel_name(sampler, "sampler", tuple(KERNELS))
         if lr_schedule is not None and not isinstance(lr_schedule, (StepLR, ExponentialLR, CosineLR)):
             raise TypeError(f"lr_schedule must be a StepLR, ExponentialLR or CosineLR; got {type(lr_schedule).__name__}")
         try:
@@ -156,11 +159,18 @@ class Trainer:
         self.weight_decay = non_negative_float(weight_decay, "weight_decay")
         self.clip_grad_norm = optional_positive_float(clip_grad_norm, "clip_grad_norm")
         self.lr_schedule = lr_schedule
-        self._sampler_args = _sampler_args(n_steps, step_size, noise_scale, grad_clip, clamp)
-        self.n_steps, self.step_size, self.noise_scale = self._sampler_args[:3]
+        self.seed = resolve_seed(seed)
+        self._sampler_config, _ = sampler_config(
+            sampler, n_steps, step_size, seed=self.seed, input_shape=energy.input_shape, noise_scale=noise_scale,
+            grad_clip=grad_clip, clamp=clamp, n_leapfrog=n_leapfrog)
+        self.n_steps, self.step_size = self._sampler_config["n_steps"], self._sampler_config["step_size"]
+        self.noise_scale = float(np.sqrt(2.0 * self.step_size)) if noise_scale is None else \
+            self._sampler_config["noise_scale"]
+        self._sampler_config["noise_scale"] = self.noise_scale
         self.grad_clip = grad_clip
-        self.clamp = self._sampler_args[5:7] if clamp is not None else None
+        self.clamp = (self._sampler_config["clamp_low"], self._sampler_config["clamp_high"]) if clamp is not None else None
         self.sampler = sampler
+        self.n_leapfrog = self._sampler_config["n_leapfrog"]
         self.persistent = flag(persistent, "persistent")
         self.buffer_size = positive_int(buffer_size, "buffer_size")
         count_within_limit(self.buffer_size * energy.dim, "buffer_size × dim")
@@ -168,18 +178,20 @@ class Trainer:
         self.init_range = interval(init_range, "init_range")
         self.data_noise = non_negative_float(data_noise, "data_noise")
         self.alpha = non_negative_float(alpha, "alpha")
-        self.seed = resolve_seed(seed)
         self.epochs_done = 0
         self.history = {k: [] for k in HISTORY_KEYS}
         self._create()
 
     def _create(self):
         first = self.betas[0] if self.optimizer == "adam" else self.momentum
-        self._handle = _native.trainer_create(
-            self.energy._handle, *self._sampler_args, self.seed, _OPTIMIZERS[self.optimizer], self.lr, first,
-            self.betas[1], self.eps, self.weight_decay, self.buffer_size, self.reinit_prob, *self.init_range,
-            self.alpha, self.persistent, self.sampler == "mala", self.data_noise, self.clip_grad_norm or 0.0,
-        )
+        config = {
+            "sampler": self._sampler_config, "optimizer": _OPTIMIZERS[self.optimizer], "lr": self.lr,
+            "beta1": first, "beta2": self.betas[1], "eps": self.eps, "weight_decay": self.weight_decay,
+            "buffer_size": self.buffer_size, "reinit_prob": self.reinit_prob, "init_low": self.init_range[0],
+            "init_high": self.init_range[1], "alpha": self.alpha, "persistent": int(self.persistent),
+            "data_noise": self.data_noise, "clip_grad_norm": self.clip_grad_norm or 0.0,
+        }
+        self._handle = _native.trainer_create(self.energy._handle, config, None)
 
     def current_lr(self) -> float:
         """The learning rate of the next step."""
@@ -297,6 +309,7 @@ class Trainer:
             "lr_schedule": to_config(self.lr_schedule), "n_steps": self.n_steps, "step_size": self.step_size,
             "noise_scale": self.noise_scale, "grad_clip": self.grad_clip,
             "clamp": list(self.clamp) if self.clamp is not None else None, "sampler": self.sampler,
+            "n_leapfrog": self.n_leapfrog,
             "persistent": self.persistent, "buffer_size": self.buffer_size, "reinit_prob": self.reinit_prob,
             "init_range": list(self.init_range), "data_noise": self.data_noise, "alpha": self.alpha,
             "seed": self.seed,

@@ -248,7 +248,7 @@ def test_progress_bar_reports(capsys):
         (lambda t, x: ebm_swift.ais_log_z(t, n_chains=0), ValueError, "n_chains"),
         (lambda t, x: ebm_swift.ais_log_z(t, dim=3), ValueError, "dim"),
         (lambda t, x: ebm_swift.ais_log_z(t, base_mean=[0.0]), ValueError, "base_mean"),
-        (lambda t, x: ebm_swift.ais_log_z(t, transition="hmc"), ValueError, "transition"),
+        (lambda t, x: ebm_swift.ais_log_z(t, transition="nuts"), ValueError, "transition"),
         (lambda t, x: ebm_swift.ais_log_z(t, base_std=0.0), ValueError, "base_std"),
         (lambda t, x: ebm_swift.set_num_threads(0), ValueError, "n"),
         (lambda t, x: ebm_swift.mala(t, x, 10**8, 0.1, diagnostics=True), ValueError, "diagnostics"),

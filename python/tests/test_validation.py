@@ -200,12 +200,15 @@ def test_native_layer_rejects_wrong_buffers_without_crashing(model):
 
     with pytest.raises(ValueError):
         _native.energy_eval(model._handle, np.zeros((2, 5), dtype=np.float32))
+    from ebm_swift._sampler_config import sampler_config
+
+    config, _ = sampler_config("langevin", 1, 0.1, seed=0, input_shape=(3,))
     with pytest.raises(TypeError):
-        _native.langevin(model._handle, np.zeros((2, 3), dtype=np.float64), 1, 0.1, 0.1, 0.0, False, 0.0, 0.0, 0, 0, False, None)
+        _native.sample(model._handle, np.zeros((2, 3), dtype=np.float64), config, None, 0, False, None)
     with pytest.raises(ValueError):
         _native.energy_set_parameters(model._handle, np.zeros(3, dtype=np.float32))
     with pytest.raises(ValueError):
-        _native.langevin(model._handle, np.zeros((2, 3), dtype=np.float32), 0, 0.1, 0.1, 0.0, False, 0.0, 0.0, 0, 0, False, None)
+        _native.sample(model._handle, np.zeros((2, 3), dtype=np.float32), {**config, "n_steps": 0}, None, 0, False, None)
     with pytest.raises(ValueError):
         _native.energy_eval("not a capsule", np.zeros((2, 3), dtype=np.float32))
 
@@ -215,4 +218,8 @@ def test_native_ais_rejects_overflowing_counts_without_crashing():
 
     g = ebm_swift.GaussianEnergy([0.0], [[1.0]])
     with pytest.raises(ValueError, match="n_temps"):
-        _native.ais_log_z(g._handle, 10, 2**62, 4, 0.1, np.zeros(1), 1.0, 0, 0, None)
+        from ebm_swift._sampler_config import sampler_config
+
+        transition, _ = sampler_config("mala", 4, 0.1, seed=0, input_shape=(1,))
+        config = {"transition": transition, "n_chains": 10, "n_temps": 2**62, "base_std": 1.0}
+        _native.ais_log_z(g._handle, config, np.zeros(1), None, None)

@@ -62,36 +62,75 @@ typedef int32_t (*ebm_poll_fn)(void *poll_ctx, double progress);
 typedef int32_t (*ebm_energy_fn)(void *ctx, const float *x, int64_t n, int64_t dim, float *energies,
                                  float *grad);
 
+/* Sampler kernels of ebm_sampler_config. */
+#define EBM_KERNEL_LANGEVIN 0 /* ULA: x <- x - step_size g + noise_scale eps (Algorithm 14.4) */
+#define EBM_KERNEL_MALA 1     /* that move as a proposal with a Metropolis-Hastings test */
+#define EBM_KERNEL_HMC 2      /* leapfrog trajectories of n_leapfrog steps, diagonal mass, Metropolis test */
+
+/* One sampling run. Fields a kernel does not use are ignored. The random numbers of chain i at
+ * step t depend only on (seed, chain_offset + i, t): chains [k, k + m) of a run equal the rows of
+ * a run of those m chains with chain_offset = k, and no result depends on the thread count. */
+typedef struct ebm_sampler_config {
+    int32_t kernel;  /* EBM_KERNEL_* */
+    int64_t n_steps; /* warm-up included */
+    double step_size;
+    /* Langevin: g = grad_x E clipped to +-grad_clip (if > 0); the noise's standard deviation
+     * (< 0: sqrt(2 step_size)); states clamped to [clamp_low, clamp_high] if has_clamp. */
+    double noise_scale;
+    double grad_clip;
+    int32_t has_clamp;
+    double clamp_low;
+    double clamp_high;
+    /* HMC: leapfrog steps per step; diagonal inverse mass (dim floats, NULL: identity); an energy
+     * error above divergence_threshold (<= 0: 1000) makes a trajectory divergent (rejected). */
+    int64_t n_leapfrog;
+    const float *inverse_mass;
+    double divergence_threshold;
+    /* MALA and HMC: per-chain dual averaging of the step size towards target_accept during the
+     * first n_warmup steps (then frozen); adapt_mass also estimates each chain's diagonal inverse
+     * mass (HMC). Counts and acceptance rates then cover the steps after warm-up. */
+    int32_t adapt_step_size;
+    int32_t adapt_mass;
+    int64_t n_warmup;
+    double target_accept;
+    uint64_t seed;
+    int64_t chain_offset;
+} ebm_sampler_config;
+
 /* Where a sampler writes what it records besides the final states; every pointer may be NULL. */
 typedef struct ebm_sampler_output {
     float *trajectory;   /* (n_steps / thin, n, dim): the states after steps thin, 2 thin, ... */
     int64_t thin;        /* >= 1 */
     double *step_stats;  /* (n_steps, 3): mean energy and mean |grad_x E| at the start of each
-                            step, and the fraction of chains that moved (MALA acceptances) */
-    double *acceptance;  /* (n,): each chain's acceptance rate (MALA; 1 for Langevin) */
+                            step, and the fraction of chains that moved */
+    double *acceptance;  /* (n,): each chain's acceptance rate after warm-up (1 for Langevin) */
+    double *n_divergent; /* (n,): each chain's divergent trajectories after warm-up (HMC) */
+    float *step_size;    /* (n,): each chain's step size at the end (the adapted one) */
+    float *inverse_mass; /* (n, dim): each chain's inverse mass at the end (with adapt_mass) */
 } ebm_sampler_output;
 
-/* Transitions of ebm_ais_log_z. */
-#define EBM_AIS_MALA 0
-#define EBM_AIS_LANGEVIN 1
+/* Annealed importance sampling: n_chains chains from N(base_mean, base_std^2 I) through n_temps
+ * inverse temperatures t / n_temps, transition.n_steps steps of the transition kernel at each
+ * (not adapted); transition.seed seeds the estimate. */
+typedef struct ebm_ais_config {
+    ebm_sampler_config transition;
+    int64_t n_chains;
+    int64_t n_temps;
+    double base_std;
+} ebm_ais_config;
 
-/* One Langevin run: per step and chain, g = grad_x E(x) clipped to +-grad_clip (if grad_clip > 0),
- * x <- x - step_size * g + noise_scale * eps with eps ~ N(0, I), then x clamped to
- * [clamp_low, clamp_high] if has_clamp. The noise of chain i depends only on (seed, i). */
-typedef struct ebm_langevin_config {
-    int64_t n_steps;
-    double step_size;
-    double noise_scale;
-    double grad_clip; /* <= 0: no clipping */
-    int32_t has_clamp;
-    double clamp_low;
-    double clamp_high;
-    uint64_t seed;
-} ebm_langevin_config;
+/* What an AIS estimate writes; the arrays (n_chains doubles each) may be NULL. */
+typedef struct ebm_ais_output {
+    double log_z;
+    double std_err;
+    double *log_weights;
+    double *acceptance; /* accepted moves per chain over all transitions */
+    double *n_divergent;
+} ebm_ais_output;
 
 /* A persistent-chain maximum-likelihood trainer (see ebm_trainer_step). */
 typedef struct ebm_trainer_config {
-    ebm_langevin_config sampler; /* sampler.seed seeds the whole trainer */
+    ebm_sampler_config sampler; /* the negatives' kernel (not adapted); sampler.seed seeds the whole trainer */
     int32_t optimizer;           /* EBM_OPT_* */
     double lr;
     double beta1;  /* Adam's beta1, or SGD's momentum */
@@ -104,7 +143,6 @@ typedef struct ebm_trainer_config {
     double init_high;
     double alpha; /* energy regulariser weight */
     int32_t persistent;    /* 1: replay buffer; 0: short-run chains from uniform noise each step */
-    int32_t use_mala;      /* 1: MALA negatives (sampler.step_size, sampler.n_steps) */
     double data_noise;     /* std of Gaussian noise added to data batches */
     double clip_grad_norm; /* <= 0: none; else the parameter gradient's norm is capped to it */
 } ebm_trainer_config;
@@ -124,7 +162,7 @@ typedef struct ebm_train_stats {
 const char *ebm_last_error(void);
 
 /* What diverged, after a call returned EBM_ERR_DIVERGED on the calling thread: the site
- * ("langevin", "mala", "ais", "training"), the quantity ("samples", "energy", "gradient",
+ * ("langevin", "mala", "hmc", "ais", "training"), the quantity ("samples", "energy", "gradient",
  * "parameters", "log_weight"), the 1-based step (0 where none applies) and the chain (-1 when not
  * one chain's). The strings are static storage owned by the library. */
 typedef struct ebm_divergence {
@@ -257,25 +295,14 @@ ebm_status ebm_energy_grad_params(const ebm_energy *energy, const float *x, int6
 void ebm_set_num_threads(int64_t n);
 int64_t ebm_get_num_threads(void);
 
-/* Runs config->n_steps Langevin steps on the n chains in x (n * dim floats), in place;
+/* Runs config->n_steps steps of config->kernel on the n chains in x (n * dim floats), in place;
  * output may be NULL. */
-ebm_status ebm_langevin(const ebm_energy *energy, float *x, int64_t n,
-                        const ebm_langevin_config *config, const ebm_sampler_output *output,
-                        ebm_poll_fn poll, void *poll_ctx);
+ebm_status ebm_sample(const ebm_energy *energy, float *x, int64_t n, const ebm_sampler_config *config,
+                      const ebm_sampler_output *output, ebm_poll_fn poll, void *poll_ctx);
 
-/* Runs n_steps MALA steps (proposal x - step_size grad E + sqrt(2 step_size) eps, Metropolis-
- * Hastings correction) on the n chains in x, in place; output may be NULL. */
-ebm_status ebm_mala(const ebm_energy *energy, float *x, int64_t n, int64_t n_steps, double step_size,
-                    uint64_t seed, const ebm_sampler_output *output, ebm_poll_fn poll, void *poll_ctx);
-
-/* Annealed importance sampling of ln Z = ln integral exp(-E): n_chains chains from
- * N(base_mean, base_std^2 I) through n_temps inverse temperatures t / n_temps, n_steps transitions
- * (EBM_AIS_*) of size step_size at each. Writes ln Z and its standard error; log_weights
- * (n_chains doubles) and acceptance (n_chains doubles: accepted MALA moves per chain) may be NULL. */
-ebm_status ebm_ais_log_z(const ebm_energy *energy, int64_t n_chains, int64_t n_temps, int64_t n_steps,
-                         double step_size, const double *base_mean, double base_std, int32_t transition,
-                         uint64_t seed, double *log_z, double *std_err, double *log_weights,
-                         double *acceptance, ebm_poll_fn poll, void *poll_ctx);
+/* Annealed importance sampling of ln Z = ln integral exp(-E); base_mean has dim doubles. */
+ebm_status ebm_ais_log_z(const ebm_energy *energy, const ebm_ais_config *config, const double *base_mean,
+                         ebm_ais_output *out, ebm_poll_fn poll, void *poll_ctx);
 
 /* ---- training ---------------------------------------------------------------------------------- */
 
@@ -289,7 +316,7 @@ void ebm_trainer_destroy(ebm_trainer *trainer);
 /* lr > 0 overrides the configured learning rate for this step (a schedule's value).
  * One maximum-likelihood step on the n data rows of x: n negatives drawn from the buffer without
  * replacement (each re-drawn from the uniform init box with probability reinit_prob), moved by
- * Langevin, written back; then one optimiser step on the loss of ebm_train_stats with the
+ * the sampler kernel, written back; then one optimiser step on the loss of ebm_train_stats with the
  * negatives held constant. Fills *stats. On any error the model, buffer and optimiser are
  * unchanged. */
 ebm_status ebm_trainer_step(ebm_trainer *trainer, const float *x, int64_t n, double lr,

@@ -1,0 +1,78 @@
+/// One block of chains as a kernel sees it: the positions and, for kernels that keep it, the
+/// energy and gradient at each position (valid on entry to `step`, and kept valid by it).
+public struct ChainBlockState {
+    /// `rows × dimension` positions, row-major.
+    public let x: UnsafeMutablePointer<Float>
+    /// `E(x_i)` per row.
+    public let energies: UnsafeMutablePointer<Float>
+    /// `∇x E(x_i)` per row.
+    public let gradient: UnsafeMutablePointer<Float>
+    public let rows: Int
+    /// The global index of the first chain (the run's chain offset included): random streams are
+    /// keyed by it, so a chain's numbers never depend on the block it falls in.
+    public let firstChain: Int
+    public let dimension: Int
+}
+
+/// What adaptation tunes, per chain of a block; `nil` means the kernel's own setting.
+public struct BlockTuning {
+    /// One step size per row.
+    public var stepSizes: UnsafePointer<Float>?
+    /// One diagonal inverse mass per row (`rows × dimension`), for kernels with momenta.
+    public var inverseMass: UnsafePointer<Float>?
+
+    public static let none = BlockTuning(stepSizes: nil, inverseMass: nil)
+}
+
+/// How a chain's step ended.
+public enum StepOutcome: UInt8 {
+    case rejected = 0, accepted = 1, divergent = 2
+}
+
+/// A Markov transition kernel over a block of chains (BlackJAX's `init`/`step`): the sampling
+/// driver (`Sampling`) owns the state, the loop, the random keys, recording and adaptation; a
+/// kernel only moves a block by one step.
+///
+/// Per row the step writes its outcome and its Metropolis acceptance probability (1 for a kernel
+/// without a test; 0 for a divergent trajectory) into the workspace, where the driver reads
+/// them for counts, statistics and step-size adaptation.
+public protocol SamplerKernel {
+    /// Where a NaN or infinity is reported.
+    var site: Divergence.Site { get }
+    /// Whether the kernel keeps the state's energies and gradients valid across steps (Metropolis
+    /// kernels: a rejected move keeps them). If not, the driver evaluates the gradient at the
+    /// start of every step (and the energies only when statistics are recorded).
+    var keepsCache: Bool { get }
+    /// Whether a Metropolis test makes the step size tunable by adaptation.
+    var adaptable: Bool { get }
+    /// The number of gradient evaluations of one step (for speed reports).
+    var gradientsPerStep: Int { get }
+
+    /// Moves the block by one step. Random numbers of row `i` come from `noise` at
+    /// `(state.firstChain + i, counter)`.
+    /// - Throws: `.diverged` for a kernel that cannot reject (ULA) when a state becomes non-finite.
+    func step<E: EnergyFunction>(
+        _ energy: E, _ state: ChainBlockState, tuning: BlockTuning, noise: Philox4x32, counter: UInt32,
+        workspace: SamplerWorkspace<E>, step t: Int, of steps: Int
+    ) throws
+}
+
+extension SamplerKernel {
+    public var adaptable: Bool { true }
+    public var keepsCache: Bool { true }
+    public var gradientsPerStep: Int { 1 }
+
+    /// A key of the kernel's own for its acceptance uniforms, derived from the noise key.
+    @inline(__always)
+    static func uniformKey(_ noise: Philox4x32, tag: UInt64) -> Philox4x32 {
+        Philox4x32(key: SplitMix64.mix(UInt64(noise.key.0) | UInt64(noise.key.1) << 32 ^ tag))
+    }
+
+    /// A uniform in (0, 1) for chain `row` at `counter`.
+    @inline(__always)
+    static func uniform(_ key: Philox4x32, row: Int, counter: UInt32) -> Double {
+        let r = UInt64(row)
+        let w = key.block(0, counter, UInt32(truncatingIfNeeded: r), UInt32(truncatingIfNeeded: r >> 32))
+        return Double(Philox4x32.openUnit(w.0))
+    }
+}
