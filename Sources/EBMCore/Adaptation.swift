@@ -18,14 +18,32 @@ public struct AdaptationSettings: Sendable, Equatable {
         self.adaptMass = adaptMass
     }
 
-    /// The mass matrix's estimation window `[start, end)`: Stan's windowed adaptation reduced to
-    /// one slow window — the first 15 % of warm-up tunes the step size alone (the chains leave
-    /// their starting points), the next 75 % also accumulate each coordinate's variance, which
-    /// becomes the inverse mass at the window's end (step-size adaptation then restarts), and the
-    /// last 10 % tune the step size to the new mass.
-    public var massWindow: Range<Int> {
-        let start = warmupSteps * 15 / 100, end = warmupSteps - warmupSteps / 10
-        return start..<max(start, end)
+    /// The mass matrix's estimation windows, Stan's schedule: a first buffer of 75 steps tunes the
+    /// step size alone (the chains leave their starting points), then windows of 25, 50, 100, …
+    /// steps each accumulate every coordinate's variance, which becomes the inverse mass at the
+    /// window's end (step-size adaptation then restarts; the last window stretches to the end of
+    /// this phase), and a final buffer of 50 steps tunes the step size to the last mass. A warm-up
+    /// shorter than 150 steps keeps Stan's proportions, 15 % / 75 % / 10 %, with one window.
+    /// Doubling windows matter: each mass makes the chains explore faster, so the next, longer
+    /// window sees more of the target.
+    public var massWindows: [Range<Int>] {
+        var first = 75, last = 50, base = 25
+        if warmupSteps < first + last + base {
+            first = warmupSteps * 15 / 100
+            last = warmupSteps / 10
+            base = warmupSteps - first - last
+        }
+        let end = warmupSteps - last
+        guard base > 0, end > first else { return [] }
+        var windows: [Range<Int>] = [], start = first, size = base
+        while start < end {
+            // A window whose successor would not fit stretches to the end of the phase.
+            let stop = start + size + 2 * size > end ? end : start + size
+            windows.append(start..<stop)
+            start = stop
+            size *= 2
+        }
+        return windows
     }
 }
 
@@ -41,6 +59,7 @@ public final class ChainAdaptation {
     public let inverseMass: FloatBuffer?
     private let averaging: UnsafeMutablePointer<DualAveraging>
     private let mean: UnsafeMutablePointer<Double>?, squares: UnsafeMutablePointer<Double>?
+    private let windows: [Range<Int>]
 
     /// Every chain starts at `initialStep`, and from `initialInverseMass` (`dimension` values, or the
     /// identity) when the mass is adapted.
@@ -49,6 +68,7 @@ public final class ChainAdaptation {
         self.settings = settings
         self.rows = rows
         self.dimension = dimension
+        windows = settings.adaptMass ? settings.massWindows : []
         stepSizes = FloatBuffer(count: rows)
         stepSizes.base.update(repeating: initialStep, count: rows)
         averaging = .allocate(capacity: rows)
@@ -88,12 +108,13 @@ public final class ChainAdaptation {
                        positions x: UnsafePointer<Float>) {
         let warmup = settings.warmupSteps
         guard t < warmup else { return }
-        let d = dimension, window = settings.massWindow
+        let d = dimension
+        let window = windows.first { $0.contains(t) }
         for i in 0..<count {
             let r = first + i
             averaging[r].update(acceptance: acceptance[i])
             stepSizes.base[r] = Float(averaging[r].step)
-            if let mean, let squares, let mass = inverseMass, window.contains(t) {
+            if let mean, let squares, let mass = inverseMass, let window {
                 // Welford's running mean and sum of squared deviations over the window.
                 let n = Double(t - window.lowerBound + 1)
                 for j in 0..<d {

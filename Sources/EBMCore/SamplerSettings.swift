@@ -38,6 +38,19 @@ public struct SamplerSettings: Sendable {
         return s
     }
 
+    /// MALA settings.
+    public static func mala(steps: Int, stepSize: Float) -> SamplerSettings {
+        SamplerSettings(kind: .mala, steps: steps, stepSize: stepSize)
+    }
+
+    /// HMC settings.
+    public static func hmc(steps: Int, stepSize: Float, leapfrogSteps: Int, inverseMass: [Float]? = nil) -> SamplerSettings {
+        var s = SamplerSettings(kind: .hmc, steps: steps, stepSize: stepSize)
+        s.leapfrogSteps = leapfrogSteps
+        s.inverseMass = inverseMass
+        return s
+    }
+
     /// The kernel, for energies of `dimension` inputs, after checking every setting.
     /// - Throws: `EBMError.invalidArgument` naming the offending setting.
     public func kernel(dimension: Int) throws -> any SamplerKernel {

@@ -27,27 +27,13 @@ final class HMCTests: XCTestCase {
         return (try GaussianEnergy(mean: (0..<d).map { 0.1 * Double($0) }, covariance: sigma), sigma)
     }
 
-    func sample(_ energy: GaussianEnergy, chains: Int, parameters: HMC.Parameters, inverseMass: [Float]? = nil,
+    func sample(_ energy: GaussianEnergy, chains: Int, parameters: SamplerSettings, inverseMass: [Float]? = nil,
                 threads: Int = 2, seed: UInt64 = 7) throws -> (x: [Float], accepted: [Double], divergent: [Double]) {
-        let d = energy.dimension
-        var x = [Float](repeating: 0, count: chains * d)
-        var accepted = [Double](repeating: 0, count: chains), divergent = accepted
-        let blocks = ChainBlocks(rows: chains)
-        let workspaces = SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads)
-        try x.withUnsafeMutableBufferPointer { xb in
-            try accepted.withUnsafeMutableBufferPointer { ab in
-                try divergent.withUnsafeMutableBufferPointer { db in
-                    let mass = inverseMass
-                    try (mass ?? []).withUnsafeBufferPointer { mb in
-                        try HMC.run(energy, x: xb, blocks: blocks, parameters: parameters,
-                                    inverseMass: mass == nil ? nil : mb,
-                                    noise: Philox4x32(seed: seed, purpose: Purpose.langevinNoise),
-                                    accepted: ab, divergent: db, workspaces: workspaces)
-                    }
-                }
-            }
-        }
-        return (x, accepted, divergent)
+        var x = [Float](repeating: 0, count: chains * energy.dimension)
+        var settings = parameters
+        settings.inverseMass = inverseMass
+        let run = try runSampler(energy, settings, &x, seed: seed, purpose: Purpose.hmcNoise, threads: threads)
+        return (x, run.accepted, run.divergent)
     }
 
     /// 4000 independent chains after 40 HMC steps from the origin: each coordinate's mean and
@@ -60,7 +46,7 @@ final class HMCTests: XCTestCase {
     /// or kinetic energy biases the moments far beyond these bounds. The trajectory lengths avoid
     /// resonance: |sin(L θ_k)| ≥ 0.3 for every eigendirection's leapfrog rotation θ_k (a trajectory
     /// of a whole number of half-periods brings a chain back to where it started; jittering the
-    /// step, as Stan does, is for issue 11).
+    /// step, as Stan does, would avoid it).
     func testMomentsOfACorrelatedGaussian() throws {
         for (stepSize, leapfrogSteps, minimumRate) in [(Float(0.15), 12, 0.6), (Float(0.4), 10, 0.2)] {
             try checkMoments(stepSize: stepSize, leapfrogSteps: leapfrogSteps, minimumRate: minimumRate)
@@ -71,7 +57,7 @@ final class HMCTests: XCTestCase {
         let (energy, sigma) = try correlatedGaussian()
         let d = 10, n = 4000
         let run = try sample(energy, chains: n,
-                             parameters: try HMC.Parameters(steps: 40, stepSize: stepSize, leapfrogSteps: leapfrogSteps))
+                             parameters: .hmc(steps: 40, stepSize: stepSize, leapfrogSteps: leapfrogSteps))
         let rate = run.accepted.reduce(0, +) / Double(n * 40)
         XCTAssertGreaterThan(rate, minimumRate, "step \(stepSize)")
         XCTAssertLessThan(rate, 1, "step \(stepSize)")
@@ -94,7 +80,7 @@ final class HMCTests: XCTestCase {
 
     func testIdenticalForOneAndTwoThreads() throws {
         let (energy, _) = try correlatedGaussian()
-        let p = try HMC.Parameters(steps: 5, stepSize: 0.2, leapfrogSteps: 5)
+        let p = SamplerSettings.hmc(steps: 5, stepSize: 0.2, leapfrogSteps: 5)
         let one = try sample(energy, chains: 300, parameters: p, threads: 1)
         let two = try sample(energy, chains: 300, parameters: p, threads: 2)
         XCTAssertEqual(one.x, two.x)
@@ -107,7 +93,7 @@ final class HMCTests: XCTestCase {
     /// direction (all but rejected, most trajectories divergent).
     func testDiagonalMassMatrix() throws {
         let energy = try GaussianEnergy(mean: [0, 0], covariance: [0.01, 0, 0, 100])
-        let p = try HMC.Parameters(steps: 20, stepSize: 0.8, leapfrogSteps: 3)
+        let p = SamplerSettings.hmc(steps: 20, stepSize: 0.8, leapfrogSteps: 3)
         let scaled = try sample(energy, chains: 500, parameters: p, inverseMass: [0.01, 100])
         let plain = try sample(energy, chains: 500, parameters: p)
         XCTAssertGreaterThan(scaled.accepted.reduce(0, +) / 10_000, 0.8)
@@ -119,6 +105,6 @@ final class HMCTests: XCTestCase {
         XCTAssertLessThan(plain.accepted.reduce(0, +) / 10_000, 0.05)
         XCTAssertGreaterThan(plain.divergent.reduce(0, +) / 10_000, 0.5)
         XCTAssertThrowsError(try sample(energy, chains: 10, parameters: p, inverseMass: [1, 0]))
-        XCTAssertThrowsError(try HMC.Parameters(steps: 1, stepSize: 0.1, leapfrogSteps: 0))
+        XCTAssertThrowsError(try SamplerSettings.hmc(steps: 1, stepSize: 0.1, leapfrogSteps: 0).kernel(dimension: 2))
     }
 }

@@ -5,16 +5,8 @@ import XCTest
 final class MALATests: XCTestCase {
     func runMALA<E: EnergyFunction>(_ energy: E, _ x: inout [Float], steps: Int, stepSize: Float, threads: Int,
                                     seed: UInt64 = 1) throws -> [Double] {
-        let blocks = ChainBlocks(rows: x.count / energy.dimension)
-        var accepted = [Double](repeating: 0, count: blocks.rows)
-        try x.withUnsafeMutableBufferPointer { xb in
-            try accepted.withUnsafeMutableBufferPointer { a in
-                try MALA.run(energy, x: xb, blocks: blocks, steps: steps, stepSize: stepSize,
-                             noise: Philox4x32(seed: seed, purpose: 7), accepted: a,
-                             workspaces: SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads))
-            }
-        }
-        return accepted
+        try runSampler(energy, .mala(steps: steps, stepSize: stepSize), &x, seed: seed, purpose: Purpose.malaNoise,
+                       threads: threads).accepted
     }
 
     /// MALA is exact for any step: on N(0, σ²) with a large step (ULA's variance would be off by
@@ -97,25 +89,28 @@ final class AnalyticEnergyTests: XCTestCase {
         XCTAssertThrowsError(try GaussianMixtureEnergy(means: [0, 0], covariances: [1, -1], weights: [0.5, 0.5]))
     }
 
-    /// AIS recovers the closed-form ln Z of a 3-d Gaussian (within 4 standard errors), and with 1
-    /// and 2 threads gives bit-identical weights.
+    /// AIS recovers the closed-form ln Z of a 3-d Gaussian (within 4 standard errors) with MALA and
+    /// with HMC transitions, and with 1 and 2 threads gives bit-identical weights.
     func testAISOnGaussian() throws {
         let g = try GaussianEnergy(mean: [1, -1, 0.5], covariance: [2, 0.3, 0, 0.3, 1, 0, 0, 0, 0.5])
-        let settings = try AnnealedImportanceSampling.Settings(temperatures: 100, stepsPerTemperature: 2, stepSize: 0.2,
-                                                               baseStd: 2, transition: .mala, seed: 9)
-        var results: [[Double]] = []
-        for threads in [1, 2] {
-            var w = [Double](repeating: 0, count: 512), a = w
-            let r = try w.withUnsafeMutableBufferPointer { wb in
-                try a.withUnsafeMutableBufferPointer { ab in
-                    try AnnealedImportanceSampling.estimate(g, baseMean: [0, 0, 0], settings: settings, chains: 512,
-                                                            threads: threads, logWeights: wb, accepted: ab)
+        for transition in [SamplerSettings.mala(steps: 2, stepSize: 0.2), .hmc(steps: 1, stepSize: 0.3, leapfrogSteps: 3)] {
+            let settings = try AnnealedImportanceSampling.Settings(temperatures: 100, transition: transition, baseStd: 2, seed: 9)
+            var results: [[Double]] = []
+            for threads in [1, 2] {
+                var w = [Double](repeating: 0, count: 512), a = w
+                let r = try w.withUnsafeMutableBufferPointer { wb in
+                    try a.withUnsafeMutableBufferPointer { ab in
+                        try AnnealedImportanceSampling.estimate(g, baseMean: [0, 0, 0], settings: settings, chains: 512,
+                                                                threads: threads, logWeights: wb,
+                                                                counts: ChainCounts(accepted: ab.baseAddress, divergent: nil))
+                    }
                 }
+                XCTAssertEqual(r.logZ, g.logPartition, accuracy: 4 * r.standardError + 1e-3, "\(transition.kind)")
+                XCTAssertLessThan(r.standardError, 0.05)
+                XCTAssertGreaterThan(a.reduce(0, +) / Double(512 * 100 * transition.steps), 0.5, "\(transition.kind)")
+                results.append(w)
             }
-            XCTAssertEqual(r.logZ, g.logPartition, accuracy: 4 * r.standardError + 1e-3)
-            XCTAssertLessThan(r.standardError, 0.05)
-            results.append(w)
+            XCTAssertEqual(results[0], results[1])
         }
-        XCTAssertEqual(results[0], results[1])
     }
 }

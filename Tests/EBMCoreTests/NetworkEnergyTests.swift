@@ -54,14 +54,10 @@ final class NetworkEnergyTests: XCTestCase {
         let rows = 150
         var rng = TestRNG(state: 4)
         let x0 = (0..<(rows * energy.dimension)).map { _ in Float(rng.normal()) }
-        let p = try LangevinParameters(steps: 10, stepSize: 0.01)
+        let p = SamplerSettings.langevin(steps: 10, stepSize: 0.01)
         func run(threads: Int) throws -> [Float] {
             var x = x0
-            let blocks = energy.blocks(rows: rows)
-            try x.withUnsafeMutableBufferPointer { xb in
-                try Langevin.run(energy, x: xb, blocks: blocks, parameters: p, noise: Philox4x32(seed: 1, purpose: 2),
-                                 workspaces: SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads))
-            }
+            try runSampler(energy, p, &x, threads: threads)
             return x
         }
         let one = try run(threads: 1), two = try run(threads: 2)

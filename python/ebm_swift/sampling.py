@@ -269,11 +269,14 @@ hmc.__doc__ = """Run Hamiltonian Monte Carlo (HMC) on a batch of chains.
     default="0.65", reason="HMC's optimal acceptance rate in high dimension (Beskos et al. 2013); "
                            "raise it (Stan uses 0.8) for targets with sharply varying curvature.") + """
     adapt_mass : bool
-        Also estimate each chain's diagonal inverse mass during warm-up: Stan's windowed
-        adaptation reduced to one window — the first 15 % of warm-up adapts the step size alone,
-        the next 75 % also accumulates each coordinate's variance along the chain (it becomes
-        ``M⁻¹``, shrunk slightly towards 10⁻³ as Stan does, and step-size adaptation restarts),
-        the last 10 % adapts the step size to the new mass.
+        Also estimate each chain's diagonal inverse mass during warm-up, on Stan's schedule: a
+        75-step buffer adapts the step size alone, then windows of 25, 50, 100, … steps each
+        estimate every coordinate's variance along the chain, which becomes ``M⁻¹`` at the
+        window's end (shrunk slightly towards 10⁻³ as Stan does; step-size adaptation restarts),
+        and a final 50-step buffer adapts the step size to the last mass (a warm-up under 150
+        steps keeps the proportions 15 % / 75 % / 10 % with one window). Simplified from Stan in
+        one way: the variance is each chain's own, not pooled over chains (see
+        ``adapt_step_size``), so give it ≥ 500 warm-up steps.
     divergence_threshold : float, default 1000
         The energy error above which a trajectory counts as divergent (Stan's and BlackJAX's 1000).
     seed, thin, return_trajectory, diagnostics, chain_offset, progress
