@@ -18,7 +18,14 @@ public struct AdaptationSettings: Sendable, Equatable {
         self.adaptMass = adaptMass
     }
 
-    /// The mass matrix's estimation windows, Stan's schedule: a first buffer of 75 steps tunes the
+    /// The last steps of warm-up, a refinement of the step size (`StepSizeRefinement`): a fifth of
+    /// a warm-up of at least 50 steps.
+    public var refinementSteps: Int { warmupSteps >= 50 ? warmupSteps / 5 : 0 }
+
+    /// The steps of dual averaging (and of mass adaptation): warm-up before the refinement.
+    public var dualAveragingSteps: Int { warmupSteps - refinementSteps }
+
+    /// The mass matrix's estimation windows within the dual-averaging steps, Stan's schedule: a first buffer of 75 steps tunes the
     /// step size alone (the chains leave their starting points), then windows of 25, 50, 100, …
     /// steps each accumulate every coordinate's variance, which becomes the inverse mass at the
     /// window's end (step-size adaptation then restarts; the last window stretches to the end of
@@ -27,13 +34,14 @@ public struct AdaptationSettings: Sendable, Equatable {
     /// Doubling windows matter: each mass makes the chains explore faster, so the next, longer
     /// window sees more of the target.
     public var massWindows: [Range<Int>] {
+        let steps = dualAveragingSteps
         var first = 75, last = 50, base = 25
-        if warmupSteps < first + last + base {
-            first = warmupSteps * 15 / 100
-            last = warmupSteps / 10
-            base = warmupSteps - first - last
+        if steps < first + last + base {
+            first = steps * 15 / 100
+            last = steps / 10
+            base = steps - first - last
         }
-        let end = warmupSteps - last
+        let end = steps - last
         guard base > 0, end > first else { return [] }
         var windows: [Range<Int>] = [], start = first, size = base
         while start < end {
@@ -58,6 +66,7 @@ public final class ChainAdaptation {
     /// Each chain's diagonal inverse mass (`rows × dimension`), when the mass is adapted.
     public let inverseMass: FloatBuffer?
     private let averaging: UnsafeMutablePointer<DualAveraging>
+    private let refinement: UnsafeMutablePointer<StepSizeRefinement>
     private let mean: UnsafeMutablePointer<Double>?, squares: UnsafeMutablePointer<Double>?
     private let windows: [Range<Int>]
 
@@ -74,6 +83,9 @@ public final class ChainAdaptation {
         averaging = .allocate(capacity: rows)
         averaging.initialize(repeating: DualAveraging(initialStep: Double(initialStep), target: settings.targetAcceptance),
                              count: rows)
+        refinement = .allocate(capacity: rows)
+        refinement.initialize(repeating: StepSizeRefinement(initialStep: Double(initialStep), target: settings.targetAcceptance,
+                                                            length: settings.refinementSteps), count: rows)
         if settings.adaptMass {
             let m = FloatBuffer(count: rows * dimension)
             for i in 0..<rows {
@@ -92,6 +104,8 @@ public final class ChainAdaptation {
     deinit {
         averaging.deinitialize(count: rows)
         averaging.deallocate()
+        refinement.deinitialize(count: rows)
+        refinement.deallocate()
         mean?.deallocate()
         squares?.deallocate()
     }
@@ -106,12 +120,17 @@ public final class ChainAdaptation {
     /// probabilities and new positions.
     public func update(first: Int, count: Int, step t: Int, acceptance: UnsafePointer<Double>,
                        positions x: UnsafePointer<Float>) {
-        let warmup = settings.warmupSteps
+        let warmup = settings.warmupSteps, dualSteps = settings.dualAveragingSteps
         guard t < warmup else { return }
         let d = dimension
         let window = windows.first { $0.contains(t) }
         for i in 0..<count {
             let r = first + i
+            if t >= dualSteps {
+                refinement[r].update(acceptance: acceptance[i])
+                stepSizes.base[r] = Float(t == warmup - 1 ? refinement[r].finalStep : refinement[r].step)
+                continue
+            }
             averaging[r].update(acceptance: acceptance[i])
             stepSizes.base[r] = Float(averaging[r].step)
             if let mean, let squares, let mass = inverseMass, let window {
@@ -138,7 +157,12 @@ public final class ChainAdaptation {
                     averaging[r].restart(at: averaging[r].step)
                 }
             }
-            if t == warmup - 1 { stepSizes.base[r] = Float(averaging[r].averagedStep) }
+            if t == dualSteps - 1 {
+                let averaged = averaging[r].averagedStep
+                stepSizes.base[r] = Float(averaged)
+                refinement[r] = StepSizeRefinement(initialStep: averaged, target: settings.targetAcceptance,
+                                                   length: settings.refinementSteps)
+            }
         }
     }
 }

@@ -18,6 +18,21 @@ final class AdaptationTests: XCTestCase {
         }
     }
 
+    /// The refinement lands on the root of `E[α(ε)] = δ` under noisy acceptances: with
+    /// `α = exp(−ε) + U(−0.1, 0.1)` (noise sd σ = 0.058, slope k = |dα/dlog ε| = 0.28 at the root),
+    /// the Polyak average over the last 1500 of 3000 steps has sd ≈ σ / (k √1500) = 0.5 % in log ε;
+    /// from starts 2× off on either side, within 2 %.
+    func testRefinementFindsTheRootUnderNoise() {
+        var stream = UniformStream(Philox4x32(seed: 3, purpose: 99))
+        for start in [0.2, 0.9] {
+            var refinement = StepSizeRefinement(initialStep: start, target: 0.65, length: 3000)
+            for _ in 0..<3000 {
+                refinement.update(acceptance: exp(-refinement.step) + 0.2 * (Double(stream.nextUnit()) - 0.5))
+            }
+            XCTAssertEqual(refinement.finalStep, -log(0.65), accuracy: 0.02 * -log(0.65), "start \(start)")
+        }
+    }
+
     func adaptedHMC(steps: Int = 60, warmup: Int = 40, mass: Bool = true) throws -> SamplerSettings {
         var s = SamplerSettings.hmc(steps: steps, stepSize: 0.05, leapfrogSteps: 4)
         s.adaptation = try AdaptationSettings(warmupSteps: warmup, targetAcceptance: 0.65, adaptMass: mass)
@@ -92,9 +107,12 @@ final class AdaptationTests: XCTestCase {
 extension AdaptationTests {
     /// Stan's window schedule: 75-step buffer, windows 25, 50, 100, …, the last stretched, 50-step end.
     func testMassWindowsFollowStan() throws {
-        let windows = try AdaptationSettings(warmupSteps: 1000, targetAcceptance: 0.65, adaptMass: true).massWindows
-        XCTAssertEqual(windows, [75..<100, 100..<150, 150..<250, 250..<450, 450..<950])
-        let short = try AdaptationSettings(warmupSteps: 100, targetAcceptance: 0.65, adaptMass: true).massWindows
+        // 1250 warm-up steps: 1000 of dual averaging and mass windows, then 250 of refinement.
+        let settings = try AdaptationSettings(warmupSteps: 1250, targetAcceptance: 0.65, adaptMass: true)
+        XCTAssertEqual(settings.dualAveragingSteps, 1000)
+        XCTAssertEqual(settings.massWindows, [75..<100, 100..<150, 150..<250, 250..<450, 450..<950])
+        let short = try AdaptationSettings(warmupSteps: 125, targetAcceptance: 0.65, adaptMass: true).massWindows
         XCTAssertEqual(short, [15..<90])
+        XCTAssertEqual(try AdaptationSettings(warmupSteps: 40, targetAcceptance: 0.65).refinementSteps, 0)
     }
 }

@@ -161,8 +161,13 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
 
 
 _ADAPTATION_DOC = """adapt_step_size : bool
-        Tune the step size during the first ``n_warmup`` steps by dual averaging (Hoffman & Gelman
-        2014, as in Stan and BlackJAX), then freeze it; ``step_size`` is the starting value. Each
+        Tune the step size during the first ``n_warmup`` steps, then freeze it; ``step_size`` is
+        the starting value (100× too large or too small is fine). The first 80 % of warm-up run
+        dual averaging (Hoffman & Gelman 2014, as in Stan and BlackJAX); the last 20 % refine its
+        averaged step by a Robbins–Monro search with a 1/k gain, because one chain's acceptance
+        is noisy enough that dual averaging's averaged step alone overshoots the target
+        acceptance by up to 0.07 (measured on a trained MLP energy); refined, the acceptance after
+        warm-up lands within 0.01 of the target on the tests' targets. Each
         chain adapts its own step size from its own acceptance probabilities: a chain's numbers
         then depend only on the seed and its index — not on the thread count, the other chains,
         or how a run is split (``chain_offset``) — and chains in different modes of a

@@ -7,25 +7,7 @@ import numpy as np
 import pytest
 
 import ebm_swift
-
-SQRT2 = math.sqrt(2.0)
-
-
-def normal_cdf(x, mean=0.0, std=1.0):
-    return 0.5 * (1 + np.vectorize(math.erf)((np.asarray(x) - mean) / (std * SQRT2)))
-
-
-def ks_statistic(samples, cdf):
-    x = np.sort(np.asarray(samples, dtype=np.float64))
-    n = len(x)
-    f = cdf(x)
-    return max(np.max(np.arange(1, n + 1) / n - f), np.max(f - np.arange(n) / n))
-
-
-# Kolmogorov–Smirnov: P(√n D > 1.95) ≈ 0.001 for iid samples from the stated law.
-def ks_bound(n):
-    return 1.95 / math.sqrt(n)
-
+from distributions import ks_bound, ks_statistic, normal_cdf
 
 N = 20_000  # independent chains: their final states are iid, so the effective sample size is N.
 
