@@ -31,11 +31,13 @@ build: $(DEPS_STAMP)
 	$(PY) -m pip install --quiet --no-build-isolation .
 
 # The peer benchmarks: install JAX (CPU) and PyTorch into .venv (PyPI's torch is its CUDA build,
-# some gigabytes; its CPU kernels are what is measured). bench_cnn.py: the UvA CNN on 28×28 images.
+# some gigabytes; its CPU kernels are what is measured). bench_cnn.py: the UvA CNN on 28×28 images;
+# bench_hmc.py: HMC against BlackJAX on a correlated 10-D Gaussian.
 bench: build
-	$(PY) -m pip install --quiet "jax[cpu]" torch
+	$(PY) -m pip install --quiet "jax[cpu]" torch blackjax
 	$(PY) benchmarks/bench.py --both-environments --json benchmarks/results.json
 	$(PY) benchmarks/bench_cnn.py --json benchmarks/results_cnn.json
+	$(PY) benchmarks/bench_hmc.py --json benchmarks/results_hmc.json
 
 # The Swift tests under AddressSanitizer and LeakSanitizer (their own build folder).
 sanitize: $(DEPS_STAMP)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Warm-up adaptation of a Metropolis kernel: the step size by dual averaging towards a target
 /// acceptance probability, and optionally HMC's diagonal inverse mass from the warm-up variance.
 public struct AdaptationSettings: Sendable, Equatable {
@@ -116,9 +122,9 @@ public final class ChainAdaptation {
                     inverseMass: inverseMass.map { UnsafePointer($0.base + first * dimension) })
     }
 
-    /// After step `t` (0-based) of the chains `first ..< first + count`: their acceptance
-    /// probabilities and new positions.
-    public func update(first: Int, count: Int, step t: Int, acceptance: UnsafePointer<Double>,
+    /// After step `t` (0-based) of the chains `first ..< first + count`: the logs of their
+    /// acceptance probabilities and their new positions.
+    public func update(first: Int, count: Int, step t: Int, logAcceptance: UnsafePointer<Double>,
                        positions x: UnsafePointer<Float>) {
         let warmup = settings.warmupSteps, dualSteps = settings.dualAveragingSteps
         guard t < warmup else { return }
@@ -127,11 +133,11 @@ public final class ChainAdaptation {
         for i in 0..<count {
             let r = first + i
             if t >= dualSteps {
-                refinement[r].update(acceptance: acceptance[i])
+                refinement[r].update(acceptance: exp(logAcceptance[i]))
                 stepSizes.base[r] = Float(t == warmup - 1 ? refinement[r].finalStep : refinement[r].step)
                 continue
             }
-            averaging[r].update(acceptance: acceptance[i])
+            averaging[r].update(acceptance: exp(logAcceptance[i]))
             stepSizes.base[r] = Float(averaging[r].step)
             if let mean, let squares, let mass = inverseMass, let window {
                 // Welford's running mean and sum of squared deviations over the window.

@@ -96,10 +96,10 @@ public struct HMC: SamplerKernel {
             let deltaH = Double(ey[i]) + 0.5 * Double(k1) - Double(e[i]) - Double(kinetic[i])
             if !deltaH.isFinite || deltaH > Double(divergenceThreshold) {
                 ws.outcome[i] = StepOutcome.divergent.rawValue
-                ws.acceptProbability[i] = 0
+                ws.logAcceptance[i] = -.infinity
                 continue
             }
-            ws.acceptProbability[i] = min(1, exp(-deltaH))
+            ws.logAcceptance[i] = min(0, -deltaH)
             if log(Self.uniform(uniforms, row: s.firstChain + i, counter: counter)) < -deltaH {
                 (x + i * d).update(from: y + i * d, count: d)
                 (g + i * d).update(from: gy + i * d, count: d)

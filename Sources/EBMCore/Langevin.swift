@@ -56,6 +56,6 @@ public struct Langevin: SamplerKernel {
                 "Langevin sampling diverged at step \(t + 1) of \(steps): a gradient or state became NaN or infinite (try a smaller step_size, grad_clip or clamp)"))
         }
         ws.outcome.update(repeating: StepOutcome.accepted.rawValue, count: n)
-        ws.acceptProbability.update(repeating: 1, count: n)
+        ws.logAcceptance.update(repeating: 0, count: n)
     }
 }

@@ -58,8 +58,7 @@ public struct MALA: SamplerKernel {
                 finite = finite && gy[k].isFinite
             }
             let logAlpha = Double(e[i] - ey[i]) + Double(forward - reverse) / Double(4 * eta)
-            let alpha = finite && !logAlpha.isNaN ? min(1, exp(logAlpha)) : 0
-            ws.acceptProbability[i] = alpha
+            ws.logAcceptance[i] = finite && !logAlpha.isNaN ? min(0, logAlpha) : -.infinity
             if finite && log(Self.uniform(uniforms, row: s.firstChain + i, counter: counter)) < logAlpha {
                 (x + i * d).update(from: y + i * d, count: d)
                 (g + i * d).update(from: gy + i * d, count: d)

@@ -33,8 +33,8 @@ public enum StepOutcome: UInt8 {
 /// driver (`Sampling`) owns the state, the loop, the random keys, recording and adaptation; a
 /// kernel only moves a block by one step.
 ///
-/// Per row the step writes its outcome and its Metropolis acceptance probability (1 for a kernel
-/// without a test; 0 for a divergent trajectory) into the workspace, where the driver reads
+/// Per row the step writes its outcome and the log of its Metropolis acceptance probability (0
+/// for a kernel without a test; −∞ for a divergent trajectory) into the workspace, where the driver reads
 /// them for counts, statistics and step-size adaptation.
 public protocol SamplerKernel {
     /// Where a NaN or infinity is reported.
