@@ -95,7 +95,7 @@ scalars = st.one_of(st.integers(-3, 10**12), st.floats(allow_nan=True, allow_inf
                     st.text(max_size=3), st.just(np.float32(0.01)), st.just(2**63), st.just(-1e-50))
 
 
-@pytest.mark.parametrize("sampler", ["langevin", "mala"])
+@pytest.mark.parametrize("sampler", ["langevin", "mala", "hmc"])
 @FUZZ
 @given(data=st.data())
 def test_samplers(sampler, data):
@@ -108,6 +108,16 @@ def test_samplers(sampler, data):
         kwargs["thin"] = data.draw(st.one_of(st.integers(0, 6), scalars))
     if data.draw(st.booleans()):
         kwargs["return_trajectory"] = data.draw(st.one_of(st.booleans(), scalars))
+    if sampler != "langevin" and data.draw(st.booleans()):
+        kwargs["adapt_step_size"] = data.draw(st.one_of(st.booleans(), scalars))
+        kwargs["n_warmup"] = data.draw(st.one_of(st.integers(-1, 6), st.none(), scalars))
+        kwargs["target_accept"] = data.draw(st.one_of(st.floats(-0.5, 1.5), st.none(), scalars))
+    if sampler == "hmc":
+        for key, strategy in (("n_leapfrog", st.one_of(st.integers(-1, 4), scalars)),
+                              ("inverse_mass", st.one_of(st.none(), arrays(energy).map(lambda a: a[0] if a.ndim and len(a) else a), scalars)),
+                              ("adapt_mass", st.one_of(st.booleans(), scalars))):
+            if data.draw(st.booleans()):
+                kwargs[key] = data.draw(strategy)
     call = getattr(ebm_swift, sampler)
     out = run(lambda z: call(energy, z, n_steps, step_size, **kwargs), x)
     if out is not None:
