@@ -87,10 +87,12 @@ public enum AnnealedImportanceSampling {
     }
 
     /// Fills `logWeights` (one per chain) and adds each chain's accepted moves and divergent
-    /// trajectories to `counts`, running the chains in blocks over `threads` threads.
+    /// trajectories to `counts`, running the chains in blocks over `threads` threads. Chain `i`'s
+    /// random numbers are those of global chain `chainOffset + i`: the chains `[k, k + n)` of an
+    /// estimate, run alone with `chainOffset = k`, give exactly its log weights `[k, k + n)`.
     /// - Returns: `(ln Z, standard error)`, the latter by the delta method on the mean weight.
     public static func estimate<E: EnergyFunction>(
-        _ energy: E, baseMean: [Float], settings: Settings, chains: Int, threads: Int,
+        _ energy: E, baseMean: [Float], settings: Settings, chains: Int, threads: Int, chainOffset: Int = 0,
         logWeights: UnsafeMutableBufferPointer<Double>, counts: ChainCounts = .none,
         poll: (Double) -> Bool = { _ in false }
     ) throws -> (logZ: Double, standardError: Double) {
@@ -98,12 +100,13 @@ public enum AnnealedImportanceSampling {
         try require(baseMean.count == d, "base_mean must have \(d) values, got \(baseMean.count)")
         try require(chains > 0 && logWeights.count == chains, "n_chains must be positive")
         let kernel = try settings.transition.kernel(dimension: d)
+        try require(chainOffset >= 0, "chain_offset must be non-negative, got \(chainOffset)")
         return try run(energy, kernel: kernel, baseMean: baseMean, settings: settings, chains: chains, threads: threads,
-                       logWeights: logWeights, counts: counts, poll: poll)
+                       chainOffset: chainOffset, logWeights: logWeights, counts: counts, poll: poll)
     }
 
     private static func run<E: EnergyFunction, K: SamplerKernel>(
-        _ energy: E, kernel: K, baseMean: [Float], settings: Settings, chains: Int, threads: Int,
+        _ energy: E, kernel: K, baseMean: [Float], settings: Settings, chains: Int, threads: Int, chainOffset: Int,
         logWeights: UnsafeMutableBufferPointer<Double>, counts: ChainCounts, poll: (Double) -> Bool
     ) throws -> (logZ: Double, standardError: Double) {
         let d = energy.dimension
@@ -120,7 +123,7 @@ public enum AnnealedImportanceSampling {
             let ws = workspaces[worker]
             let x = states.base + rows.lowerBound * d
             let e = ws.proposalEnergies.base
-            initial.fillNormal(x, rows: n, dimension: d, firstRow: UInt64(rows.lowerBound), step: 0)
+            initial.fillNormal(x, rows: n, dimension: d, firstRow: UInt64(chainOffset + rows.lowerBound), step: 0)
             for i in 0..<n {
                 for j in 0..<d { x[i * d + j] = mean.base[j] + settings.baseStd * x[i * d + j] }
                 logWeights[rows.lowerBound + i] = 0
@@ -135,21 +138,21 @@ public enum AnnealedImportanceSampling {
                     logWeights[rows.lowerBound + i] -= Double(beta - previous) * difference
                 }
                 try Sampling.runBlock(annealed, kernel: kernel, x: states.base, rows: rows, totalRows: chains, block: b,
-                                      steps: k, noise: noise, chainOffset: 0, counterOffset: (t - 1) * k,
+                                      steps: k, noise: noise, chainOffset: chainOffset, counterOffset: (t - 1) * k,
                                       adaptation: nil, counts: counts, workspace: ws, recording: .none,
                                       shouldStop: shouldStop)
             }
         }
         for i in 0..<chains where !logWeights[i].isFinite {
-            throw EBMError.diverged(Divergence(.ais, .logWeight, step: 0, chain: i,
-                "AIS: the log weight of chain \(i) is \(logWeights[i]) (energy NaN or infinite along the path)"))
+            throw EBMError.diverged(Divergence(.ais, .logWeight, step: 0, chain: chainOffset + i,
+                "AIS: the log weight of chain \(chainOffset + i) is \(logWeights[i]) (energy NaN or infinite along the path)"))
         }
         return summarise(UnsafeBufferPointer(logWeights), dimension: d, baseStd: Double(settings.baseStd))
     }
 
     /// `ln Z = ln Z₀ + ln mean(w)`, with standard error `sd(w) / (sqrt(n) mean(w))` (delta method),
     /// computed on weights shifted by their maximum.
-    static func summarise(_ logWeights: UnsafeBufferPointer<Double>, dimension: Int, baseStd: Double)
+    public static func summarise(_ logWeights: UnsafeBufferPointer<Double>, dimension: Int, baseStd: Double)
         -> (logZ: Double, standardError: Double)
     {
         let n = Double(logWeights.count)

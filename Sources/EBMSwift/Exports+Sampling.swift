@@ -111,6 +111,7 @@ private struct RunSampler: EnergyVisitor {
 private struct RunAIS: EnergyVisitor {
     let baseMean: [Float]
     let settings: AnnealedImportanceSampling.Settings
+    let chainOffset: Int
     let logWeights: UnsafeMutableBufferPointer<Double>
     let counts: ChainCounts
     let poll: (Double) -> Bool
@@ -118,7 +119,7 @@ private struct RunAIS: EnergyVisitor {
     func visit<E: EnergyFunction>(_ energy: E) throws -> (logZ: Double, standardError: Double) {
         try AnnealedImportanceSampling.estimate(
             energy, baseMean: baseMean, settings: settings, chains: logWeights.count,
-            threads: threads(for: energy), logWeights: logWeights, counts: counts, poll: poll)
+            threads: threads(for: energy), chainOffset: chainOffset, logWeights: logWeights, counts: counts, poll: poll)
     }
 }
 
@@ -164,7 +165,8 @@ public func ebmAISLogZ(
         let result = try weights.withUnsafeMutableBufferPointer { w in
             try accepted.withUnsafeMutableBufferPointer { a in
                 try divergent.withUnsafeMutableBufferPointer { v in
-                    try h.read(RunAIS(baseMean: mean, settings: settings, logWeights: w,
+                    try h.read(RunAIS(baseMean: mean, settings: settings, chainOffset: Int(clamping: c.transition.chain_offset),
+                                      logWeights: w,
                                       counts: ChainCounts(accepted: a.baseAddress, divergent: v.baseAddress),
                                       poll: pollFunction(poll, pollContext)))
                 }
@@ -178,5 +180,22 @@ public func ebmAISLogZ(
             let moves = Double(settings.temperatures * settings.transition.steps)
             for i in 0..<chains { rates[i] = accepted[i] / moves }
         }
+    }
+}
+
+@_cdecl("ebm_ais_summarise")
+public func ebmAISSummarise(
+    _ logWeights: UnsafePointer<Double>?, _ n: Int64, _ dim: Int64, _ baseStd: Double,
+    _ logZ: UnsafeMutablePointer<Double>?, _ stdErr: UnsafeMutablePointer<Double>?
+) -> ebm_status {
+    withStatus {
+        let count = try checkedCount(n, "n")
+        let d = try checkedCount(dim, "dim")
+        try require(baseStd > 0 && baseStd.isFinite, "base_std must be positive, got \(baseStd)")
+        let weights = UnsafeBufferPointer(start: try nonNull(logWeights, "log_weights"), count: count)
+        try require(weights.allSatisfy(\.isFinite), "log_weights must be finite")
+        let result = AnnealedImportanceSampling.summarise(weights, dimension: d, baseStd: Double(Float(baseStd)))
+        try nonNull(logZ, "log_z").pointee = result.logZ
+        try nonNull(stdErr, "std_err").pointee = result.standardError
     }
 }

@@ -9,7 +9,7 @@ Main entry points: :class:`MLPEnergy`, :class:`GaussianEnergy`, :func:`langevin`
 """
 
 from . import _loading  # before _native: loads the BLAS and the core built for this CPU
-from . import _native, datasets, diagnostics, metrics, nn, plots, schedules
+from . import _native, datasets, diagnostics, distributed, metrics, nn, plots, schedules
 from ._native import DivergenceError
 from .callable_energy import CallableEnergy
 from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy, TrainableEnergy
@@ -47,7 +47,9 @@ __all__ = [
     "GaussianMixtureEnergy",
     "ais_log_z",
     "diagnostics",
+    "distributed",
     "get_num_threads",
+    "hmc",
     "mala",
     "set_num_threads",
     "DivergenceError",

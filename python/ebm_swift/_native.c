@@ -891,6 +891,30 @@ fail:
     return result;
 }
 
+/* ais_summarise(log_weights, dim, base_std) -> (log_z, std_err) */
+static PyObject *py_ais_summarise(PyObject *self, PyObject *args) {
+    PyObject *weights_obj;
+    PyArrayObject *weights;
+    long long dim;
+    double base_std, log_z = 0, std_err = 0;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OLd", &weights_obj, &dim, &base_std)) return NULL;
+    weights = (PyArrayObject *)PyArray_FROM_OTF(weights_obj, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    if (weights == NULL) return NULL;
+    if (PyArray_NDIM(weights) != 1 || PyArray_SIZE(weights) < 1) {
+        Py_DECREF(weights);
+        PyErr_SetString(PyExc_ValueError, "log_weights: expected a non-empty 1-d array");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_ais_summarise((const double *)PyArray_DATA(weights), PyArray_SIZE(weights), dim, base_std, &log_z,
+                               &std_err);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(weights);
+    if (status != EBM_OK) return raise_status(status);
+    return Py_BuildValue("(dd)", log_z, std_err);
+}
+
 static PyObject *py_set_num_threads(PyObject *self, PyObject *args) {
     long long n;
     if (!PyArg_ParseTuple(args, "L", &n)) return NULL;
@@ -1125,6 +1149,7 @@ static PyMethodDef methods[] = {
     {"callable_create", py_callable_create, METH_VARARGS, NULL},
     {"sample", py_sample, METH_VARARGS, NULL},
     {"ais_log_z", py_ais_log_z, METH_VARARGS, NULL},
+    {"ais_summarise", py_ais_summarise, METH_VARARGS, NULL},
     {"set_num_threads", py_set_num_threads, METH_VARARGS, NULL},
     {"get_num_threads", py_get_num_threads, METH_NOARGS, NULL},
     {"trainer_create", py_trainer_create, METH_VARARGS, NULL},

@@ -47,6 +47,11 @@ class CallableEnergy(Energy):
         # through a capsule, which the garbage collector cannot see, would never be freed).
         self._handle = _native.callable_create(self.dim, _evaluator(energy_fn, grad_fn, self.dim))
 
+    def __reduce__(self):
+        # Pickled as its functions (picklable ones: module-level functions, or any with cloudpickle,
+        # as Dask and Ray use), so that it can be shipped to workers.
+        return (CallableEnergy, (self.energy_fn, self.grad_fn, self.dim))
+
 
 def _evaluator(energy_fn, grad_fn, dim):
     """``evaluate(x, need_energy, need_grad) -> (energies | None, grad | None)``, checked."""

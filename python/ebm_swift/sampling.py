@@ -130,8 +130,11 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
     return_info : bool
         Return ``(samples, info)`` even when nothing is recorded.
     chain_offset : int
-        The global index of the first chain: chains ``[k, k + n)`` of a larger run, computed on
-        their own with ``chain_offset=k``, equal its rows ``[k, k + n)``.
+        The global index of the first chain: chains ``[k, k + n)`` of a larger run of ``N``
+        chains, computed on their own with ``chain_offset=k``, equal its rows ``[k, k + n)`` bit
+        for bit when ``k`` and ``k + n`` are multiples of 16 (or ``k + n = N``); other
+        boundaries can change the last bits of a few rows (OpenBLAS computes an incomplete group
+        of 4 rows with another kernel). :mod:`ebm_swift.distributed` cuts runs this way.
     progress : bool
         Show a progress bar (tqdm when installed).
 
@@ -307,7 +310,7 @@ hmc.__doc__ = """Run Hamiltonian Monte Carlo (HMC) on a batch of chains.
 
 def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, base_std=1.0, transition="mala",
               n_steps=1, step_size=0.1, n_leapfrog=5, inverse_mass=None, seed=None, return_info=False,
-              progress=False):
+              chain_offset=0, progress=False):
     """Estimate ``ln Z = ln ∫ exp(−E(x)) dx`` by annealed importance sampling (Neal 2001).
 
     ``n_chains`` chains start from exact samples of the base ``N(base_mean, base_std² I)`` and
@@ -337,6 +340,11 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
     seed : None, int or numpy.random.Generator
     return_info : bool
         Also return a dict with ``log_weights``, ``acceptance_rate`` and ``n_divergent`` (n_chains,).
+    chain_offset : int
+        The global index of the first chain: the chains ``[k, k + n)`` of an estimate, run alone
+        with ``chain_offset=k``, have exactly its log weights ``[k, k + n)`` (for ``k`` and
+        ``k + n`` multiples of 16, or ``k + n = n_chains``; see :func:`langevin`);
+        :func:`ebm_swift.distributed.ais_log_z` splits an estimate this way.
 
     Returns
     -------
@@ -367,7 +375,7 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
     kernel_name(transition, "transition", ("mala", "hmc", "langevin"))
     seed = resolve_seed(seed)
     transition_config, mass = sampler_config(transition, n_steps, step_size, seed=seed, input_shape=energy.input_shape,
-                                             n_leapfrog=n_leapfrog, inverse_mass=inverse_mass)
+                                             n_leapfrog=n_leapfrog, inverse_mass=inverse_mass, chain_offset=chain_offset)
     config = {"transition": transition_config, "n_chains": n_chains, "n_temps": n_temps, "base_std": base_std}
     log_z, std_err, log_weights, acceptance, divergent = _run(
         lambda report: _native.ais_log_z(energy._handle, config, base_mean, mass, report), "ais", progress)

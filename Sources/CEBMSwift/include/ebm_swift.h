@@ -300,9 +300,17 @@ int64_t ebm_get_num_threads(void);
 ebm_status ebm_sample(const ebm_energy *energy, float *x, int64_t n, const ebm_sampler_config *config,
                       const ebm_sampler_output *output, ebm_poll_fn poll, void *poll_ctx);
 
-/* Annealed importance sampling of ln Z = ln integral exp(-E); base_mean has dim doubles. */
+/* Annealed importance sampling of ln Z = ln integral exp(-E); base_mean has dim doubles. The
+ * chains are global chains transition.chain_offset + i: chunks of an estimate run apart give its
+ * log weights exactly, and ebm_ais_summarise combines them as the whole estimate does. */
 ebm_status ebm_ais_log_z(const ebm_energy *energy, const ebm_ais_config *config, const double *base_mean,
                          ebm_ais_output *out, ebm_poll_fn poll, void *poll_ctx);
+
+/* ln Z and its standard error from n finite log weights of an AIS estimate in dimension dim with
+ * base standard deviation base_std: the summary ebm_ais_log_z computes, for log weights gathered
+ * from chunks. */
+ebm_status ebm_ais_summarise(const double *log_weights, int64_t n, int64_t dim, double base_std, double *log_z,
+                             double *std_err);
 
 /* ---- training ---------------------------------------------------------------------------------- */
 

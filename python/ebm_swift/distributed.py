@@ -1,0 +1,349 @@
+"""ebm_swift beyond one machine: chains, AIS and training sweeps on a Dask cluster (or Ray),
+seed-exact with the local run.
+
+Every chain's random numbers depend only on ``(seed, global chain index, step)``, and every
+sampler takes a ``chain_offset``: the chains ``[k, k + n)`` of a run, computed on their own with
+``chain_offset=k``, are exactly rows ``[k, k + n)`` of the whole run. So a run split into chunks
+over any number of workers returns the very numbers of :func:`ebm_swift.langevin`,
+:func:`ebm_swift.mala`, :func:`ebm_swift.hmc` and :func:`ebm_swift.ais_log_z` on one machine —
+for any chunk size, any number of workers, and when a lost worker's chunk is recomputed.
+
+``client`` is a ``dask.distributed.Client`` (``None``: the default client), or the ``ray`` module
+after ``ray.init()``. Neither library is imported until a function here is called; install with
+``pip install ebm_swift[dask]`` (or ``ray``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+
+import numpy as np
+
+from . import _native
+from ._validation import as_samples, flag, positive_float, positive_int, resolve_seed
+from .energies import Energy
+
+__all__ = ["sample", "ais_log_z", "sweep"]
+
+DEFAULT_CHUNK_SIZE = 10_000
+
+
+# ---- backends: the four operations the functions below need --------------------------------
+
+
+class _Dask:
+    def __init__(self, client):
+        self.client = client
+
+    def broadcast(self, value):
+        """``value`` shipped once to every worker (a future tasks take as an argument)."""
+        return self.client.scatter(value, broadcast=True, hash=False)
+
+    def submit(self, fn, *args):
+        return self.client.submit(fn, *args, pure=False)
+
+    def completed(self, futures):
+        """``(index, result)`` pairs as tasks finish; each future is released once read, so at
+        most the unread chunks' results are held. A task's exception is re-raised unchanged."""
+        from dask.distributed import as_completed
+
+        index = {f.key: i for i, f in enumerate(futures)}
+        for future, result in as_completed(futures, with_results=True):
+            yield index[future.key], result
+            future.release()
+
+    def progress(self, futures):
+        from dask.distributed import progress
+
+        progress(futures)
+
+
+class _Ray:
+    def __init__(self, ray):
+        self.ray = ray
+        self.remote = {}
+
+    def broadcast(self, value):
+        return self.ray.put(value)
+
+    def submit(self, fn, *args):
+        if fn not in self.remote:
+            self.remote[fn] = self.ray.remote(fn)
+        return self.remote[fn].remote(*args)
+
+    def completed(self, futures):
+        index = {ref: i for i, ref in enumerate(futures)}
+        pending = list(futures)
+        while pending:
+            done, pending = self.ray.wait(pending, num_returns=1)
+            yield index[done[0]], self.ray.get(done[0])
+
+    def progress(self, futures):
+        pass  # Ray reports progress in its own dashboard
+
+
+def _backend(client):
+    if client is None:
+        try:
+            from dask.distributed import get_client
+        except ImportError:
+            raise ImportError("ebm_swift.distributed needs dask.distributed (pip install 'ebm_swift[dask]') "
+                              "or a Ray handle (client=ray)") from None
+        try:
+            client = get_client()
+        except ValueError:
+            raise ValueError("no Dask client: pass client=Client(...) (or client=ray after ray.init())") from None
+    if inspect.ismodule(client) and client.__name__ == "ray":
+        if not client.is_initialized():
+            raise ValueError("client=ray needs ray.init() first")
+        return _Ray(client)
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        Client = ()
+    if Client and isinstance(client, Client):
+        return _Dask(client)
+    raise TypeError(f"client must be a dask.distributed.Client, the ray module or None; got {type(client).__name__}")
+
+
+# Chunk boundaries fall on multiples of this many chains. OpenBLAS computes the rows of a product
+# in groups of 4, and the rows of an incomplete last group with another kernel (same values to a
+# few ulps, not bit for bit): a chunk that ended inside a group of the local run would change the
+# last bits of its last rows. The local run's chain blocks are multiples of 8 rows, so chunks on
+# multiples of 16 put every row in a complete group in both runs (or in the same last group, at N).
+CHUNK_ALIGNMENT = 16
+
+
+def _chunks(n, chunk_size):
+    """``(first chain, count)`` of each chunk: ``chunk_size`` rounded up to a multiple of 16."""
+    chunk_size = positive_int(chunk_size, "chunk_size")
+    chunk_size = -(-chunk_size // CHUNK_ALIGNMENT) * CHUNK_ALIGNMENT
+    return [(k, min(chunk_size, n - k)) for k in range(0, n, chunk_size)]
+
+
+# ---- tasks (module-level, so that workers import them by name) -------------------------------
+
+
+def _sample_chunk(energy, sampler, x, n_steps, step_size, seed, offset, kwargs):
+    from . import sampling
+
+    return getattr(sampling, sampler)(energy, x, n_steps, step_size, seed=seed, chain_offset=offset, **kwargs)
+
+
+def _ais_chunk(energy, n_chains, seed, offset, kwargs):
+    from . import sampling
+
+    return sampling.ais_log_z(energy, n_chains=n_chains, seed=seed, chain_offset=offset, return_info=True, **kwargs)
+
+
+def _train(make_trainer, params, X, steps, batch_size):
+    trainer = make_trainer(**params)
+    rng = np.random.default_rng([trainer.seed, 0x5EE9])
+    for _ in range(steps):
+        trainer.step(X[rng.integers(0, len(X), batch_size)])
+    return {"params": params, "history": trainer.history, "trainer": trainer}
+
+
+# ---- public functions ------------------------------------------------------------------------
+
+
+_SAMPLERS = ("langevin", "mala", "hmc")
+
+
+def sample(energy, x0, n_steps, step_size, *, sampler="langevin", client=None, chunk_size=DEFAULT_CHUNK_SIZE,
+           seed=None, **kwargs):
+    """Sample chains on a cluster: the same result as the local sampler, bit for bit.
+
+    The chains are cut into chunks of ``chunk_size`` rows; each chunk runs as one task with
+    ``chain_offset`` set to its first row, the energy shipped once to every worker, and the
+    results are written into place as they arrive (a worker holds one chunk at a time).
+
+    Parameters
+    ----------
+    energy : Energy
+        Any picklable ebm_swift energy (every built-in one; a :class:`CallableEnergy` whose
+        functions cloudpickle can ship).
+    x0 : array_like, shape (n, dim) or (n, *energy.input_shape)
+        Initial states; never modified.
+    n_steps, step_size
+        As in the local sampler.
+    sampler : {"langevin", "mala", "hmc"}
+        The local function run on each chunk.
+    client : dask.distributed.Client, the ray module, or None
+        ``None`` uses the default Dask client.
+    chunk_size : int
+        Chains per task, rounded up to a multiple of 16 (see ``CHUNK_ALIGNMENT``): large enough
+        to keep each worker's cores busy (thousands of chains), small enough for memory and to
+        spread over the workers.
+    seed : None, int or numpy.random.Generator
+        Resolved once, here: an int gives the same numbers as the local call with that seed.
+    **kwargs
+        The sampler's other arguments (``noise_scale``, ``n_leapfrog``, ``adapt_step_size``,
+        ``return_trajectory``, ``thin``, …). Not ``diagnostics`` (per-step means over all chains
+        would not add up bit for bit) nor ``progress`` (use your cluster's).
+
+    Returns
+    -------
+    What the local sampler returns: ``samples`` of shape of ``x0`` (and ``info`` with its
+    per-chain arrays — and a trajectory — gathered in chain order).
+    """
+    if not isinstance(energy, Energy):
+        raise TypeError(f"energy must be an ebm_swift Energy; got {type(energy).__name__}")
+    if not isinstance(sampler, str) or sampler not in _SAMPLERS:
+        raise ValueError(f"sampler must be one of {list(_SAMPLERS)}; got {sampler!r}")
+    for name in ("chain_offset", "diagnostics", "progress"):
+        if name in kwargs:
+            raise TypeError(f"distributed.sample sets {name} itself; got {name}={kwargs[name]!r}")
+    from . import sampling
+
+    seed = resolve_seed(seed)
+    x, shape = as_samples(x0, energy.input_shape, "x0")
+    # Bad arguments fail here, on the client, before any task is sent.
+    inspect.signature(getattr(sampling, sampler)).bind(energy, x, n_steps, step_size, seed=seed, **kwargs)
+    _check_locally(sampler, energy, n_steps, step_size, seed, kwargs)
+    backend = _backend(client)
+    chunks = _chunks(len(x), chunk_size)
+    shipped = backend.broadcast(energy)
+    futures = [backend.submit(_sample_chunk, shipped, sampler, x[k:k + m], n_steps, step_size, seed, k, kwargs)
+               for k, m in chunks]
+    samples, info = None, None
+    for i, result in backend.completed(futures):
+        k, m = chunks[i]
+        part, part_info = result if isinstance(result, tuple) else (result, None)
+        if samples is None:
+            samples = np.empty((len(x), *part.shape[1:]), dtype=part.dtype)
+            if part_info is not None:
+                info = {key: np.empty(_gathered_shape(key, value, len(x)), dtype=value.dtype)
+                        for key, value in part_info.items()}
+        samples[k:k + m] = part
+        for key, value in (part_info or {}).items():
+            if key == "trajectory":
+                info[key][:, k:k + m] = value
+            else:
+                info[key][k:k + m] = value
+    samples = samples.reshape(shape)
+    return samples if info is None else (samples, info)
+
+
+def _gathered_shape(key, value, n):
+    return (value.shape[0], n, *value.shape[2:]) if key == "trajectory" else (n, *value.shape[1:])
+
+
+def _check_locally(sampler, energy, n_steps, step_size, seed, kwargs):
+    """The sampler's own argument checks, on the client, before any task is sent."""
+    from ._sampler_config import sampler_config
+
+    settings = {k: v for k, v in kwargs.items() if k in inspect.signature(sampler_config).parameters}
+    sampler_config(sampler, n_steps, step_size, seed=seed, input_shape=energy.input_shape, **settings)
+    for name in ("return_trajectory", "return_info"):
+        if name in kwargs:
+            flag(kwargs[name], name)
+
+
+def ais_log_z(energy, *, client=None, chunk_size=DEFAULT_CHUNK_SIZE, n_chains=1000, seed=None, return_info=False,
+              **kwargs):
+    """Annealed importance sampling on a cluster: the local estimate, bit for bit.
+
+    The chains are cut into chunks of ``chunk_size``; each chunk computes its chains' log
+    weights (with ``chain_offset`` set to its first chain); the gathered weights are combined by
+    the very summary the local estimator uses.
+
+    Parameters
+    ----------
+    energy : Energy
+    client, chunk_size
+        As in :func:`sample`.
+    n_chains : int
+    seed : None, int or numpy.random.Generator
+        Resolved once, here.
+    return_info : bool
+        Also return ``log_weights``, ``acceptance_rate`` and ``n_divergent`` of every chain.
+    **kwargs
+        :func:`ebm_swift.ais_log_z`'s other arguments (``n_temps``, ``transition``, ``base_std``, …).
+
+    Returns
+    -------
+    log_z, std_err : float
+    """
+    if not isinstance(energy, Energy):
+        raise TypeError(f"energy must be an ebm_swift Energy; got {type(energy).__name__}")
+    for name in ("chain_offset", "progress", "dim"):
+        if name in kwargs:
+            raise TypeError(f"distributed.ais_log_z does not take {name}")
+    from . import sampling
+
+    n_chains = positive_int(n_chains, "n_chains")
+    seed = resolve_seed(seed)
+    inspect.signature(sampling.ais_log_z).bind(energy, n_chains=n_chains, seed=seed, **kwargs)
+    base_std = positive_float(kwargs.get("base_std", 1.0), "base_std")
+    backend = _backend(client)
+    chunks = _chunks(n_chains, chunk_size)
+    shipped = backend.broadcast(energy)
+    futures = [backend.submit(_ais_chunk, shipped, m, seed, k, kwargs) for k, m in chunks]
+    info = {key: np.empty(n_chains) for key in ("log_weights", "acceptance_rate", "n_divergent")}
+    for i, (_, _, part) in backend.completed(futures):
+        k, m = chunks[i]
+        for key in info:
+            info[key][k:k + m] = part[key]
+    log_z, std_err = _native.ais_summarise(info["log_weights"], energy.dim, base_std)
+    return (log_z, std_err, info) if return_info else (log_z, std_err)
+
+
+def _grid(params_grid):
+    """A list of parameter dicts: given as such, or a dict of lists (their product, in order)."""
+    if isinstance(params_grid, dict):
+        keys = list(params_grid)
+        for key in keys:
+            if isinstance(params_grid[key], (str, bytes)) or not hasattr(params_grid[key], "__iter__"):
+                raise TypeError(f"params_grid[{key!r}] must be a list of values; got {params_grid[key]!r}")
+        return [dict(zip(keys, values)) for values in itertools.product(*(list(params_grid[k]) for k in keys))]
+    grid = list(params_grid)
+    if not grid or not all(isinstance(p, dict) for p in grid):
+        raise TypeError("params_grid must be a dict of lists or a non-empty list of dicts")
+    return grid
+
+
+def sweep(make_trainer, params_grid, X, *, client=None, steps, batch_size=128, progress=False):
+    """Independent trainings on a cluster, one task each (a hyper-parameter or seed sweep).
+
+    Each task builds ``trainer = make_trainer(**params)`` and takes ``steps`` training steps on
+    batches of ``batch_size`` rows drawn from ``X`` by a generator seeded with the trainer's seed —
+    the same numbers as running that loop locally. ``X`` is shipped once to every worker.
+
+    Parameters
+    ----------
+    make_trainer : callable
+        ``params → Trainer`` (cloudpickle ships lambdas and closures).
+    params_grid : dict of lists, or list of dicts
+        A dict of lists is expanded to every combination (in order).
+    X : array_like, shape (n, dim)
+    client : dask.distributed.Client, the ray module, or None
+    steps : int
+    batch_size : int
+    progress : bool
+        Dask's progress bar (console or notebook).
+
+    Returns
+    -------
+    list of dict
+        In grid order: ``params``, ``history`` (the trainer's) and ``trainer`` (trained; picklable,
+        :func:`ebm_swift.save`-able).
+    """
+    if not callable(make_trainer):
+        raise TypeError(f"make_trainer must be callable; got {type(make_trainer).__name__}")
+    grid = _grid(params_grid)
+    steps = positive_int(steps, "steps")
+    batch_size = positive_int(batch_size, "batch_size")
+    X = np.asarray(X)
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"X must be a non-empty batch of samples (n, …); got shape {X.shape}")
+    backend = _backend(client)
+    shipped = backend.broadcast(X)
+    futures = [backend.submit(_train, make_trainer, params, shipped, steps, batch_size) for params in grid]
+    if flag(progress, "progress"):
+        backend.progress(futures)
+    results = [None] * len(grid)
+    for i, result in backend.completed(futures):
+        results[i] = result
+    return results
