@@ -134,19 +134,20 @@ def test_a_large_run_in_chunks_equals_the_local_run(client):
 def test_killing_a_worker_mid_run_changes_nothing(client):
     energy = ebm_swift.MLPEnergy(2, (256, 256), seed=0)
     x0 = np.random.default_rng(4).normal(size=(4000, 2))
-    local = ebm_swift.langevin(energy, x0, 150, 0.01, seed=6)
+    local = ebm_swift.langevin(energy, x0, 300, 0.01, seed=6)
     pids = client.run(os.getpid)
     result = {}
     worker = threading.Thread(target=lambda: result.update(
-        out=distributed.sample(energy, x0, 150, 0.01, client=client, chunk_size=250, seed=6)))
+        out=distributed.sample(energy, x0, 300, 0.01, client=client, chunk_size=250, seed=6)))
     worker.start()
-    time.sleep(0.5)  # chunks take ~0.1 s each: the run is under way
+    time.sleep(0.5)  # 16 chunks of ~0.15 s each on one core per worker: the run is under way
     assert worker.is_alive()
     os.kill(next(iter(pids.values())), signal.SIGKILL)
     worker.join(timeout=120)
     assert not worker.is_alive()
     np.testing.assert_array_equal(result["out"], local)
-    client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker…
+    assert set(client.run(os.getpid).values()) != set(pids.values())  # …so a process really died
 
 
 def test_user_errors_surface_with_their_own_type(client):
