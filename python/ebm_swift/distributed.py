@@ -36,9 +36,16 @@ class _Dask:
     def __init__(self, client):
         self.client = client
 
-    def broadcast(self, value):
-        """``value`` shipped once to every worker (a future tasks take as an argument)."""
-        return self.client.scatter(value, broadcast=True, hash=False)
+    def broadcast(self, value, attempts=3):
+        """``value`` shipped once to every worker (a future tasks take as an argument). A worker
+        that dies while receiving it fails the scatter (a connection error): scatter again, to the
+        workers alive then. Once scattered, the copies on the other workers survive a lost one."""
+        for attempt in range(attempts):
+            try:
+                return self.client.scatter(value, broadcast=True, hash=False)
+            except OSError:  # distributed's CommClosedError and other connection failures
+                if attempt == attempts - 1:
+                    raise
 
     def submit(self, fn, *args):
         return self.client.submit(fn, *args, pure=False)

@@ -140,8 +140,11 @@ def test_killing_a_worker_mid_run_changes_nothing(client):
     worker = threading.Thread(target=lambda: result.update(
         out=distributed.sample(energy, x0, 300, 0.01, client=client, chunk_size=250, seed=6)))
     worker.start()
-    time.sleep(0.5)  # 16 chunks of ~0.15 s each on one core per worker: the run is under way
-    assert worker.is_alive()
+    deadline = time.monotonic() + 30
+    while not any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the sampling tasks are running (16 chunks of ~0.15 s per core)
+    time.sleep(0.2)
+    assert worker.is_alive() and any(client.processing().values())
     os.kill(next(iter(pids.values())), signal.SIGKILL)
     worker.join(timeout=120)
     assert not worker.is_alive()
