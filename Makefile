@@ -39,12 +39,32 @@ bench: build
 	$(PY) benchmarks/bench_cnn.py --json benchmarks/results_cnn.json
 	$(PY) benchmarks/bench_hmc.py --json benchmarks/results_hmc.json
 
-# The Swift tests under AddressSanitizer and LeakSanitizer (their own build folder).
+# The Swift tests under AddressSanitizer and LeakSanitizer (their own build folder); then the
+# package — core and shim — built with AddressSanitizer (clang's runtime for both, preloaded into
+# the uninstrumented Python; setup.py's EBM_SWIFT_SANITIZE) from a copy of the tree, under a pytest
+# subset. Any report fails the target.
+SANITIZE_DIR := .build-sanitize-python
+SANITIZE_TESTS := python/tests/test_energy.py python/tests/test_samplers.py python/tests/test_hmc.py \
+	python/tests/test_nn.py python/tests/test_training.py python/tests/test_toolbox.py \
+	python/tests/test_hardening.py python/tests/test_fuzz.py python/tests/test_validation.py python/tests/test_abi.py
+# The soak's flat-RSS check runs in `make test`: ASan's quarantine of freed blocks grows RSS on purpose.
+SANITIZE_DESELECT := --deselect python/tests/test_hardening.py::test_soak_memory_and_descriptors_stay_flat
 sanitize: $(DEPS_STAMP)
 	set -e; dirs=$$($(BLAS_DIRS)); inc=$${dirs% *}; lib=$${dirs#* }; \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan.supp ASAN_OPTIONS=detect_leaks=1 \
 	swift test --disable-swift-testing --sanitize=address --scratch-path .build-sanitize \
 	  -Xcc -I$$inc -Xlinker -L$$lib -Xlinker -rpath -Xlinker $$lib
+	rm -rf $(SANITIZE_DIR)/site && mkdir -p $(SANITIZE_DIR)/src
+	tar --exclude='./.build*' --exclude=./build --exclude=./.venv --exclude=./.git -cf - . | tar -xf - -C $(SANITIZE_DIR)/src
+	cd $(SANITIZE_DIR)/src && EBM_SWIFT_SANITIZE=address CC=clang LDSHARED="clang -shared" \
+	  $(CURDIR)/$(PY) -m pip install --quiet --no-build-isolation --no-deps --target $(CURDIR)/$(SANITIZE_DIR)/site .
+	set -e; export LD_PRELOAD=$$(clang -print-file-name=libclang_rt.asan-x86_64.so) \
+	  ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 PYTHONPATH=$(SANITIZE_DIR)/site EBM_SWIFT_ISA=baseline; \
+	for f in $(SANITIZE_DIR)/site/ebm_swift/_native*.so $(SANITIZE_DIR)/site/ebm_swift/libebm_swift.so; do \
+	  nm -D $$f | grep -q __asan_report || { echo "$$f is not instrumented"; exit 1; }; done; \
+	out=$$($(PY) -c "import ctypes, numpy as np; a, b = np.zeros(4), np.zeros(64); ctypes.memmove(b.ctypes.data, a.ctypes.data, 256)" 2>&1 || true); \
+	echo "$$out" | grep -q heap-buffer-overflow || { echo "AddressSanitizer is not active"; exit 1; }; \
+	$(PY) -m pytest -q -p no:cacheprovider $(SANITIZE_TESTS) $(SANITIZE_DESELECT)
 
 bench-threads: build
 	$(PY) benchmarks/threads.py

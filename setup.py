@@ -31,6 +31,15 @@ if platform.machine() in ("x86_64", "AMD64"):
 else:
     VARIANTS = (("baseline", ".build", []),)  # arm64: NEON and FMA are always there
 
+# `make sanitize`: EBM_SWIFT_SANITIZE=address builds the baseline core with AddressSanitizer (and the
+# shim with clang's, the same runtime) into a folder of its own; load it with EBM_SWIFT_ISA=baseline
+# and clang's libclang_rt.asan preloaded into an uninstrumented Python.
+SANITIZE = os.environ.get("EBM_SWIFT_SANITIZE")
+if SANITIZE:
+    if SANITIZE != "address":
+        sys.exit(f"ebm_swift: EBM_SWIFT_SANITIZE must be 'address'; got {SANITIZE!r}")
+    VARIANTS = (("baseline", ".build-sanitize-python", ["--sanitize=address"]),)
+
 
 def library_file(isa):
     """The file name of the core built for `isa` inside the package."""
@@ -67,6 +76,10 @@ class BuildWithSwift(build_ext):
 
 
 C_FLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+LINK_FLAGS = []
+if SANITIZE:
+    C_FLAGS += ["-fsanitize=address", "-fno-omit-frame-pointer", "-O1"]
+    LINK_FLAGS += ["-fsanitize=address", "-shared-libasan"]
 
 setup(
     ext_modules=[
@@ -77,8 +90,10 @@ setup(
             libraries=["ebm_swift"],
             runtime_library_dirs=["$ORIGIN"],
             extra_compile_args=C_FLAGS,
+            extra_link_args=LINK_FLAGS,
         ),
-        Extension("ebm_swift._cpu", sources=["python/ebm_swift/_cpu.c"], extra_compile_args=C_FLAGS),
+        Extension("ebm_swift._cpu", sources=["python/ebm_swift/_cpu.c"], extra_compile_args=C_FLAGS,
+                  extra_link_args=LINK_FLAGS),
     ],
     cmdclass={"build_ext": BuildWithSwift},
 )
