@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-installed
 
-.PHONY: demo test build swift-test pytest test-deps wheel bench bench-threads sanitize clean
+.PHONY: demo test build swift-test pytest test-deps wheel bench bench-threads sanitize memcheck clean
 
 # The OpenBLAS of the scipy-openblas32 wheel, for the Swift tests (setup.py asks the wheel itself).
 BLAS_DIRS = $(PY) -c "import scipy_openblas32 as s; print(s.get_include_dir(), s.get_lib_dir())"
@@ -65,6 +65,10 @@ sanitize: $(DEPS_STAMP)
 	out=$$($(PY) -c "import ctypes, numpy as np; a, b = np.zeros(4), np.zeros(64); ctypes.memmove(b.ctypes.data, a.ctypes.data, 256)" 2>&1 || true); \
 	echo "$$out" | grep -q heap-buffer-overflow || { echo "AddressSanitizer is not active"; exit 1; }; \
 	$(PY) -m pytest -q -p no:cacheprovider $(SANITIZE_TESTS) $(SANITIZE_DESELECT)
+
+# Valgrind memcheck of a pytest subset: no error or definite leak with an ebm_swift frame.
+memcheck: build
+	$(PY) benchmarks/memcheck.py
 
 bench-threads: build
 	$(PY) benchmarks/threads.py
