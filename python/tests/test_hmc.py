@@ -304,3 +304,26 @@ def test_trainer_with_hmc_negatives_saves_and_resumes_bit_identically(tmp_path):
                           buffer_size=256, seed=1)
     c.fit(data, epochs=2, batch_size=128, progress=False)
     assert c.n_iter == a.n_iter and not np.array_equal(c.buffer, a.buffer)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: ebm_swift.hmc(m, x, 10_000_000, 1e-3, n_leapfrog=5, adapt_step_size=True, n_warmup=5_000_000, seed=0),
+    lambda m, x: ebm_swift.ais_log_z(m, n_chains=len(x), n_temps=1_000_000, transition="hmc", n_leapfrog=5, seed=0),
+], ids=["hmc-adapting", "ais-hmc"])
+def test_ctrl_c_interrupts_hmc_and_ais(call):
+    import _thread
+    import threading
+    import time
+
+    model = ebm_swift.MLPEnergy(2, (64, 64), seed=0)
+    x0 = np.zeros((2048, 2))
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call(model, x0)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 3.0
+    assert ebm_swift.hmc(model, x0[:4], 2, 1e-3, seed=0)[0].shape == (4, 2)
