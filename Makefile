@@ -40,9 +40,9 @@ bench: build
 	$(PY) benchmarks/bench_hmc.py --json benchmarks/results_hmc.json
 
 # The Swift tests under AddressSanitizer and LeakSanitizer (their own build folder); then the
-# package — core and shim — built with AddressSanitizer (clang's runtime for both, preloaded into
-# the uninstrumented Python; setup.py's EBM_SWIFT_SANITIZE) from a copy of the tree, under a pytest
-# subset. Any report fails the target.
+# package — core with AddressSanitizer, shim with AddressSanitizer and UndefinedBehaviorSanitizer
+# (clang's runtime for both, preloaded into the uninstrumented Python; setup.py's
+# EBM_SWIFT_SANITIZE) — built from a copy of the tree, under a pytest subset. Any report fails.
 SANITIZE_DIR := .build-sanitize-python
 SANITIZE_TESTS := python/tests/test_energy.py python/tests/test_samplers.py python/tests/test_hmc.py \
 	python/tests/test_nn.py python/tests/test_training.py python/tests/test_toolbox.py \
@@ -62,6 +62,7 @@ sanitize: $(DEPS_STAMP)
 	  ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 PYTHONPATH=$(SANITIZE_DIR)/site EBM_SWIFT_ISA=baseline; \
 	for f in $(SANITIZE_DIR)/site/ebm_swift/_native*.so $(SANITIZE_DIR)/site/ebm_swift/libebm_swift.so; do \
 	  nm -D $$f | grep -q __asan_report || { echo "$$f is not instrumented"; exit 1; }; done; \
+	nm -D $(SANITIZE_DIR)/site/ebm_swift/_native*.so | grep -q __ubsan || { echo "the shim lacks UBSan"; exit 1; }; \
 	out=$$($(PY) -c "import ctypes, numpy as np; a, b = np.zeros(4), np.zeros(64); ctypes.memmove(b.ctypes.data, a.ctypes.data, 256)" 2>&1 || true); \
 	echo "$$out" | grep -q heap-buffer-overflow || { echo "AddressSanitizer is not active"; exit 1; }; \
 	$(PY) -m pytest -q -p no:cacheprovider $(SANITIZE_TESTS) $(SANITIZE_DESELECT)

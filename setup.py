@@ -31,8 +31,9 @@ if platform.machine() in ("x86_64", "AMD64"):
 else:
     VARIANTS = (("baseline", ".build", []),)  # arm64: NEON and FMA are always there
 
-# `make sanitize`: EBM_SWIFT_SANITIZE=address builds the baseline core with AddressSanitizer (and the
-# shim with clang's, the same runtime) into a folder of its own; load it with EBM_SWIFT_ISA=baseline
+# `make sanitize`: EBM_SWIFT_SANITIZE=address builds the baseline core with AddressSanitizer (Swift
+# has no UBSan on Linux; its arithmetic is checked and traps instead) and the shim with clang's
+# AddressSanitizer and UndefinedBehaviorSanitizer (one runtime) into a folder of its own; load it with EBM_SWIFT_ISA=baseline
 # and clang's libclang_rt.asan preloaded into an uninstrumented Python.
 SANITIZE = os.environ.get("EBM_SWIFT_SANITIZE")
 if SANITIZE:
@@ -64,6 +65,8 @@ class BuildWithSwift(build_ext):
             subprocess.check_call(command, cwd=ROOT)
             bin_path = subprocess.check_output(command[:-2] + ["--show-bin-path"], cwd=ROOT, text=True).strip()
             built[isa] = os.path.join(bin_path, "libebm_swift.so")
+        if SANITIZE:
+            self.force = True  # flags are not part of setuptools' up-to-date check
         for ext in self.extensions:
             if ext.name == "ebm_swift._native":
                 ext.library_dirs.append(os.path.dirname(built["baseline"]))
@@ -78,8 +81,8 @@ class BuildWithSwift(build_ext):
 C_FLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 LINK_FLAGS = []
 if SANITIZE:
-    C_FLAGS += ["-fsanitize=address", "-fno-omit-frame-pointer", "-O1"]
-    LINK_FLAGS += ["-fsanitize=address", "-shared-libasan"]
+    C_FLAGS += ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-O1"]
+    LINK_FLAGS += ["-fsanitize=address,undefined", "-shared-libasan"]
 
 setup(
     ext_modules=[
