@@ -115,6 +115,13 @@ def test_sweep_returns_trained_models_in_grid_order(client):
     assert results[0]["history"]["loss"] != results[3]["history"]["loss"]
 
 
+def test_the_default_client_is_used_when_none_is_given(client):
+    energy = mlp()
+    x0 = np.random.default_rng(7).normal(size=(40, 2))
+    assert distributed_mod.get_client() is client
+    assert_same(distributed.sample(energy, x0, 3, 0.01, chunk_size=16, seed=1), ebm_swift.langevin(energy, x0, 3, 0.01, seed=1))
+
+
 def test_chunks_fall_on_multiples_of_16():
     assert distributed._chunks(100, 37) == [(0, 48), (48, 48), (96, 4)]
     assert distributed._chunks(64, 64) == [(0, 64)]
