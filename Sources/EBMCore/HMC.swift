@@ -84,7 +84,8 @@ public struct HMC: SamplerKernel {
                              energies: ws.proposalEnergies.slice(0, n),
                              into: ws.proposalGradient.slice(0, n * d), workspace: ws.energyWorkspace)
         }
-        let uniforms = Self.uniformKey(noise, tag: 0x484D_4341)
+        Self.drawLogUniforms(noise, tag: 0x484D_4341, s, counter: counter, into: ws)
+        let logU = ws.logUniforms.base
         for i in 0..<n {
             let half = 0.5 * eta(i)
             var k1: Float = 0
@@ -100,7 +101,7 @@ public struct HMC: SamplerKernel {
                 continue
             }
             ws.logAcceptance[i] = min(0, -deltaH)
-            if log(Self.uniform(uniforms, row: s.firstChain + i, counter: counter)) < -deltaH {
+            if Double(logU[i]) < -deltaH {
                 (x + i * d).update(from: y + i * d, count: d)
                 (g + i * d).update(from: gy + i * d, count: d)
                 e[i] = ey[i]

@@ -62,17 +62,12 @@ extension SamplerKernel {
     public var keepsCache: Bool { true }
     public var gradientsPerStep: Int { 1 }
 
-    /// A key of the kernel's own for its acceptance uniforms, derived from the noise key.
+    /// Fills the workspace's `logUniforms` with the logs of the acceptance uniforms of the block's
+    /// chains at `counter`, from a key of the kernel's own derived from the noise key and `tag`.
     @inline(__always)
-    static func uniformKey(_ noise: Philox4x32, tag: UInt64) -> Philox4x32 {
-        Philox4x32(key: SplitMix64.mix(UInt64(noise.key.0) | UInt64(noise.key.1) << 32 ^ tag))
-    }
-
-    /// A uniform in (0, 1) for chain `row` at `counter`.
-    @inline(__always)
-    static func uniform(_ key: Philox4x32, row: Int, counter: UInt32) -> Double {
-        let r = UInt64(row)
-        let w = key.block(0, counter, UInt32(truncatingIfNeeded: r), UInt32(truncatingIfNeeded: r >> 32))
-        return Double(Philox4x32.openUnit(w.0))
+    static func drawLogUniforms<E>(_ noise: Philox4x32, tag: UInt64, _ s: ChainBlockState, counter: UInt32,
+                                   into ws: SamplerWorkspace<E>) {
+        let key = Philox4x32(key: SplitMix64.mix(UInt64(noise.key.0) | UInt64(noise.key.1) << 32 ^ tag))
+        key.fillLogUniform(ws.logUniforms.base, rows: s.rows, firstRow: UInt64(s.firstChain), counter: counter)
     }
 }

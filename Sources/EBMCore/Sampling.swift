@@ -13,6 +13,8 @@ public final class SamplerWorkspace<E: EnergyFunction> {
     let noise: FloatBuffer
     /// HMC's initial kinetic energies.
     let kinetic: FloatBuffer
+    /// The logs of the acceptance uniforms of one step (Metropolis kernels).
+    let logUniforms: FloatBuffer
     /// Per chain: the last step's `StepOutcome` and the log of its Metropolis acceptance
     /// probability (kept as a log: only adaptation needs the probability, and an `exp` per chain
     /// and step costs 6 % of MALA's time on 2-D chains).
@@ -31,6 +33,7 @@ public final class SamplerWorkspace<E: EnergyFunction> {
         proposalGradient = FloatBuffer(count: capacity * d)
         noise = FloatBuffer(count: capacity * d)
         kinetic = FloatBuffer(count: capacity)
+        logUniforms = FloatBuffer(count: capacity)
         outcome = .allocate(capacity: max(1, capacity))
         outcome.initialize(repeating: 0, count: max(1, capacity))
         logAcceptance = .allocate(capacity: max(1, capacity))
