@@ -1,4 +1,5 @@
-"""Evaluation: exact held-out log-likelihood in 2-D, and maximum mean discrepancy."""
+"""Evaluation: exact held-out log-likelihood in 2-D, maximum mean discrepancy, Fréchet distance,
+out-of-distribution AUROC, and classifier calibration and accuracy."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import numpy as np
 from ._validation import as_batch, positive_int
 from .energies import Energy
 
-__all__ = ["frechet_distance", "log_likelihood_2d", "log_partition_2d", "mmd"]
+__all__ = ["accuracy", "auroc", "expected_calibration_error", "frechet_distance", "log_likelihood_2d",
+           "log_partition_2d", "mmd", "ood_auroc"]
 
 
 def _bounds(bounds):
@@ -135,3 +137,118 @@ def frechet_distance(X, Y, features=None) -> float:
     middle = np.linalg.eigvalsh(root_x @ cy @ root_x)
     d2 = float(((mx - my) ** 2).sum() + np.trace(cx) + np.trace(cy) - 2 * np.sqrt(np.clip(middle, 0, None)).sum())
     return float(np.sqrt(max(d2, 0.0)))
+
+
+def _scores(values, name):
+    a = np.asarray(values)
+    if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
+        raise TypeError(f"{name} must be real numbers; got dtype {a.dtype}")
+    a = a.astype(np.float64).ravel()
+    if a.size == 0 or not np.isfinite(a).all():
+        raise ValueError(f"{name} must be a non-empty array of finite numbers; got {a.size} values")
+    return a
+
+
+def auroc(negative, positive) -> float:
+    """Area under the ROC curve of a score that should be higher on ``positive``.
+
+    The probability that a positive scores above a negative, ties counting one half (the
+    Mann–Whitney statistic, from average ranks).
+
+    Parameters
+    ----------
+    negative, positive : array_like, shape (n,), (m,)
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    neg, pos = _scores(negative, "negative"), _scores(positive, "positive")
+    both = np.concatenate([neg, pos])
+    order = np.argsort(both, kind="mergesort")
+    ranks = np.empty(len(both))
+    sorted_values = both[order]
+    # Average ranks (1-based) over runs of equal values.
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], len(both)]
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    u = ranks[len(neg):].sum() - len(pos) * (len(pos) + 1) / 2.0
+    return float(u / (len(neg) * len(pos)))
+
+
+def ood_auroc(energy, X_in, X_out) -> float:
+    """How well the energy tells out-of-distribution inputs from in-distribution ones: the AUROC of
+    ``E(x)`` with ``X_out`` as positives (an EBM gives unlikely inputs high energy). 1 is perfect,
+    0.5 chance.
+
+    Parameters
+    ----------
+    energy : Energy
+    X_in, X_out : array_like, shape (n, dim) or (n, *energy.input_shape)
+    """
+    if not isinstance(energy, Energy):
+        raise TypeError(f"energy must be an ebm_swift Energy; got {type(energy).__name__}")
+    return auroc(energy.energy(X_in), energy.energy(X_out))
+
+
+def _probabilities_and_labels(probs, labels):
+    p = np.asarray(probs)
+    if p.dtype == np.bool_ or not np.issubdtype(p.dtype, np.number) or np.iscomplexobj(p):
+        raise TypeError(f"probs must be real numbers; got dtype {p.dtype}")
+    p = p.astype(np.float64)
+    if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] < 2:
+        raise ValueError(f"probs must have shape (n, k) with n ≥ 1 and k ≥ 2 classes; got {p.shape}")
+    y = np.asarray(labels)
+    if not np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_:
+        raise TypeError(f"labels must be integers; got dtype {y.dtype}")
+    if y.shape != (p.shape[0],):
+        raise ValueError(f"labels must have shape ({p.shape[0]},) to match probs; got {y.shape}")
+    if y.min() < 0 or y.max() >= p.shape[1]:
+        raise ValueError(f"labels must lie in [0, {p.shape[1]}); got values in [{y.min()}, {y.max()}]")
+    return p, y
+
+
+def accuracy(probs, labels) -> float:
+    """The fraction of rows whose largest entry (probability or logit) is at the label.
+
+    Parameters
+    ----------
+    probs : array_like, shape (n, k)
+        Class probabilities or logits.
+    labels : array_like of int, shape (n,)
+    """
+    p, y = _probabilities_and_labels(probs, labels)
+    if not np.isfinite(p).all():
+        raise ValueError("probs must be finite")
+    return float(np.mean(p.argmax(axis=1) == y))
+
+
+def expected_calibration_error(probs, labels, n_bins=15) -> float:
+    """Expected calibration error (Guo et al. 2017) with equal-width confidence bins:
+    ``Σ_b (n_b / n) |accuracy_b − confidence_b|`` over bins ``((b−1)/B, b/B]`` of the top-class
+    probability.
+
+    Parameters
+    ----------
+    probs : array_like, shape (n, k)
+        Class probabilities: non-negative rows summing to one (within 1e-6).
+    labels : array_like of int, shape (n,)
+    n_bins : int, default 15
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    p, y = _probabilities_and_labels(probs, labels)
+    n_bins = positive_int(n_bins, "n_bins")
+    if not np.isfinite(p).all() or (p < 0).any() or np.abs(p.sum(axis=1) - 1).max() > 1e-6:
+        raise ValueError("probs must be finite, non-negative rows summing to one (pass probabilities, not logits)")
+    confidence = p.max(axis=1)
+    correct = p.argmax(axis=1) == y
+    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    error = 0.0
+    for b in range(n_bins):
+        inside = bins == b
+        if inside.any():
+            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(error)
