@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from peer_ebm_swift import EbmSwiftPeer  # noqa: E402
 from peer_numpy import NumpyPeer  # noqa: E402
-from timing import timed  # noqa: E402
+from timing import save_json, timed  # noqa: E402
 from workload import CONFIGS, LANGEVIN_STEPS, TRAIN_LANGEVIN_STEPS, data, matmul_weights, weights  # noqa: E402
 
 
@@ -220,8 +220,7 @@ def main():
     if not args.both_environments:
         results = run_suite(args)
         print(json.dumps({k: v for k, v in results.items() if k != "configs"}, indent=1))
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        save_json(args.json, results)
         return
     import ebm_swift.config
 
@@ -249,8 +248,7 @@ def main():
             mine, ref = row["ebm_swift"], combined[forced]["configs"][config]["ebm_swift"]
             print(f"{config:11s} langevin {mine['langevin_chain_steps_per_s'] / ref['langevin_chain_steps_per_s']:.2f}"
                   f"  train {mine['train_steps_per_s'] / ref['train_steps_per_s']:.2f}")
-    with open(args.json, "w") as f:
-        json.dump(combined, f, indent=1)
+    save_json(args.json, combined)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from timing import timed  # noqa: E402
+from timing import save_json, timed  # noqa: E402
 
 BATCH, LANGEVIN_STEPS, TRAIN_LANGEVIN_STEPS = 128, 100, 20
 STEP, NOISE, GRAD_CLIP, CLAMP = 10.0, 0.005, 0.03, (-1.0, 1.0)
@@ -248,8 +248,7 @@ def main():
             mine[f"train_vs_{name}"] = mine["train_steps_per_s"] / r["train_steps_per_s"]
             print(f"  ebm_swift / {name}: langevin {mine[f'langevin_vs_{name}']:.2f}x, "
                   f"train {mine[f'train_vs_{name}']:.2f}x")
-    with open(args.json, "w") as f:
-        json.dump({"uva_cnn": rows, "forward_mflops_per_sample": forward_flops() / 1e6}, f, indent=1)
+    save_json(args.json, {"uva_cnn": rows, "forward_mflops_per_sample": forward_flops() / 1e6})
 
 
 if __name__ == "__main__":

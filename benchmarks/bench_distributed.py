@@ -13,7 +13,6 @@ float32 states each way is what grows with N.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -21,6 +20,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from timing import save_json  # noqa: E402
 
 STEPS, ETA = 20, 0.01
 
@@ -75,9 +76,7 @@ def main():
                 print(f"{workers} worker(s), {n:>9,} chains: {row['chain_steps_per_s'] / 1e6:6.2f} M chain-steps/s "
                       f"(in-process {row['local_chain_steps_per_s'] / 1e6:6.2f} M), overhead {row['overhead']:.2f}×, "
                       f"bit-identical {exact}; per-task round trip {row['task_round_trip_s'] * 1e3:.1f} ms")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    save_json(args.json, results)
 
 
 if __name__ == "__main__":

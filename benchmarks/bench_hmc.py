@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from timing import timed  # noqa: E402
+from timing import save_json, timed  # noqa: E402
 
 CHAINS, STEPS, BURN_IN, STEP_SIZE, N_LEAPFROG = 1000, 600, 100, 0.15, 12
 
@@ -163,9 +163,7 @@ def main():
     print(f"{'sampler':40s} {'acceptance':>10s} {'min ESS':>9s} {'ESS/s':>9s} {'ESS/gradient':>13s}")
     for name, r in results["samplers"].items():
         print(f"{name:40s} {r['acceptance']:10.3f} {r['min_ess']:9.0f} {r['ess_per_s']:9.0f} {r['ess_per_gradient']:13.2e}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    save_json(args.json, results)
 
 
 if __name__ == "__main__":

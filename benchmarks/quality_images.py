@@ -29,6 +29,7 @@ import ebm_swift
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_cnn import network as uva_cnn  # noqa: E402  (the same UvA CNN as the benchmark)
+from timing import save_json  # noqa: E402
 
 
 def auroc(lower, higher):
@@ -91,8 +92,7 @@ def main():
                                      "shuffled_test": fd(shuffled)},
     }
     print(json.dumps(report, indent=1))
-    with open(args.json, "w") as f:
-        json.dump(report, f, indent=1)
+    save_json(args.json, report)
     try:
         import matplotlib
 

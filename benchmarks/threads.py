@@ -6,14 +6,17 @@ several repeats after a warm-up, and checks that the outputs are bit-identical a
 """
 
 import argparse
-import json
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
 
 import ebm_swift
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import save_json  # noqa: E402
 
 
 def rate(fn, chain_steps, repeats):
@@ -59,9 +62,7 @@ def main():
         ebm_swift.set_num_threads(original)
     print(f"(MLP [2, 64, 64, 1], {args.chains} chains x {args.steps} steps, median of {args.repeats}; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, cores={os.cpu_count()})")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    save_json(args.json, results)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The one timer of the benchmarks: the median over `rounds` of the best of `repeats` calls, after
-one warm-up call (JIT compilation, first-touch allocation)."""
+one warm-up call (JIT compilation, first-touch allocation); and the one writer of their results."""
 
+import json
 import statistics
 import time
 
@@ -16,3 +17,10 @@ def timed(fn, repeats=5, rounds=3):
             best = min(best, time.perf_counter() - t0)
         rounds_best.append(best)
     return statistics.median(rounds_best)
+
+
+def save_json(path, results):
+    """Writes `results` to `path` as indented JSON (nothing when `path` is None)."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(results, f, indent=1)

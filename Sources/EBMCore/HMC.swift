@@ -80,12 +80,9 @@ public struct HMC: SamplerKernel {
                     y[k] += h * invMass(i, j) * momentum[k]
                 }
             }
-            energy.gradients(UnsafeBufferPointer(start: y, count: n * d), rows: n,
-                             energies: ws.proposalEnergies.slice(0, n),
-                             into: ws.proposalGradient.slice(0, n * d), workspace: ws.energyWorkspace)
+            ws.evaluateProposals(energy, rows: n)
         }
         Self.drawLogUniforms(noise, tag: 0x484D_4341, s, counter: counter, into: ws)
-        let logU = ws.logUniforms.base
         for i in 0..<n {
             let half = 0.5 * eta(i)
             var k1: Float = 0
@@ -100,15 +97,7 @@ public struct HMC: SamplerKernel {
                 ws.logAcceptance[i] = -.infinity
                 continue
             }
-            ws.logAcceptance[i] = min(0, -deltaH)
-            if Double(logU[i]) < -deltaH {
-                (x + i * d).update(from: y + i * d, count: d)
-                (g + i * d).update(from: gy + i * d, count: d)
-                e[i] = ey[i]
-                ws.outcome[i] = StepOutcome.accepted.rawValue
-            } else {
-                ws.outcome[i] = StepOutcome.rejected.rawValue
-            }
+            ws.metropolis(s, chain: i, logAlpha: -deltaH)
         }
     }
 }

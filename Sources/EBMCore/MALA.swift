@@ -40,11 +40,8 @@ public struct MALA: SamplerKernel {
             _ = Langevin.update(y, gradient: g, noise: eps, count: n * d, stepSize: stepSize,
                                 noiseScale: (2 * stepSize).squareRoot(), clip: .infinity, low: -.infinity, high: .infinity)
         }
-        energy.gradients(UnsafeBufferPointer(start: y, count: n * d), rows: n,
-                         energies: ws.proposalEnergies.slice(0, n),
-                         into: ws.proposalGradient.slice(0, n * d), workspace: ws.energyWorkspace)
+        ws.evaluateProposals(energy, rows: n)
         Self.drawLogUniforms(noise, tag: 0x4D41_4C41, s, counter: counter, into: ws)
-        let logU = ws.logUniforms.base
         for i in 0..<n {
             let eta = tuning.stepSizes?[i] ?? stepSize
             // log q(x | y) − log q(y | x) with q(b | a) = N(b; a − η∇E(a), 2η I):
@@ -59,15 +56,7 @@ public struct MALA: SamplerKernel {
                 finite = finite && gy[k].isFinite
             }
             let logAlpha = Double(e[i] - ey[i]) + Double(forward - reverse) / Double(4 * eta)
-            ws.logAcceptance[i] = finite && !logAlpha.isNaN ? min(0, logAlpha) : -.infinity
-            if finite && Double(logU[i]) < logAlpha {
-                (x + i * d).update(from: y + i * d, count: d)
-                (g + i * d).update(from: gy + i * d, count: d)
-                e[i] = ey[i]
-                ws.outcome[i] = StepOutcome.accepted.rawValue
-            } else {
-                ws.outcome[i] = StepOutcome.rejected.rawValue
-            }
+            ws.metropolis(s, chain: i, logAlpha: finite ? logAlpha : -.infinity)
         }
     }
 }

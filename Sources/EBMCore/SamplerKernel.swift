@@ -71,3 +71,34 @@ extension SamplerKernel {
         key.fillLogUniform(ws.logUniforms.base, rows: s.rows, firstRow: UInt64(s.firstChain), counter: counter)
     }
 }
+
+extension SamplerWorkspace {
+    /// Energies and gradients of the first `rows` proposals, into `proposalEnergies` and
+    /// `proposalGradient`.
+    @inline(__always)
+    func evaluateProposals(_ energy: E, rows n: Int) {
+        let d = energy.dimension
+        energy.gradients(UnsafeBufferPointer(start: proposal.base, count: n * d), rows: n,
+                         energies: proposalEnergies.slice(0, n), into: proposalGradient.slice(0, n * d),
+                         workspace: energyWorkspace)
+    }
+
+    /// The Metropolis test of chain `i` of block `s` on the proposal held in this workspace
+    /// (`proposal`, `proposalEnergies`, `proposalGradient`): with log acceptance probability
+    /// `logAlpha` (NaN or −∞ rejects), the chain moves when the log of its uniform is below it,
+    /// taking the proposal's energy and gradient into the cache; records the outcome and
+    /// `min(0, logAlpha)`.
+    @inline(__always)
+    func metropolis(_ s: ChainBlockState, chain i: Int, logAlpha: Double) {
+        let d = s.dimension
+        logAcceptance[i] = logAlpha.isNaN ? -.infinity : min(0, logAlpha)
+        if Double(logUniforms.base[i]) < logAlpha {
+            (s.x + i * d).update(from: proposal.base + i * d, count: d)
+            (s.gradient + i * d).update(from: proposalGradient.base + i * d, count: d)
+            s.energies[i] = proposalEnergies.base[i]
+            outcome[i] = StepOutcome.accepted.rawValue
+        } else {
+            outcome[i] = StepOutcome.rejected.rawValue
+        }
+    }
+}

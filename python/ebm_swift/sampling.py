@@ -184,6 +184,18 @@ _ADAPTATION_DOC = """adapt_step_size : bool
         The acceptance probability adaptation aims at, in (0, 1). Default {default}: {reason}"""
 
 
+# The end of the Metropolis samplers' parameters and the head of their returns.
+_RETURNS_DOC = """    seed, thin, return_trajectory, diagnostics, chain_offset, progress
+        As in :func:`langevin`.
+    return_info : bool, default True
+        Return ``(samples, info)``; ``False`` returns the samples alone.
+
+    Returns
+    -------
+    samples : ndarray, shape of x0, float32
+    info : dict"""
+
+
 def mala(energy, x0, n_steps, step_size, *, adapt_step_size=False, n_warmup=None, target_accept=None, seed=None,
          thin=None, return_trajectory=False, diagnostics=False, return_info=True, chain_offset=0, progress=False):
     """Run the Metropolis-adjusted Langevin algorithm (MALA) on a batch of chains."""
@@ -220,15 +232,7 @@ mala.__doc__ = """Run the Metropolis-adjusted Langevin algorithm (MALA) on a bat
         ``η > 0`` (the starting value when adapted).
     """ + _ADAPTATION_DOC.format(
     default="0.574", reason="MALA's optimal acceptance rate in high dimension (Roberts & Rosenthal 1998).") + """
-    seed, thin, return_trajectory, diagnostics, chain_offset, progress
-        As in :func:`langevin`.
-    return_info : bool, default True
-        Return ``(samples, info)``; ``False`` returns the samples alone.
-
-    Returns
-    -------
-    samples : ndarray, shape of x0, float32
-    info : dict
+""" + _RETURNS_DOC + """
         ``acceptance_rate`` of shape ``(n,)`` (per chain, after warm-up), ``step_size`` ``(n,)``
         (each chain's step size: the adapted one, or ``step_size``), plus ``trajectory``,
         ``mean_energy``, ``mean_grad_norm`` and ``step_acceptance`` (per step) when requested.
@@ -287,15 +291,7 @@ hmc.__doc__ = """Run Hamiltonian Monte Carlo (HMC) on a batch of chains.
         ``adapt_step_size``), so give it ≥ 500 warm-up steps.
     divergence_threshold : float, default 1000
         The energy error above which a trajectory counts as divergent (Stan's and BlackJAX's 1000).
-    seed, thin, return_trajectory, diagnostics, chain_offset, progress
-        As in :func:`langevin`.
-    return_info : bool, default True
-        Return ``(samples, info)``; ``False`` returns the samples alone.
-
-    Returns
-    -------
-    samples : ndarray, shape of x0, float32
-    info : dict
+""" + _RETURNS_DOC + """
         ``acceptance_rate`` ``(n,)`` and ``n_divergent`` ``(n,)`` per chain after warm-up,
         ``step_size`` ``(n,)`` (adapted, or ``step_size``), ``inverse_mass`` ``(n, *input_shape)``
         with ``adapt_mass``, plus ``trajectory``, ``mean_energy``, ``mean_grad_norm`` and

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import ebm_swift
-from distributions import ks_bound, ks_statistic, ks_two_sample, normal_cdf
+from distributions import MIXTURE, check_banana, check_gaussian, check_mixture, ks_two_sample, mixture_draws
+from interrupts import assert_ctrl_c_interrupts
 
 N = 20_000  # independent chains: their final states are iid, so the effective sample size is N.
 
@@ -23,19 +24,6 @@ def correlated_gaussian(d=10):
     return ebm_swift.GaussianEnergy(mean, cov), mean, cov
 
 
-def check_gaussian(x, mean, cov, n):
-    """Means, covariances within 5 SE for n iid rows; every marginal's KS statistic within bound."""
-    x = x.astype(np.float64)
-    var = np.diag(cov)
-    assert np.all(np.abs(x.mean(0) - mean) < 5 * np.sqrt(var / n)), x.mean(0) - mean
-    se_cov = np.sqrt((np.outer(var, var) + cov**2) / n)
-    assert np.all(np.abs(np.cov(x.T) - cov) < 5 * se_cov), np.max(np.abs(np.cov(x.T) - cov) / se_cov)
-    # 10 marginals at once: bound at the 0.0001 level each (√n D > 2.2), family-wise 0.001.
-    for j in range(len(mean)):
-        d = ks_statistic(x[:, j], lambda v: normal_cdf(v, mean[j], math.sqrt(var[j])))
-        assert d < 2.2 / math.sqrt(n), (j, d)
-
-
 def test_hmc_correlated_gaussian_10d_moments_and_marginals():
     target, mean, cov = correlated_gaussian()
     assert np.linalg.cond(cov) >= 100 - 1e-9
@@ -45,46 +33,20 @@ def test_hmc_correlated_gaussian_10d_moments_and_marginals():
     assert x.shape == (N, 10) and info["acceptance_rate"].shape == (N,) and info["n_divergent"].shape == (N,)
     assert 0.7 < info["acceptance_rate"].mean() < 1.0
     assert info["n_divergent"].sum() == 0
-    check_gaussian(x, mean, cov, N)
+    check_gaussian(x, mean, cov, ks_factor=2.2)  # 10 marginals: 0.0001 each, family-wise 0.001
 
 
 def test_hmc_three_component_mixture():
-    means = np.array([[-3.0, 0.0], [2.0, 2.0], [2.0, -2.0]])
-    covs = np.array([np.eye(2) * 0.5, [[0.6, 0.2], [0.2, 0.4]], np.eye(2) * 0.3])
-    weights = np.array([0.5, 0.3, 0.2])
-    target = ebm_swift.GaussianMixtureEnergy(means, covs, weights)
     # From exact draws, HMC must stay at the mixture (invariance: exactness).
-    rng = np.random.default_rng(0)
-    comp = rng.choice(3, size=N, p=weights)
-    x0 = means[comp] + np.einsum("nij,nj->ni", np.linalg.cholesky(covs)[comp], rng.normal(size=(N, 2)))
-    x, info = ebm_swift.hmc(target, x0, 40, 0.25, n_leapfrog=8, seed=4)
+    x, info = ebm_swift.hmc(ebm_swift.GaussianMixtureEnergy(*MIXTURE), mixture_draws(N), 40, 0.25, n_leapfrog=8, seed=4)
     assert info["acceptance_rate"].mean() > 0.6
-    x = x.astype(np.float64)
-    mix_mean = weights @ means
-    mix_cov = sum(w * (c + np.outer(m - mix_mean, m - mix_mean)) for w, m, c in zip(weights, means, covs))
-    assert np.all(np.abs(x.mean(0) - mix_mean) < 5 * np.sqrt(np.diag(mix_cov) / N))
-    for j in range(2):
-        cdf = lambda v, j=j: sum(w * normal_cdf(v, m[j], math.sqrt(c[j, j])) for w, m, c in zip(weights, means, covs))
-        assert ks_statistic(x[:, j], cdf) < ks_bound(N)
+    check_mixture(x)
 
 
 def test_hmc_banana():
-    b, s = 1.0, 1.0
-    target = ebm_swift.BananaEnergy(2, curvature=b, scale=s)
-    x, info = ebm_swift.hmc(target, np.zeros((N, 2)), 200, 0.1, n_leapfrog=10, seed=5)
-    x = x.astype(np.float64)
-    var1 = 1 + 2 * b**2 * s**4
-    assert abs(x[:, 0].mean()) < 5 * s / math.sqrt(N)
-    assert abs(x[:, 1].mean()) < 5 * math.sqrt(var1 / N)
-    assert x[:, 0].var() == pytest.approx(s**2, abs=5 * s**2 * math.sqrt(2 / N))
-    e4 = 3 + 24 * b**2 * s**4 + 60 * b**4 * s**8  # E x1⁴ for this law
-    assert x[:, 1].var() == pytest.approx(var1, abs=5 * math.sqrt((e4 - var1**2) / N))
-    assert ks_statistic(x[:, 0], lambda v: normal_cdf(v, 0, s)) < ks_bound(N)
-    # x1's marginal has no closed-form CDF: compare with exact draws x1 = b (x0² − s²) + N(0, 1).
-    rng = np.random.default_rng(6)
-    x0 = rng.normal(0, s, N)
-    d, bound = ks_two_sample(x[:, 1], b * (x0**2 - s**2) + rng.normal(size=N))
-    assert d < bound
+    x, _ = ebm_swift.hmc(ebm_swift.BananaEnergy(2, curvature=1.0, scale=1.0), np.zeros((N, 2)), 200, 0.1,
+                         n_leapfrog=10, seed=5)
+    check_banana(x, 1.0, 1.0)
 
 
 def min_ess_per_gradient(target, inverse_mass, n_leapfrog=8):
@@ -311,19 +273,7 @@ def test_trainer_with_hmc_negatives_saves_and_resumes_bit_identically(tmp_path):
     lambda m, x: ebm_swift.ais_log_z(m, n_chains=len(x), n_temps=1_000_000, transition="hmc", n_leapfrog=5, seed=0),
 ], ids=["hmc-adapting", "ais-hmc"])
 def test_ctrl_c_interrupts_hmc_and_ais(call):
-    import _thread
-    import threading
-    import time
-
     model = ebm_swift.MLPEnergy(2, (64, 64), seed=0)
     x0 = np.zeros((2048, 2))
-    timer = threading.Timer(0.3, _thread.interrupt_main)
-    start = time.monotonic()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            call(model, x0)
-    finally:
-        timer.cancel()
-    assert time.monotonic() - start < 3.0
+    assert_ctrl_c_interrupts(lambda: call(model, x0))
     assert ebm_swift.hmc(model, x0[:4], 2, 1e-3, seed=0)[0].shape == (4, 2)
