@@ -30,6 +30,17 @@ public protocol TrainableEnergy: EnergyFunction, AnyObject {
     func parameterGradient(
         _ x: UnsafePointer<Float>, rows: Int, cotangent: UnsafePointer<Float>,
         into grad: UnsafeMutablePointer<Float>, workspace: Workspace)
+    /// The jet of the energy along `x + ε v` to `order` (1 or 2; see `NetworkLayer+Jet.swift`):
+    /// `jet` holds `order + 1` stacked blocks of `rows × dim` — `x`, `v` and (order 2) zeros —
+    /// and `outputs` receives `order + 1` blocks of `rows` values: `E(x_i)`, `⟨∇E(x_i), v_i⟩` and
+    /// `v_iᵀ ∇²E(x_i) v_i`. The workspace needs a capacity of `(order + 1) · rows`.
+    func forwardJet(
+        _ jet: UnsafePointer<Float>, rows: Int, order: Int, outputs: UnsafeMutablePointer<Float>, workspace: Workspace)
+    /// After `forwardJet` on the same arguments and workspace: `grad ← ∇w Σ_k Σ_i c_{k,i} · outputs_{k,i}`
+    /// for cotangents `c` in the layout of `outputs` (overwriting, flat layout).
+    func parameterGradientOfJet(
+        _ jet: UnsafePointer<Float>, rows: Int, order: Int, outputs: UnsafeMutablePointer<Float>,
+        cotangents: UnsafePointer<Float>, into grad: UnsafeMutablePointer<Float>, workspace: Workspace)
 }
 
 extension TrainableEnergy {

@@ -4,10 +4,17 @@ import Foundation
 /// An independent double-precision forward pass of a network's layers, written with direct loops
 /// from the definitions (no im2col, no BLAS): the reference for the layer tests.
 enum ReferenceNetwork {
-    /// `layer(x)` for one sample `x`, with the layer's parameters `p` (flat, its order).
-    static func forward(_ layer: NetworkLayer, _ x: [Double], _ p: ArraySlice<Double>) -> [Double] {
-        let p = Array(p)
+    /// `layer(x)` for one sample `x`, with the layer's parameters `p` (flat, its order) and its
+    /// buffers `buffers` (needed by spectral norms only: `σ = uᵀ W v` for the stored `u`, `v`).
+    static func forward(_ layer: NetworkLayer, _ x: [Double], _ p: ArraySlice<Double>,
+                        buffers: ArraySlice<Double> = []) -> [Double] {
+        let p = Array(p), buffers = Array(buffers)
         switch layer {
+        case let l as SpectralNorm:
+            let m = l.rows, n = l.columns
+            var sigma = 0.0
+            for r in 0..<m { for c in 0..<n { sigma += buffers[r] * p[r * n + c] * buffers[m + c] } }
+            return forward(l.inner, x, p.enumerated().map { $0.offset < m * n ? $0.element / sigma : $0.element }[...])
         case let l as Linear:
             return (0..<l.outFeatures).map { o in
                 (0..<l.inFeatures).reduce(p[l.outFeatures * l.inFeatures + o]) { $0 + p[o * l.inFeatures + $1] * x[$1] }
@@ -57,12 +64,13 @@ enum ReferenceNetwork {
         case is Flatten:
             return x
         case let l as Residual:
-            return zip(x, forward(l.block, x, p[...])).map { $0 + $1 }
+            return zip(x, forward(l.block, x, p[...], buffers: buffers[...])).map { $0 + $1 }
         case let l as Sequential:
             var a = x
             for (i, inner) in l.layers.enumerated() {
-                let start = l.parameterOffsets[i]
-                a = forward(inner, a, p[start..<(start + inner.parameterCount)])
+                let start = l.parameterOffsets[i], b = l.bufferOffsets[i]
+                a = forward(inner, a, p[start..<(start + inner.parameterCount)],
+                            buffers: buffers[b..<(b + inner.bufferCount)])
             }
             return a
         default:

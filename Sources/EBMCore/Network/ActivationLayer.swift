@@ -28,4 +28,16 @@ public final class ActivationLayer: NetworkLayer {
         guard let dx = inputCotangent else { return }
         for i in 0..<(b.rows * inputCount) { dx[i] = dy[i] * b.saved[i] }
     }
+
+    public func forwardJet(_ b: LayerBuffers, order: Int) {
+        elementwiseJetForward(b, order: order, count: inputCount, activation.derivatives)
+    }
+
+    public func backwardJet(
+        _ b: LayerBuffers, order: Int, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        elementwiseJetBackward(b, order: order, count: inputCount, outputCotangent: dy, inputCotangent: inputCotangent,
+                               activation.derivatives)
+    }
 }

@@ -69,6 +69,11 @@ public final class Conv2d: NetworkLayer {
     }
 
     public func forward(_ b: LayerBuffers, saving: Bool) {
+        affine(b, biasRows: b.rows)
+    }
+
+    /// The convolution of every sample, plus the bias on the first `biasRows` (a jet's value block).
+    private func affine(_ b: LayerBuffers, biasRows: Int) {
         let k = fieldSize, p = positions, weight = b.parameters, bias = b.parameters + outChannels * k
         let cols = b.scratch
         for s in 0..<b.rows {
@@ -76,6 +81,7 @@ public final class Conv2d: NetworkLayer {
             let y = b.output + s * outputCount
             BLAS.gemm(transA: false, transB: false, m: outChannels, n: p, k: k,
                       alpha: 1, a: weight, lda: k, b: cols, ldb: p, beta: 0, c: y, ldc: p)
+            guard s < biasRows else { continue }
             for c in 0..<outChannels {
                 let yc = y + c * p, bc = bias[c]
                 for i in 0..<p { yc[i] += bc }
@@ -87,6 +93,29 @@ public final class Conv2d: NetworkLayer {
         _ b: LayerBuffers, outputCotangent dy: UnsafePointer<Float>,
         inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
     ) {
+        backward(b, outputCotangent: dy, inputCotangent: inputCotangent, parameterGradient: parameterGradient,
+                 biasRows: b.rows)
+    }
+
+    /// Affine: the weight acts on every block, the bias on the value block only.
+    public func forwardJet(_ b: LayerBuffers, order: Int) {
+        affine(b.stacked(order + 1), biasRows: b.rows)
+    }
+
+    public func backwardJet(
+        _ b: LayerBuffers, order: Int, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        backward(b.stacked(order + 1), outputCotangent: dy, inputCotangent: inputCotangent,
+                 parameterGradient: parameterGradient, biasRows: b.rows)
+    }
+
+    /// The backward pass, the bias gradient summed over the first `biasRows` samples.
+    private func backward(
+        _ b: LayerBuffers, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?,
+        biasRows: Int
+    ) {
         let k = fieldSize, p = positions, cols = b.scratch, dcols = b.scratch + k * p + 1
         if let g = parameterGradient {
             let db = g + outChannels * k
@@ -97,6 +126,7 @@ public final class Conv2d: NetworkLayer {
                 BLAS.gemm(transA: false, transB: true, m: outChannels, n: k, k: p,
                           alpha: 1, a: d, lda: p, b: cols, ldb: p,
                           beta: s == 0 ? 0 : 1, c: g, ldc: k)
+                guard s < biasRows else { continue }
                 for c in 0..<outChannels {
                     var sum: Float = 0
                     for i in 0..<p { sum += d[c * p + i] }

@@ -18,4 +18,16 @@ public final class Flatten: NetworkLayer {
     ) {
         inputCotangent?.update(from: dy, count: b.rows * inputCount)
     }
+
+    /// Linear: every block goes through the plain pass.
+    public func forwardJet(_ b: LayerBuffers, order: Int) {
+        forward(b.stacked(order + 1), saving: false)
+    }
+
+    public func backwardJet(
+        _ b: LayerBuffers, order: Int, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        backward(b.stacked(order + 1), outputCotangent: dy, inputCotangent: inputCotangent, parameterGradient: parameterGradient)
+    }
 }

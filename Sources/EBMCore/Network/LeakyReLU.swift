@@ -27,4 +27,21 @@ public final class LeakyReLU: NetworkLayer {
         guard let dx = inputCotangent else { return }
         for i in 0..<(b.rows * inputCount) { dx[i] = b.input[i] > 0 ? dy[i] : slope * dy[i] }
     }
+
+    /// Piecewise linear: `f'' = f''' = 0` (almost everywhere, as autograd takes it).
+    private func derivatives(_ z: Float) -> (Float, Float, Float, Float) {
+        z > 0 ? (z, 1, 0, 0) : (slope * z, slope, 0, 0)
+    }
+
+    public func forwardJet(_ b: LayerBuffers, order: Int) {
+        elementwiseJetForward(b, order: order, count: inputCount, derivatives)
+    }
+
+    public func backwardJet(
+        _ b: LayerBuffers, order: Int, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        elementwiseJetBackward(b, order: order, count: inputCount, outputCotangent: dy, inputCotangent: inputCotangent,
+                               derivatives)
+    }
 }

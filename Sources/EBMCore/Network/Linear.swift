@@ -72,9 +72,14 @@ public final class Linear: NetworkLayer {
     }
 
     public func forward(_ b: LayerBuffers, saving: Bool) {
+        affine(b, biasRows: b.rows)
+    }
+
+    /// `output ← input · Wᵀ`, plus the bias on the first `biasRows` rows (a jet's value block).
+    private func affine(_ b: LayerBuffers, biasRows: Int) {
         product(b, into: b.output)
         let bias = b.parameters + outFeatures * inFeatures
-        for r in 0..<b.rows {
+        for r in 0..<biasRows {
             let y = b.output + r * outFeatures
             for j in 0..<outFeatures { y[j] += bias[j] }
         }
@@ -100,13 +105,26 @@ public final class Linear: NetworkLayer {
                  times: nil)
     }
 
+    /// Affine: the weight acts on every block, the bias on the value block only.
+    public func forwardJet(_ b: LayerBuffers, order: Int) {
+        affine(b.stacked(order + 1), biasRows: b.rows)
+    }
+
+    public func backwardJet(
+        _ b: LayerBuffers, order: Int, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        backward(b.stacked(order + 1), outputCotangent: dy, inputCotangent: inputCotangent,
+                 parameterGradient: parameterGradient, times: nil, biasRows: b.rows)
+    }
+
     /// The backward pass, with the input cotangent multiplied elementwise by `derivative` when
     /// given: `∂x = (δ W) ⊙ f'` — this layer and the activation layer before it, whose saved
     /// `f'` that is (used by `Sequential`).
     func backward(
         _ b: LayerBuffers, outputCotangent dy: UnsafePointer<Float>,
         inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?,
-        times derivative: UnsafePointer<Float>?
+        times derivative: UnsafePointer<Float>?, biasRows: Int? = nil
     ) {
         if let dx = inputCotangent {
             if outFeatures == 1 {  // an outer product: row r of ∂x is δ_r w (⊙ f'_r)
@@ -139,7 +157,7 @@ public final class Linear: NetworkLayer {
             }
             let db = g + outFeatures * inFeatures
             db.update(repeating: 0, count: outFeatures)
-            for r in 0..<b.rows {
+            for r in 0..<(biasRows ?? b.rows) {
                 let d = dy + r * outFeatures
                 for j in 0..<outFeatures { db[j] += d[j] }
             }

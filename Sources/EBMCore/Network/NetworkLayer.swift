@@ -83,6 +83,16 @@ public protocol NetworkLayer: AnyObject {
     func backward(
         _ b: LayerBuffers, outputCotangent: UnsafePointer<Float>,
         inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?)
+    /// The jet forward pass to `order` (1 or 2) on `b.rows` samples: input and output hold
+    /// `order + 1` stacked blocks of `b.rows` rows, the value and its first (and second)
+    /// derivative along a path (see `NetworkLayer+Jet.swift`).
+    func forwardJet(_ b: LayerBuffers, order: Int)
+    /// The reverse of `forwardJet` (after it, on the same buffers): for the stacked output
+    /// cotangents `ȳ_k` writes the stacked input cotangents `∂Φ/∂x_k` (when given) and the
+    /// parameter gradient of `Φ = Σ_k ⟨ȳ_k, y_k⟩` (overwriting, when given).
+    func backwardJet(
+        _ b: LayerBuffers, order: Int, outputCotangent: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?)
 }
 
 extension NetworkLayer {

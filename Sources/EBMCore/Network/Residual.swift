@@ -49,4 +49,22 @@ public final class Residual: NetworkLayer {
         guard let dx = inputCotangent else { return }
         for i in 0..<(b.rows * inputCount) { dx[i] = dy[i] + inner[i] }
     }
+
+    /// `y_k = x_k + f_k` for every block.
+    public func forwardJet(_ b: LayerBuffers, order: Int) {
+        block.forwardJet(b, order: order)
+        for i in 0..<((order + 1) * b.rows * inputCount) { b.output[i] += b.input[i] }
+    }
+
+    public func backwardJet(
+        _ b: LayerBuffers, order: Int, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        let rows = (order + 1) * b.rows
+        let inner = b.scratch + block.scratchCount(rows: rows)
+        block.backwardJet(b, order: order, outputCotangent: dy, inputCotangent: inputCotangent == nil ? nil : inner,
+                          parameterGradient: parameterGradient)
+        guard let dx = inputCotangent else { return }
+        for i in 0..<(rows * inputCount) { dx[i] = dy[i] + inner[i] }
+    }
 }

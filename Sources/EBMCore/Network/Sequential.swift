@@ -106,19 +106,21 @@ public final class Sequential: NetworkLayer {
     }
 
     /// Calls `body` with each layer's buffers in order: its input, output and saved region.
+    /// With `blocks > 1` (a jet), every region holds `blocks` stacked blocks of `b.rows` rows.
     @inline(__always)
-    private func eachLayer(_ b: LayerBuffers, _ body: (Int, NetworkLayer, LayerBuffers) -> Void) {
+    private func eachLayer(_ b: LayerBuffers, blocks: Int = 1, _ body: (Int, NetworkLayer, LayerBuffers) -> Void) {
         var input = b.input
         var saved = b.saved
-        let layerScratch = b.scratch + 2 * b.rows * widest
+        let rows = blocks * b.rows
+        let layerScratch = b.scratch + 2 * rows * widest
         for (i, layer) in layers.enumerated() {
             let last = i == layers.count - 1
             let output = last ? b.output : saved
-            if !last { saved += b.rows * outputCounts[i] }
+            if !last { saved += rows * outputCounts[i] }
             body(i, layer, LayerBuffers(rows: b.rows, input: input, output: output,
                                         parameters: b.parameters + parameterOffsets[i], saved: saved,
                                         scratch: layerScratch))
-            saved += b.rows * savedPerRow[i]
+            saved += rows * savedPerRow[i]
             input = UnsafePointer(output)
         }
     }
@@ -168,6 +170,31 @@ public final class Sequential: NetworkLayer {
                 }
                 if let t = target { cotangent = UnsafePointer(t) }
                 i = first - 1
+            }
+            _ = all.deinitialize()
+        }
+    }
+
+    public func forwardJet(_ b: LayerBuffers, order: Int) {
+        eachLayer(b, blocks: order + 1) { _, layer, buffers in layer.forwardJet(buffers, order: order) }
+    }
+
+    /// Layer by layer (no fused pairs), cotangents in the ping and pong buffers as in `backward`.
+    public func backwardJet(
+        _ b: LayerBuffers, order: Int, outputCotangent: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        let rows = (order + 1) * b.rows
+        let ping = b.scratch, pong = b.scratch + rows * widest
+        withUnsafeTemporaryAllocation(of: LayerBuffers.self, capacity: layers.count) { all in
+            eachLayer(b, blocks: order + 1) { i, _, buffers in (all.baseAddress! + i).initialize(to: buffers) }
+            var cotangent = outputCotangent
+            for i in stride(from: layers.count - 1, through: 0, by: -1) {
+                let target: UnsafeMutablePointer<Float>? =
+                    i == 0 ? inputCotangent : (cotangent == UnsafePointer(ping) ? pong : ping)
+                layers[i].backwardJet(all[i], order: order, outputCotangent: cotangent, inputCotangent: target,
+                                      parameterGradient: parameterGradient.map { $0 + parameterOffsets[i] })
+                if let t = target { cotangent = UnsafePointer(t) }
             }
             _ = all.deinitialize()
         }

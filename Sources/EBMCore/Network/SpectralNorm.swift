@@ -112,7 +112,24 @@ public final class SpectralNorm: NetworkLayer {
         inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient g: UnsafeMutablePointer<Float>?
     ) {
         inner.backward(withEffective(b), outputCotangent: dy, inputCotangent: inputCotangent, parameterGradient: g)
-        guard let g else { return }
+        if let g { chainToOriginalWeight(g) }
+    }
+
+    public func forwardJet(_ b: LayerBuffers, order: Int) {
+        inner.forwardJet(withEffective(b), order: order)
+    }
+
+    public func backwardJet(
+        _ b: LayerBuffers, order: Int, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient g: UnsafeMutablePointer<Float>?
+    ) {
+        inner.backwardJet(withEffective(b), order: order, outputCotangent: dy, inputCotangent: inputCotangent,
+                          parameterGradient: g)
+        if let g { chainToOriginalWeight(g) }
+    }
+
+    /// Turns the gradient with respect to `W/σ` into the gradient with respect to `W`, in place.
+    private func chainToOriginalWeight(_ g: UnsafeMutablePointer<Float>) {
         // G is the gradient with respect to W/σ (the bias gradient is already right).
         let weights = rows * columns, e = effective.base
         var dot: Float = 0
