@@ -597,6 +597,52 @@ fail:
     return result;
 }
 
+/* energy_jet(energy, x, v, order, weights or None) -> (outputs (order + 1, n), grad or None) */
+static PyObject *py_energy_jet(PyObject *self, PyObject *args) {
+    PyObject *capsule, *x_obj, *v_obj, *weights_obj, *result = NULL;
+    PyArrayObject *x = NULL, *v = NULL, *outputs = NULL, *grad = NULL;
+    ebm_energy *e;
+    npy_intp dim, shape[2];
+    int order;
+    int64_t count = 0;
+    double weights[3] = {0, 0, 0};
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OOOiO", &capsule, &x_obj, &v_obj, &order, &weights_obj)) return NULL;
+    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
+    if (weights_obj != Py_None) {
+        if (!PyArg_ParseTuple(weights_obj, "ddd", &weights[0], &weights[1], &weights[2])) return NULL;
+        if ((status = ebm_energy_num_parameters(e, &count)) != EBM_OK) return raise_status(status);
+    }
+    if ((x = as_float32(x_obj, 2, dim, "x")) == NULL || (v = as_float32(v_obj, 2, dim, "v")) == NULL) goto fail;
+    if (PyArray_DIM(v, 0) != PyArray_DIM(x, 0)) {
+        PyErr_SetString(PyExc_ValueError, "v must have as many rows as x");
+        goto fail;
+    }
+    shape[0] = order + 1;
+    shape[1] = PyArray_DIM(x, 0);
+    if ((outputs = (PyArrayObject *)PyArray_SimpleNew(2, shape, NPY_FLOAT32)) == NULL) goto fail;
+    if (weights_obj != Py_None) {
+        shape[0] = (npy_intp)count;
+        if ((grad = (PyArrayObject *)PyArray_SimpleNew(1, shape, NPY_FLOAT32)) == NULL) goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_energy_jet(e, (const float *)PyArray_DATA(x), (const float *)PyArray_DATA(v), PyArray_DIM(x, 0),
+                            order, weights, (float *)PyArray_DATA(outputs),
+                            grad == NULL ? NULL : (float *)PyArray_DATA(grad), count);
+    Py_END_ALLOW_THREADS
+    if (status != EBM_OK) {
+        raise_status(status);
+        goto fail;
+    }
+    result = PyTuple_Pack(2, outputs, grad == NULL ? Py_None : (PyObject *)grad);
+fail:
+    Py_XDECREF(x);
+    Py_XDECREF(v);
+    Py_XDECREF(outputs);
+    Py_XDECREF(grad);
+    return result;
+}
+
 /* ---- configuration structs, filled by name ---------------------------------------------------- */
 
 /* A config struct crosses from Python as a dict whose keys are exactly the struct's field names
@@ -1143,6 +1189,7 @@ static PyMethodDef methods[] = {
     {"energy_get_buffers", py_energy_get_buffers, METH_VARARGS, NULL},
     {"energy_set_buffers", py_energy_set_buffers, METH_VARARGS, NULL},
     {"energy_grad_params", py_energy_grad_params, METH_VARARGS, NULL},
+    {"energy_jet", py_energy_jet, METH_VARARGS, NULL},
     {"gaussian_mixture_create", py_gaussian_mixture_create, METH_VARARGS, NULL},
     {"double_well_create", py_double_well_create, METH_VARARGS, NULL},
     {"banana_create", py_banana_create, METH_VARARGS, NULL},

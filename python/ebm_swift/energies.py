@@ -209,6 +209,67 @@ class TrainableEnergy(Energy):
         """
         return self._split(_native.energy_grad_params(self._handle, as_samples(x, self.input_shape)[0]))
 
+    def _jet(self, x, v, order, weights=None):
+        """The native jet of ``x + εv`` (checked here): outputs ``(order + 1, n)`` and, for
+        ``weights``, the flat gradient of their weighted sum."""
+        flat, _ = as_samples(x, self.input_shape)
+        directions, _ = as_samples(v, self.input_shape, "v")
+        if directions.shape != flat.shape:
+            raise ValueError(f"v must have the shape of x, {np.shape(x)}; got shape {np.shape(v)}")
+        return _native.energy_jet(self._handle, flat, directions, order, weights)
+
+    def directional_derivatives(self, x, v) -> tuple:
+        """First and second derivatives of the energy along directions.
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim) or (n, *input_shape)
+            Points.
+        v : array_like, the shape of ``x``
+            One direction per point.
+
+        Returns
+        -------
+        first : ndarray, shape (n,), float32
+            ``⟨∇x E(x_i), v_i⟩``.
+        second : ndarray, shape (n,), float32
+            ``v_iᵀ ∇x² E(x_i) v_i`` (the Hessian's quadratic form, exact: forward mode to order 2).
+        """
+        outputs, _ = self._jet(x, v, 2)
+        return outputs[1], outputs[2]
+
+    def grad_params_of_score(self, x, v) -> "OrderedDict[str, np.ndarray]":
+        """Gradient with respect to the parameters of ``Σ_i ⟨∇x E(x_i), v_i⟩``.
+
+        The second-order derivative that score matching trains on: for a loss
+        ``L(∇x E(x))`` its parameter gradient is this with ``v = ∂L/∂(∇x E)``.
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim) or (n, *input_shape)
+        v : array_like, the shape of ``x``
+
+        Returns
+        -------
+        OrderedDict of str to ndarray, float32, in the layout of :meth:`parameters`
+        """
+        return self._split(self._jet(x, v, 1, (0.0, 1.0, 0.0))[1])
+
+    def grad_params_of_curvature(self, x, v) -> "OrderedDict[str, np.ndarray]":
+        """Gradient with respect to the parameters of ``Σ_i v_iᵀ ∇x² E(x_i) v_i`` (the
+        Hessian-trace estimate of sliced score matching).
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim) or (n, *input_shape)
+        v : array_like, the shape of ``x``
+
+        Returns
+        -------
+        OrderedDict of str to ndarray, float32, in the layout of :meth:`parameters`
+        """
+        return self._split(self._jet(x, v, 2, (0.0, 0.0, 1.0))[1])
+
 
 def _mlp_parameter_count(dim, hidden) -> int:
     """Weights and biases of an MLP ``dim → hidden… → 1`` (Python integers: no overflow)."""

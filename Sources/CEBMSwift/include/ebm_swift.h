@@ -288,6 +288,15 @@ ebm_status ebm_energy_set_buffers(ebm_energy *energy, const float *values, int64
 ebm_status ebm_energy_grad_params(const ebm_energy *energy, const float *x, int64_t n, float *grad,
                                int64_t count);
 
+/* Second-order derivatives along x + eps v (order 1 or 2) of the n rows of x and v (n * dim each):
+ * outputs[0..n) = E(x_i), outputs[n..2n) = <grad_x E(x_i), v_i>, and for order 2
+ * outputs[2n..3n) = v_i^T (Hessian_x E)(x_i) v_i. When grad is not NULL (count floats, the number
+ * of parameters) it receives grad_w of sum_i sum_k weights[k] * outputs[k * n + i] (weights has
+ * order + 1 entries): weights (0, 1) give grad_w sum_i <grad_x E(x_i), v_i>, what score matching
+ * trains on. EBM_ERR_INVALID_ARGUMENT for an energy without parameters or another order. */
+ebm_status ebm_energy_jet(const ebm_energy *energy, const float *x, const float *v, int64_t n, int32_t order,
+                          const double *weights, float *outputs, float *grad, int64_t count);
+
 /* ---- sampling ---------------------------------------------------------------------------------- */
 
 /* Threads used by sampling (chains are split into blocks that depend only on n, so results do

@@ -1,0 +1,68 @@
+import CEBMSwift
+import EBMCore
+
+// C export of a trainable energy's second-order derivatives (jets along x + εv). See ebm_swift.h.
+
+/// The jets of a batch and the parameter gradient of their weighted sum, in chunks of at most
+/// `chunkRows` rows (memory bounded whatever the batch size; the chunks' gradients are added).
+private struct Jet: EnergyVisitor {
+    static let chunkRows = 1024
+    let x: UnsafePointer<Float>, v: UnsafePointer<Float>
+    let rows: Int, order: Int
+    let weights: (Float, Float, Float)
+    let outputs: UnsafeMutablePointer<Float>
+    let grad: UnsafeMutableBufferPointer<Float>?
+
+    func visit<E: EnergyFunction>(_ energy: E) throws {
+        guard let model = energy as? any TrainableEnergy else { return }
+        try open(model)
+    }
+
+    private func open<M: TrainableEnergy>(_ model: M) throws {
+        if let g = grad, g.count != model.parameterCount {
+            throw EBMError.invalidArgument("count must be \(model.parameterCount), got \(g.count)")
+        }
+        let d = model.dimension, k = order + 1, chunk = min(rows, Self.chunkRows)
+        let ws = model.makeWorkspace(capacity: k * chunk)
+        let stacked = FloatBuffer(count: k * chunk * d), out = FloatBuffer(count: k * chunk)
+        let cotangents = FloatBuffer(count: k * chunk), part = FloatBuffer(count: grad == nil ? 0 : model.parameterCount)
+        grad?.update(repeating: 0)
+        let w = [weights.0, weights.1, weights.2]
+        var start = 0
+        while start < rows {
+            let n = min(chunk, rows - start)
+            stacked.base.update(from: x + start * d, count: n * d)
+            (stacked.base + n * d).update(from: v + start * d, count: n * d)
+            if order == 2 { (stacked.base + 2 * n * d).update(repeating: 0, count: n * d) }
+            model.forwardJet(stacked.base, rows: n, order: order, outputs: out.base, workspace: ws)
+            for b in 0..<k { (outputs + b * rows + start).update(from: out.base + b * n, count: n) }
+            if let g = grad {
+                for b in 0..<k { (cotangents.base + b * n).update(repeating: w[b], count: n) }
+                model.parameterGradientOfJet(stacked.base, rows: n, order: order, outputs: out.base,
+                                             cotangents: cotangents.base, into: part.base, workspace: ws)
+                for i in 0..<g.count { g[i] += part.base[i] }
+            }
+            start += n
+        }
+    }
+}
+
+@_cdecl("ebm_energy_jet")
+public func ebmEnergyJet(
+    _ energy: OpaquePointer?, _ x: UnsafePointer<Float>?, _ v: UnsafePointer<Float>?, _ n: Int64, _ order: Int32,
+    _ weights: UnsafePointer<Double>?, _ outputs: UnsafeMutablePointer<Float>?,
+    _ grad: UnsafeMutablePointer<Float>?, _ count: Int64
+) -> ebm_status {
+    withStatus {
+        let h = try object(energy, as: EnergyHandle.self)
+        _ = try h.trainable("ebm_energy_jet")
+        try require(order == 1 || order == 2, "order must be 1 or 2, got \(order)")
+        let rows = try checkedCount(n, "n")
+        let w = try nonNull(weights, "weights")
+        try h.read(Jet(
+            x: try nonNull(x, "x"), v: try nonNull(v, "v"), rows: rows, order: Int(order),
+            weights: (Float(w[0]), Float(w[1]), order == 2 ? Float(w[2]) : 0),
+            outputs: try nonNull(outputs, "outputs"),
+            grad: grad.map { UnsafeMutableBufferPointer(start: $0, count: Int(clamping: count)) }))
+    }
+}
