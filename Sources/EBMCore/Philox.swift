@@ -96,4 +96,8 @@ public enum Purpose {
     static let dataNoise: UInt64 = 8
     /// HMC's momenta (and, through a derived key, its acceptance uniforms).
     public static let hmcNoise: UInt64 = 9
+    /// Denoising score matching's perturbations of the data.
+    static let denoisingNoise: UInt64 = 10
+    /// Sliced score matching's projections.
+    static let projections: UInt64 = 11
 }

@@ -21,6 +21,9 @@ public struct TrainerSettings: Sendable {
     public var dataNoise: Float = 0
     /// Rescale the parameter gradient to at most this Euclidean norm, if set.
     public var gradientClipNorm: Float?
+    /// What a step minimises; with an objective other than maximum likelihood no negatives are
+    /// sampled (the sampler and buffer settings go unused).
+    public var objective: TrainingObjective = .maximumLikelihood
 
     /// Validated settings.
     /// - Throws: `EBMError.invalidArgument` naming the offending setting.
@@ -56,11 +59,12 @@ public struct TrainerSettings: Sendable {
 
 /// What one training step measured.
 public struct TrainingStepStatistics: Sendable, Equatable {
+    /// The objective: for maximum likelihood
     /// `mean E(data) − mean E(model) + α (mean E(data)² + mean E(model)²)`.
     public var loss: Double
-    /// `mean E(data)`.
+    /// `mean E(data)` (for denoising score matching, of the perturbed data).
     public var dataEnergy: Double
-    /// `mean E(model samples)`.
+    /// `mean E(model samples)`; NaN for objectives without model samples.
     public var modelEnergy: Double
     /// `‖∇w loss‖₂`.
     public var gradientNorm: Double
@@ -87,6 +91,8 @@ public final class Trainer<Model: TrainableEnergy> {
 
     /// The kernel that moves the negatives.
     private let kernel: any SamplerKernel
+    /// The objective's computation when it needs the data only (`nil`: maximum likelihood).
+    private let dataObjective: (any DataObjective)?
     private var workspace: StepWorkspace<Model>
     private let gradient: FloatBuffer
     /// Parameters and optimiser state before the last update, to roll back a divergent one.
@@ -99,6 +105,7 @@ public final class Trainer<Model: TrainableEnergy> {
         self.model = model
         self.settings = try settings.validated()
         kernel = try settings.sampler.kernel(dimension: model.dimension)
+        dataObjective = try settings.objective.dataObjective()
         optimizer = Optimizer(settings.optimizer, count: model.parameterCount)
         var stream = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferInit))
         buffer = ReplayBuffer(capacity: settings.bufferSize, dimension: model.dimension,
@@ -133,9 +140,13 @@ public final class Trainer<Model: TrainableEnergy> {
         try require(data.count == rows * d, "the batch must have \(rows * d) values, got \(data.count)")
         let threads = ChainParallel.defaultThreads
         if workspace.capacity < rows || workspace.blocks.rows != rows || workspace.threads != threads {
-            workspace = StepWorkspace(model: model, capacity: max(rows, workspace.capacity), rows: rows, threads: threads)
+            workspace = StepWorkspace(model: model, capacity: max(rows, workspace.capacity), rows: rows, threads: threads,
+                                      objective: dataObjective)
         }
         let ws = workspace
+        if let objective = dataObjective {
+            return try dataObjectiveStep(objective, data, rows: rows, learningRate: learningRate, ws)
+        }
         let negatives = ws.joint.slice(rows * d, rows * d)
 
         var draws = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferDraws,
@@ -157,12 +168,7 @@ public final class Trainer<Model: TrainableEnergy> {
             let stats = try model.lock.read { () throws -> TrainingStepStatistics in
                 try sampleNegatives(negatives, ws, shouldStop: shouldStop)
                 ws.joint.base.update(from: data.baseAddress!, count: rows * d)
-                if settings.dataNoise > 0 {
-                    let noise = Philox4x32(seed: settings.seed, purpose: Purpose.dataNoise, index: UInt64(stepCount))
-                    let eps = ws.dataNoise.base, joint = ws.joint.base
-                    noise.fillNormal(eps, rows: rows, dimension: d, firstRow: 0, step: 0)
-                    for k in 0..<(rows * d) { joint[k] += settings.dataNoise * eps[k] }
-                }
+                addDataNoise(rows: rows, ws)
                 return try lossAndGradient(rows: rows, ws)
             }
             try applyUpdate(learningRate: learningRate ?? settings.optimizer.learningRate)
@@ -178,6 +184,81 @@ public final class Trainer<Model: TrainableEnergy> {
                 }
             }
             throw error
+        }
+    }
+
+    /// A step of an objective that needs the data only: the batch (with data noise, if set) in
+    /// blocks over the threads, then the update. On any error nothing changes.
+    private func dataObjectiveStep(_ objective: any DataObjective, _ data: UnsafeBufferPointer<Float>, rows: Int,
+                                   learningRate: Float?, _ ws: StepWorkspace<Model>) throws -> TrainingStepStatistics {
+        let d = model.dimension, p = model.parameterCount
+        let x = ws.joint.base
+        x.update(from: data.baseAddress!, count: rows * d)
+        addDataNoise(rows: rows, ws)
+        let stateful = model.buffers.count > 0
+        if stateful {
+            model.lock.write {
+                bufferBackup.base.update(from: model.buffers.base, count: model.buffers.count)
+                model.trainingStepWillBegin()
+            }
+        }
+        do {
+            let stats = try model.lock.read { () throws -> TrainingStepStatistics in
+                let blocks = ws.objectiveBlocks, scale = 1 / Float(rows), step = stepCount
+                try ChainParallel.run(blocks, threads: ws.objectiveWorkspaces.count, steps: 1, poll: { _ in false }) { b, worker, _ in
+                    let r = blocks.range(b)
+                    let (loss, energy) = objective.block(
+                        model, x: x + r.lowerBound * d, rows: r.count, firstRow: r.lowerBound, step: step,
+                        seed: settings.seed, scale: scale, grad: ws.partials.base + b * p,
+                        scratch: ws.objectiveScratch[worker].base, workspace: ws.objectiveWorkspaces[worker])
+                    ws.blockSums[2 * b] = loss
+                    ws.blockSums[2 * b + 1] = energy
+                }
+                var loss = 0.0, energy = 0.0
+                for b in 0..<blocks.count {
+                    loss += ws.blockSums[2 * b]
+                    energy += ws.blockSums[2 * b + 1]
+                }
+                sumPartials(count: blocks.count, ws)
+                let stats = TrainingStepStatistics(loss: loss / Double(rows), dataEnergy: energy / Double(rows),
+                                                   modelEnergy: .nan, gradientNorm: 0)
+                guard stats.loss.isFinite, stats.dataEnergy.isFinite else {
+                    throw EBMError.diverged(Divergence(.training, .energy, step: stepCount + 1,
+                        "training diverged at step \(stepCount + 1): non-finite loss or energy (loss = \(stats.loss), mean E(data) = \(stats.dataEnergy))"))
+                }
+                return try clippedGradient(stats)
+            }
+            try applyUpdate(learningRate: learningRate ?? settings.optimizer.learningRate)
+            stepCount += 1
+            return stats
+        } catch {
+            if stateful {
+                model.lock.write {
+                    model.buffers.base.update(from: bufferBackup.base, count: model.buffers.count)
+                    model.parametersDidChange()
+                }
+            }
+            throw error
+        }
+    }
+
+    /// Adds the step's data noise (`dataNoise` × standard normals keyed by the step) to the
+    /// batch in `ws.joint`.
+    private func addDataNoise(rows: Int, _ ws: StepWorkspace<Model>) {
+        guard settings.dataNoise > 0 else { return }
+        let noise = Philox4x32(seed: settings.seed, purpose: Purpose.dataNoise, index: UInt64(stepCount))
+        let eps = ws.dataNoise.base, joint = ws.joint.base
+        noise.fillNormal(eps, rows: rows, dimension: model.dimension, firstRow: 0, step: 0)
+        for k in 0..<(rows * model.dimension) { joint[k] += settings.dataNoise * eps[k] }
+    }
+
+    /// `gradient ← Σ_b partial_b`, in block order.
+    private func sumPartials(count: Int, _ ws: StepWorkspace<Model>) {
+        let p = model.parameterCount
+        gradient.base.update(from: ws.partials.base, count: p)
+        for b in 1..<max(1, count) {
+            let partial = ws.partials.base + b * p
+            for i in 0..<p { gradient.base[i] += partial[i] }
         }
     }
 
@@ -226,11 +307,7 @@ public final class Trainer<Model: TrainableEnergy> {
             model.parameterGradient(x, rows: r.count, cotangent: c + r.lowerBound,
                                     into: ws.partials.base + b * p, workspace: scratch)
         }
-        gradient.base.update(from: ws.partials.base, count: p)
-        for b in 1..<max(1, blocks.count) {
-            let partial = ws.partials.base + b * p
-            for i in 0..<p { gradient.base[i] += partial[i] }
-        }
+        sumPartials(count: blocks.count, ws)
         var sumPos = 0.0, sumNeg = 0.0, sqPos = 0.0, sqNeg = 0.0
         for i in 0..<rows {
             let positive = Double(e[i]), negative = Double(e[rows + i])
@@ -244,6 +321,12 @@ public final class Trainer<Model: TrainableEnergy> {
             throw EBMError.diverged(Divergence(.training, .energy, step: stepCount + 1,
                 "training diverged at step \(stepCount + 1): non-finite energy (mean E(data) = \(stats.dataEnergy), mean E(model) = \(stats.modelEnergy))"))
         }
+        return try clippedGradient(stats)
+    }
+
+    /// Checks that `gradient` is finite, clips it to `gradientClipNorm`, and returns `stats` with
+    /// its norm (before clipping).
+    private func clippedGradient(_ stats: TrainingStepStatistics) throws -> TrainingStepStatistics {
         var norm = 0.0
         for i in 0..<gradient.count { norm += Double(gradient.base[i]) * Double(gradient.base[i]) }
         norm = norm.squareRoot()
@@ -302,8 +385,14 @@ private final class StepWorkspace<Model: TrainableEnergy> {
     let cotangent: FloatBuffer
     /// The data noise (`capacity × dim`).
     let dataNoise: FloatBuffer
+    /// A data objective's blocks of the batch, one model workspace and scratch per thread, and
+    /// each block's loss and energy sums (empty for maximum likelihood).
+    let objectiveBlocks: ChainBlocks
+    let objectiveWorkspaces: [Model.Workspace]
+    let objectiveScratch: [FloatBuffer]
+    let blockSums: UnsafeMutableBufferPointer<Double>
 
-    init(model: Model, capacity: Int, rows: Int, threads: Int) {
+    init(model: Model, capacity: Int, rows: Int, threads: Int, objective: (any DataObjective)? = nil) {
         dataNoise = FloatBuffer(count: capacity * model.dimension)
         self.capacity = capacity
         self.threads = threads
@@ -314,9 +403,23 @@ private final class StepWorkspace<Model: TrainableEnergy> {
         gradientWorkspaces = (0..<max(1, min(threads, gradientBlocks.count))).map { _ in
             model.makeWorkspace(capacity: gradientBlocks.blockRows)
         }
-        partials = FloatBuffer(count: gradientBlocks.count * model.parameterCount)
+        let objectiveBlocks = ChainBlocks(rows: rows)
+        self.objectiveBlocks = objectiveBlocks
+        let objectiveWorkers = objective == nil ? 0 : max(1, min(threads, objectiveBlocks.count))
+        objectiveWorkspaces = (0..<objectiveWorkers).map { _ in
+            model.makeWorkspace(capacity: objective!.workspaceRows(rows: objectiveBlocks.blockRows))
+        }
+        objectiveScratch = (0..<objectiveWorkers).map { _ in
+            FloatBuffer(count: objective!.scratchCount(rows: objectiveBlocks.blockRows, dimension: model.dimension,
+                                                       parameters: model.parameterCount))
+        }
+        blockSums = .allocate(capacity: 2 * objectiveBlocks.count)
+        blockSums.initialize(repeating: 0)
+        partials = FloatBuffer(count: max(gradientBlocks.count, objectiveBlocks.count) * model.parameterCount)
         joint = FloatBuffer(count: 2 * capacity * model.dimension)
         energies = FloatBuffer(count: 2 * capacity)
         cotangent = FloatBuffer(count: 2 * capacity)
     }
+
+    deinit { blockSums.deallocate() }
 }

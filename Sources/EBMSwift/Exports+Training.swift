@@ -22,7 +22,28 @@ extension TrainerSettings {
         settings.persistent = c.persistent != 0
         settings.dataNoise = Float(c.data_noise)
         settings.gradientClipNorm = c.clip_grad_norm > 0 ? Float(c.clip_grad_norm) : nil
+        settings.objective = try TrainingObjective(c)
         self = try settings.validated()
+    }
+}
+
+extension TrainingObjective {
+    /// The objective of the C config (its arrays read here).
+    init(_ c: ebm_trainer_config) throws {
+        switch c.objective {
+        case EBM_OBJECTIVE_ML:
+            self = .maximumLikelihood
+        case EBM_OBJECTIVE_DSM:
+            let sigmas = UnsafeBufferPointer(start: try nonNull(c.sigmas, "sigmas"), count: try checkedCount(c.n_sigmas, "n_sigmas"))
+            self = .denoisingScoreMatching(sigmas: sigmas.map { Float($0) })
+        case EBM_OBJECTIVE_SSM:
+            guard c.projection == EBM_PROJECTION_RADEMACHER || c.projection == EBM_PROJECTION_GAUSSIAN else {
+                throw EBMError.invalidArgument("unknown projection code \(c.projection)")
+            }
+            self = .slicedScoreMatching(projections: Int(clamping: c.n_projections), gaussian: c.projection == EBM_PROJECTION_GAUSSIAN)
+        default:
+            throw EBMError.invalidArgument("unknown objective code \(c.objective)")
+        }
     }
 }
 

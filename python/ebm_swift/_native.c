@@ -703,8 +703,11 @@ static const config_field TRAINER_FIELDS[] = {
     FIELD(ebm_trainer_config, persistent, FIELD_INT32),
     FIELD(ebm_trainer_config, data_noise, FIELD_DOUBLE),
     FIELD(ebm_trainer_config, clip_grad_norm, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, objective, FIELD_INT32),
+    FIELD(ebm_trainer_config, n_projections, FIELD_INT64),
+    FIELD(ebm_trainer_config, projection, FIELD_INT32),
     {NULL, 0, FIELD_INT32, NULL},
-};
+}; /* sigmas, a pointer, is passed as an array beside the dict (n_sigmas is its length) */
 
 /* Fills the struct at `base` from `dict` by the table `fields`. 0, or -1 with TypeError (missing
    or unknown field, not a dict), OverflowError or the conversion's error set. */
@@ -974,21 +977,32 @@ static PyObject *py_get_num_threads(PyObject *self, PyObject *args) {
 
 /* ---- training --------------------------------------------------------------------------------- */
 
-/* trainer_create(handle, config, inverse_mass) -> trainer; `config` holds ebm_trainer_config's fields. */
+/* trainer_create(handle, config, inverse_mass, sigmas) -> trainer; `config` holds
+   ebm_trainer_config's fields, `sigmas` is None or DSM's noise scales (float64). */
 static PyObject *py_trainer_create(PyObject *self, PyObject *args) {
-    PyObject *capsule, *config_obj, *mass_obj, *result = NULL;
-    PyArrayObject *mass = NULL;
+    PyObject *capsule, *config_obj, *mass_obj, *sigmas_obj, *result = NULL;
+    PyArrayObject *mass = NULL, *sigmas = NULL;
     ebm_energy *e;
     ebm_trainer *out = NULL;
     ebm_trainer_config c;
     npy_intp dim;
     ebm_status status;
     memset(&c, 0, sizeof c);
-    if (!PyArg_ParseTuple(args, "OOO", &capsule, &config_obj, &mass_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOO", &capsule, &config_obj, &mass_obj, &sigmas_obj)) return NULL;
     if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
     if (fill_config(&c, TRAINER_FIELDS, config_obj, "config") < 0 || inverse_mass_from(mass_obj, dim, &mass) < 0)
         goto fail;
     c.sampler.inverse_mass = mass ? (const float *)PyArray_DATA(mass) : NULL;
+    if (sigmas_obj != Py_None) {
+        sigmas = (PyArrayObject *)PyArray_FROM_OTF(sigmas_obj, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+        if (sigmas == NULL) goto fail;
+        if (PyArray_NDIM(sigmas) != 1) {
+            PyErr_SetString(PyExc_ValueError, "sigmas: expected a 1-d array");
+            goto fail;
+        }
+        c.sigmas = (const double *)PyArray_DATA(sigmas);
+        c.n_sigmas = PyArray_SIZE(sigmas);
+    }
     Py_BEGIN_ALLOW_THREADS
     status = ebm_trainer_create(e, &c, &out);
     Py_END_ALLOW_THREADS
@@ -1000,6 +1014,7 @@ static PyObject *py_trainer_create(PyObject *self, PyObject *args) {
     if (result == NULL) ebm_trainer_destroy(out);
 fail:
     Py_XDECREF(mass);
+    Py_XDECREF(sigmas);
     return result;
 }
 
@@ -1223,6 +1238,8 @@ static int add_codes(PyObject *m) {
     CODE(EBM_ACT_SWISH) CODE(EBM_ACT_TANH) CODE(EBM_ACT_SOFTPLUS) CODE(EBM_ACT_ELU) CODE(EBM_ACT_LEAKY_RELU)
     CODE(EBM_ACT_GELU) CODE(EBM_ACT_GELU_ERF)
     CODE(EBM_OPT_SGD) CODE(EBM_OPT_ADAM)
+    CODE(EBM_OBJECTIVE_ML) CODE(EBM_OBJECTIVE_DSM) CODE(EBM_OBJECTIVE_SSM)
+    CODE(EBM_PROJECTION_RADEMACHER) CODE(EBM_PROJECTION_GAUSSIAN)
     CODE(EBM_KERNEL_LANGEVIN) CODE(EBM_KERNEL_MALA) CODE(EBM_KERNEL_HMC)
     CODE(EBM_LAYER_LINEAR) CODE(EBM_LAYER_CONV2D) CODE(EBM_LAYER_AVGPOOL2D) CODE(EBM_LAYER_ACTIVATION)
     CODE(EBM_LAYER_LEAKY_RELU) CODE(EBM_LAYER_FLATTEN) CODE(EBM_LAYER_RESIDUAL) CODE(EBM_LAYER_SPECTRAL_NORM)

@@ -28,6 +28,9 @@ from .schedules import CosineLR, ExponentialLR, StepLR, from_config, to_config
 __all__ = ["Trainer", "TrainingDivergedError"]
 
 _OPTIMIZERS = {"sgd": _native.EBM_OPT_SGD, "adam": _native.EBM_OPT_ADAM}
+#: Training objectives and their codes in the C ABI (ebm_swift.h, EBM_OBJECTIVE_*).
+OBJECTIVES = {"ml": _native.EBM_OBJECTIVE_ML, "dsm": _native.EBM_OBJECTIVE_DSM, "ssm": _native.EBM_OBJECTIVE_SSM}
+_PROJECTIONS = {"rademacher": _native.EBM_PROJECTION_RADEMACHER, "gaussian": _native.EBM_PROJECTION_GAUSSIAN}
 HISTORY_KEYS = ("loss", "e_data", "e_model", "grad_norm", "lr", "step_time")
 
 
@@ -51,6 +54,16 @@ class TrainingDivergedError(DivergenceError):
         self.step, self.quantity, self.site, self.chain = step, quantity, site, chain
 
 
+def _sigmas(value):
+    """DSM's noise scales: a positive float or a non-empty sequence of them, as a tuple."""
+    items = value if isinstance(value, (list, tuple, np.ndarray)) else (value,)
+    if len(items) == 0:
+        raise ValueError("sigma must be a positive float or a non-empty sequence of them; got an empty sequence")
+    if len(items) > 1024:
+        raise ValueError(f"sigma may hold at most 1024 noise scales; got {len(items)}")
+    return tuple(positive_float(v, "sigma" if len(items) == 1 else f"sigma[{i}]") for i, v in enumerate(items))
+
+
 def _unit_interval_open(value, name):
     v = non_negative_float(value, name)
     if v >= 1:
@@ -60,8 +73,8 @@ def _unit_interval_open(value, name):
 
 @persistent("Trainer")
 class Trainer:
-    """Train an energy with parameters (:class:`MLPEnergy`, :class:`NetworkEnergy`) by contrastive
-    divergence with Langevin negatives.
+    """Train an energy with parameters (:class:`MLPEnergy`, :class:`NetworkEnergy`): by default by
+    contrastive divergence with Langevin negatives, or by score matching (``objective``).
 
     Each :meth:`step` takes as many negatives as the data batch — from a persistent buffer
     (``persistent=True``: each re-drawn from the uniform box ``init_range`` with probability
@@ -73,6 +86,17 @@ class Trainer:
     with the negatives held constant (the squares are per sample, as in IGEBM). Without the
     regulariser, ``∇w L = E_data[∇w E] − E_model[∇w E]``, which is exactly minus the seed's
     estimate of ``∇w ln p(x|w)``: descending ``L`` ascends the likelihood.
+
+    With ``objective="dsm"`` or ``"ssm"`` a step samples nothing: it descends a score-matching loss
+    of the batch alone (the sampler and buffer settings go unused), differentiating ``∇x E`` once
+    more in the native core (see :meth:`TrainableEnergy.grad_params_of_score`):
+
+    - ``"dsm"``, denoising score matching (Vincent 2011): ``x̃ = x + σ ε`` and
+      ``ℓ = ½ ‖ε − σ ∇x E(x̃)‖²`` (weight ``σ²``, Song & Ermon 2019); with several ``sigma`` the
+      rows of a batch take them in turn. The model learns the data smoothed by ``N(0, σ²I)``.
+    - ``"ssm"``, sliced score matching (Song et al. 2019):
+      ``ℓ = E_v[−vᵀ ∇x²E v + ½ ⟨∇x E, v⟩²]`` over ``n_projections`` random directions per row;
+      Gaussian directions use the variance-reduced form ``E_v[−vᵀ ∇x²E v] + ½ ‖∇x E‖²``.
 
     Parameters
     ----------
@@ -121,7 +145,16 @@ class Trainer:
         Standard deviation of Gaussian noise added to every data batch (smooths the data
         distribution; common on images).
     alpha : float, default 0.0
-        Weight of the energy regulariser.
+        Weight of the energy regulariser (``objective="ml"`` only).
+    objective : {"ml", "dsm", "ssm"}, default "ml"
+        What a step minimises (above).
+    sigma : float or sequence of float, optional
+        ``"dsm"``'s noise scale(s), default 0.1; a geometric list (largest first, e.g.
+        ``np.geomspace(1, 0.01, 10)``) for multi-scale training.
+    n_projections : int, default 1
+        ``"ssm"``'s directions per data row (each costs one second-order pass).
+    projection : {"rademacher", "gaussian"}, default "rademacher"
+        ``"ssm"``'s directions; ``"gaussian"`` selects the variance-reduced loss.
     seed : None, int or numpy.random.Generator
         Seeds the buffer, the chain selection, the sampler noise, the data noise and the
         shuffling of :meth:`fit`: same seed, same run.
@@ -131,14 +164,15 @@ class Trainer:
     n_iter : int
         Training steps taken.
     history : dict of lists
-        Per step: ``loss``, ``e_data``, ``e_model``, ``grad_norm``, ``lr``, ``step_time`` (s).
+        Per step: ``loss``, ``e_data``, ``e_model``, ``grad_norm``, ``lr``, ``step_time`` (s);
+        ``e_model`` is NaN for objectives without model samples.
     """
 
     def __init__(self, energy, *, lr=1e-3, optimizer="adam", betas=(0.9, 0.999), eps=1e-8, momentum=0.0,
                  weight_decay=0.0, clip_grad_norm=None, lr_schedule=None, n_steps=20, step_size=0.01,
                  noise_scale=None, grad_clip=None, clamp=None, sampler="langevin", n_leapfrog=10, persistent=True,
                  buffer_size=10000, reinit_prob=0.05, init_range=(-1.0, 1.0), data_noise=0.0, alpha=0.0,
-                 seed=None):
+                 objective="ml", sigma=None, n_projections=1, projection="rademacher", seed=None):
         if not isinstance(energy, TrainableEnergy):
             raise TypeError(f"energy must be an energy with parameters (MLPEnergy, NetworkEnergy); got {type(energy).__name__}")
         if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
@@ -178,6 +212,19 @@ class Trainer:
         self.init_range = interval(init_range, "init_range")
         self.data_noise = non_negative_float(data_noise, "data_noise")
         self.alpha = non_negative_float(alpha, "alpha")
+        if not isinstance(objective, str) or objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {sorted(OBJECTIVES)}; got {objective!r}")
+        self.objective = objective
+        if objective != "ml" and self.alpha > 0:
+            raise ValueError(f"alpha regularises the energies of model samples: objective='ml' only; got alpha={alpha!r} "
+                             f"with objective={objective!r}")
+        if sigma is not None and objective != "dsm":
+            raise ValueError(f"sigma is the noise scale of objective='dsm'; got sigma with objective={objective!r}")
+        self.sigma = _sigmas(0.1 if sigma is None else sigma) if objective == "dsm" else None
+        self.n_projections = positive_int(n_projections, "n_projections", maximum=1024)
+        if not isinstance(projection, str) or projection not in _PROJECTIONS:
+            raise ValueError(f"projection must be one of {sorted(_PROJECTIONS)}; got {projection!r}")
+        self.projection = projection
         self.epochs_done = 0
         self.history = {k: [] for k in HISTORY_KEYS}
         self._create()
@@ -190,8 +237,11 @@ class Trainer:
             "buffer_size": self.buffer_size, "reinit_prob": self.reinit_prob, "init_low": self.init_range[0],
             "init_high": self.init_range[1], "alpha": self.alpha, "persistent": int(self.persistent),
             "data_noise": self.data_noise, "clip_grad_norm": self.clip_grad_norm or 0.0,
+            "objective": OBJECTIVES[self.objective], "n_projections": self.n_projections,
+            "projection": _PROJECTIONS[self.projection],
         }
-        self._handle = _native.trainer_create(self.energy._handle, config, None)
+        sigmas = None if self.sigma is None else np.asarray(self.sigma, dtype=np.float64)
+        self._handle = _native.trainer_create(self.energy._handle, config, None, sigmas)
 
     def current_lr(self) -> float:
         """The learning rate of the next step."""
@@ -219,7 +269,7 @@ class Trainer:
             buffer and optimiser are then left as they were before the step.
         """
         x = as_samples(x_batch, self.energy.input_shape, "x_batch")[0]
-        if self.persistent and x.shape[0] > self.buffer_size:
+        if self._uses_buffer and x.shape[0] > self.buffer_size:
             raise ValueError(
                 f"x_batch has {x.shape[0]} rows but buffer_size is {self.buffer_size}; "
                 "each step draws one persistent chain per data row"
@@ -267,7 +317,7 @@ class Trainer:
         n = data.shape[0]
         if batch_size > n:
             raise ValueError(f"batch_size ({batch_size}) is larger than the data ({n} rows)")
-        if self.persistent and batch_size > self.buffer_size:
+        if self._uses_buffer and batch_size > self.buffer_size:
             raise ValueError(f"batch_size ({batch_size}) is larger than buffer_size ({self.buffer_size})")
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
@@ -291,6 +341,10 @@ class Trainer:
         return self.history
 
     @property
+    def _uses_buffer(self) -> bool:
+        return self.persistent and self.objective == "ml"
+
+    @property
     def buffer(self) -> np.ndarray:
         """A copy of the persistent chains, shape ``(buffer_size, *energy.input_shape)``."""
         return _native.trainer_get_buffer(self._handle, self.energy.dim).reshape(-1, *self.energy.input_shape)
@@ -312,7 +366,8 @@ class Trainer:
             "n_leapfrog": self.n_leapfrog,
             "persistent": self.persistent, "buffer_size": self.buffer_size, "reinit_prob": self.reinit_prob,
             "init_range": list(self.init_range), "data_noise": self.data_noise, "alpha": self.alpha,
-            "seed": self.seed,
+            "objective": self.objective, "sigma": None if self.sigma is None else list(self.sigma),
+            "n_projections": self.n_projections, "projection": self.projection, "seed": self.seed,
         }
 
     def _state(self):

@@ -48,6 +48,13 @@ typedef int32_t ebm_status;
 #define EBM_OPT_SGD 0
 #define EBM_OPT_ADAM 1
 
+/* Objectives of ebm_trainer_config, and the directions of sliced score matching. */
+#define EBM_OBJECTIVE_ML 0  /* maximum likelihood: contrastive divergence with the sampler's negatives */
+#define EBM_OBJECTIVE_DSM 1 /* denoising score matching at the noise scales sigmas */
+#define EBM_OBJECTIVE_SSM 2 /* sliced score matching with n_projections directions per row */
+#define EBM_PROJECTION_RADEMACHER 0
+#define EBM_PROJECTION_GAUSSIAN 1 /* with the variance-reduced loss */
+
 /* Opaque handles. */
 typedef struct ebm_energy ebm_energy;
 typedef struct ebm_trainer ebm_trainer;
@@ -145,13 +152,18 @@ typedef struct ebm_trainer_config {
     int32_t persistent;    /* 1: replay buffer; 0: short-run chains from uniform noise each step */
     double data_noise;     /* std of Gaussian noise added to data batches */
     double clip_grad_norm; /* <= 0: none; else the parameter gradient's norm is capped to it */
+    int32_t objective;     /* EBM_OBJECTIVE_*; objectives other than ML sample no negatives */
+    const double *sigmas;  /* DSM: the n_sigmas noise scales (positive) */
+    int64_t n_sigmas;
+    int64_t n_projections; /* SSM: directions per data row, 1 to 1024 */
+    int32_t projection;    /* SSM: EBM_PROJECTION_* */
 } ebm_trainer_config;
 
 /* What one training step measured. */
 typedef struct ebm_train_stats {
-    double loss;      /* mean E(data) - mean E(model) + alpha (mean E(data)^2 + mean E(model)^2) */
-    double e_data;    /* mean E(data) */
-    double e_model;   /* mean E(model samples) */
+    double loss;      /* the objective; for ML mean E(data) - mean E(model) + alpha (mean E(data)^2 + mean E(model)^2) */
+    double e_data;    /* mean E(data) (DSM: of the perturbed data) */
+    double e_model;   /* mean E(model samples); NaN without model samples (DSM, SSM) */
     double grad_norm; /* Euclidean norm of the parameter gradient */
 } ebm_train_stats;
 

@@ -1,0 +1,44 @@
+/// What a training step minimises.
+///
+/// Maximum likelihood needs samples of the model (the negatives the trainer's sampler moves); the
+/// other objectives need the data batch only, and each is one `DataObjective` in its own file.
+public enum TrainingObjective: Sendable, Equatable {
+    /// Contrastive divergence with persistent or short-run chains (`Trainer`'s default).
+    case maximumLikelihood
+    /// Denoising score matching (`DenoisingScoreMatching.swift`).
+    case denoisingScoreMatching(sigmas: [Float])
+    /// Sliced score matching (`SlicedScoreMatching.swift`).
+    case slicedScoreMatching(projections: Int, gaussian: Bool)
+
+    /// The objective's computation, or `nil` for maximum likelihood.
+    func dataObjective() throws -> (any DataObjective)? {
+        switch self {
+        case .maximumLikelihood:
+            return nil
+        case .denoisingScoreMatching(let sigmas):
+            return try DenoisingScoreMatching(sigmas: sigmas)
+        case .slicedScoreMatching(let projections, let gaussian):
+            return try SlicedScoreMatching(projections: projections, gaussian: gaussian)
+        }
+    }
+}
+
+/// An objective computed from the data batch alone: `L = (1/N) Σ_i ℓ(x_i)` over the `N` rows of a
+/// batch. The trainer splits the rows into blocks that depend only on `N` (`ChainBlocks`), runs
+/// `block` on each (spread over the threads, each with its own workspace and scratch), and adds
+/// the blocks' gradients and sums in block order, so the step does not depend on the thread count.
+/// Random draws are keyed by `(seed, purpose, step)` and the row's index in the batch.
+protocol DataObjective {
+    /// Rows of the model workspace a block of `rows` data rows needs.
+    func workspaceRows(rows: Int) -> Int
+    /// Floats of scratch a block of `rows` data rows of `dimension` values (and a model of
+    /// `parameters` parameters) needs.
+    func scratchCount(rows: Int, dimension: Int, parameters: Int) -> Int
+    /// For the block of data rows `x` (`rows × dim`; row `i` is row `firstRow + i` of the batch)
+    /// at training step `step` (0-based): writes `grad ← ∇w Σ_i scale · ℓ(x_i)` (overwriting) and
+    /// returns `Σ_i ℓ(x_i)` and `Σ_i E` of the points the objective evaluates the energy at.
+    func block<Model: TrainableEnergy>(
+        _ model: Model, x: UnsafePointer<Float>, rows: Int, firstRow: Int, step: Int, seed: UInt64, scale: Float,
+        grad: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, workspace: Model.Workspace
+    ) -> (loss: Double, energy: Double)
+}
