@@ -30,8 +30,9 @@ struct DenoisingScoreMatching: DataObjective {
 
     func block<Model: TrainableEnergy>(
         _ model: Model, x: UnsafePointer<Float>, rows: Int, firstRow: Int, step: Int, seed: UInt64, scale: Float,
-        grad: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, workspace: Model.Workspace
-    ) -> (loss: Double, energy: Double) {
+        own: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        workspace: Model.Workspace
+    ) -> ObjectiveSums {
         let d = model.dimension, n = rows * d
         let perturbed = scratch, u = scratch + n, eps = scratch + 2 * n, g = scratch + 3 * n
         let outputs = scratch + 4 * n, cotangents = outputs + 2 * rows
@@ -61,6 +62,6 @@ struct DenoisingScoreMatching: DataObjective {
         model.forwardJet(perturbed, rows: rows, order: 1, outputs: outputs, workspace: workspace)
         model.parameterGradientOfJet(perturbed, rows: rows, order: 1, outputs: outputs, cotangents: cotangents,
                                      into: grad, workspace: workspace)
-        return (loss, energy)
+        return ObjectiveSums(loss: loss, energy: energy)
     }
 }

@@ -100,4 +100,6 @@ public enum Purpose {
     static let denoisingNoise: UInt64 = 10
     /// Sliced score matching's projections.
     static let projections: UInt64 = 11
+    /// Noise-contrastive estimation's noise samples.
+    static let nceNoise: UInt64 = 12
 }

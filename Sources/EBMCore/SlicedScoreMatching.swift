@@ -35,8 +35,9 @@ struct SlicedScoreMatching: DataObjective {
 
     func block<Model: TrainableEnergy>(
         _ model: Model, x: UnsafePointer<Float>, rows: Int, firstRow: Int, step: Int, seed: UInt64, scale: Float,
-        grad: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, workspace: Model.Workspace
-    ) -> (loss: Double, energy: Double) {
+        own: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        workspace: Model.Workspace
+    ) -> ObjectiveSums {
         let d = model.dimension, m = projections, jetRows = rows * m, n = jetRows * d
         let points = scratch, v = scratch + n, zeros = scratch + 2 * n
         let outputs = scratch + 3 * n, cotangents = outputs + 3 * jetRows
@@ -63,7 +64,7 @@ struct SlicedScoreMatching: DataObjective {
         model.parameterGradientOfJet(points, rows: jetRows, order: 2, outputs: outputs, cotangents: cotangents,
                                      into: grad, workspace: workspace)
         loss /= Double(m)
-        guard gaussian else { return (loss, energy) }
+        guard gaussian else { return ObjectiveSums(loss: loss, energy: energy) }
 
         // SSM-VR's ½‖∇E‖²: its gradient is ∇w ⟨∇E(x), ∇E(x)⟩/2 with the direction held, a
         // first-order jet along scale·∇E. The jet's input is [x; scale·∇E] in the first 2·rows·d
@@ -84,6 +85,6 @@ struct SlicedScoreMatching: DataObjective {
         model.parameterGradientOfJet(points, rows: rows, order: 1, outputs: outputs, cotangents: cotangents,
                                      into: extra, workspace: workspace)
         for i in 0..<model.parameterCount { grad[i] += extra[i] }
-        return (loss, energy)
+        return ObjectiveSums(loss: loss, energy: energy)
     }
 }

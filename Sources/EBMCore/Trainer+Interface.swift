@@ -8,8 +8,13 @@ public protocol TrainerInterface: AnyObject {
     var buffer: ReplayBuffer { get }
     var optimizer: Optimizer { get }
     var stepCount: Int { get }
+    /// The objective's own parameters (NCE's log-normaliser) and their optimiser.
+    var objectiveParameters: FloatBuffer { get }
+    var objectiveOptimizer: Optimizer { get }
     func step(_ data: UnsafeBufferPointer<Float>, rows: Int, learningRate: Float?,
               shouldStop: () -> Bool) throws -> TrainingStepStatistics
+    func copyObjectiveState(into out: UnsafeMutableBufferPointer<Float>) throws
+    func restoreObjectiveState(_ state: UnsafeBufferPointer<Float>) throws
     func restore(stepCount: Int, updates: Int, firstMoment: UnsafeBufferPointer<Float>,
                  secondMoment: UnsafeBufferPointer<Float>, bufferStates: UnsafeBufferPointer<Float>,
                  permutation: UnsafeBufferPointer<Int64>) throws

@@ -93,7 +93,11 @@ public final class Trainer<Model: TrainableEnergy> {
     private let kernel: any SamplerKernel
     /// The objective's computation when it needs the data only (`nil`: maximum likelihood).
     private let dataObjective: (any DataObjective)?
+    /// The objective's own parameters (NCE's log-normaliser; none for the others) and their optimiser.
+    public let objectiveParameters: FloatBuffer
+    public let objectiveOptimizer: Optimizer
     private var workspace: StepWorkspace<Model>
+    /// The model's gradient, then the objective's.
     private let gradient: FloatBuffer
     /// Parameters and optimiser state before the last update, to roll back a divergent one.
     private let backup: FloatBuffer
@@ -110,9 +114,13 @@ public final class Trainer<Model: TrainableEnergy> {
         var stream = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferInit))
         buffer = ReplayBuffer(capacity: settings.bufferSize, dimension: model.dimension,
                               low: settings.initLow, high: settings.initHigh, stream: &stream)
+        objectiveParameters = FloatBuffer(dataObjective?.initialParameters ?? [])
+        var objectiveSettings = settings.optimizer
+        objectiveSettings.weightDecay = 0
+        objectiveOptimizer = Optimizer(objectiveSettings, count: objectiveParameters.count)
         workspace = StepWorkspace(model: model, capacity: 1, rows: 1, threads: 1)
-        gradient = FloatBuffer(count: model.parameterCount)
-        backup = FloatBuffer(count: 3 * model.parameterCount)
+        gradient = FloatBuffer(count: model.parameterCount + objectiveParameters.count)
+        backup = FloatBuffer(count: 3 * (model.parameterCount + objectiveParameters.count))
         bufferBackup = FloatBuffer(count: model.buffers.count)
     }
 
@@ -191,7 +199,7 @@ public final class Trainer<Model: TrainableEnergy> {
     /// blocks over the threads, then the update. On any error nothing changes.
     private func dataObjectiveStep(_ objective: any DataObjective, _ data: UnsafeBufferPointer<Float>, rows: Int,
                                    learningRate: Float?, _ ws: StepWorkspace<Model>) throws -> TrainingStepStatistics {
-        let d = model.dimension, p = model.parameterCount
+        let d = model.dimension
         let x = ws.joint.base
         x.update(from: data.baseAddress!, count: rows * d)
         addDataNoise(rows: rows, ws)
@@ -205,23 +213,26 @@ public final class Trainer<Model: TrainableEnergy> {
         do {
             let stats = try model.lock.read { () throws -> TrainingStepStatistics in
                 let blocks = ws.objectiveBlocks, scale = 1 / Float(rows), step = stepCount
+                let stride = gradient.count, own = UnsafePointer(objectiveParameters.base)
                 try ChainParallel.run(blocks, threads: ws.objectiveWorkspaces.count, steps: 1, poll: { _ in false }) { b, worker, _ in
                     let r = blocks.range(b)
-                    let (loss, energy) = objective.block(
+                    let sums = objective.block(
                         model, x: x + r.lowerBound * d, rows: r.count, firstRow: r.lowerBound, step: step,
-                        seed: settings.seed, scale: scale, grad: ws.partials.base + b * p,
+                        seed: settings.seed, scale: scale, own: own, grad: ws.partials.base + b * stride,
                         scratch: ws.objectiveScratch[worker].base, workspace: ws.objectiveWorkspaces[worker])
-                    ws.blockSums[2 * b] = loss
-                    ws.blockSums[2 * b + 1] = energy
+                    ws.blockSums[3 * b] = sums.loss
+                    ws.blockSums[3 * b + 1] = sums.energy
+                    ws.blockSums[3 * b + 2] = sums.otherEnergy
                 }
-                var loss = 0.0, energy = 0.0
+                var loss = 0.0, energy = 0.0, other = 0.0
                 for b in 0..<blocks.count {
-                    loss += ws.blockSums[2 * b]
-                    energy += ws.blockSums[2 * b + 1]
+                    loss += ws.blockSums[3 * b]
+                    energy += ws.blockSums[3 * b + 1]
+                    other += ws.blockSums[3 * b + 2]
                 }
                 sumPartials(count: blocks.count, ws)
                 let stats = TrainingStepStatistics(loss: loss / Double(rows), dataEnergy: energy / Double(rows),
-                                                   modelEnergy: .nan, gradientNorm: 0)
+                                                   modelEnergy: other / Double(rows), gradientNorm: 0)
                 guard stats.loss.isFinite, stats.dataEnergy.isFinite else {
                     throw EBMError.diverged(Divergence(.training, .energy, step: stepCount + 1,
                         "training diverged at step \(stepCount + 1): non-finite loss or energy (loss = \(stats.loss), mean E(data) = \(stats.dataEnergy))"))
@@ -254,7 +265,7 @@ public final class Trainer<Model: TrainableEnergy> {
 
     /// `gradient ← Σ_b partial_b`, in block order.
     private func sumPartials(count: Int, _ ws: StepWorkspace<Model>) {
-        let p = model.parameterCount
+        let p = gradient.count
         gradient.base.update(from: ws.partials.base, count: p)
         for b in 1..<max(1, count) {
             let partial = ws.partials.base + b * p
@@ -275,7 +286,30 @@ public final class Trainer<Model: TrainableEnergy> {
         optimizer.firstMoment.base.update(from: firstMoment.baseAddress!, count: p)
         optimizer.secondMoment.base.update(from: secondMoment.baseAddress!, count: p)
         optimizer.updates = updates
+        objectiveOptimizer.updates = updates
         self.stepCount = stepCount
+    }
+
+    /// `[values, first moments, second moments]` of the objective's own parameters.
+    public func copyObjectiveState(into out: UnsafeMutableBufferPointer<Float>) throws {
+        let k = objectiveParameters.count
+        try require(out.count == 3 * k, "the objective's state has \(3 * k) values, got room for \(out.count)")
+        guard let o = out.baseAddress, k > 0 else { return }
+        o.update(from: objectiveParameters.base, count: k)
+        (o + k).update(from: objectiveOptimizer.firstMoment.base, count: k)
+        (o + 2 * k).update(from: objectiveOptimizer.secondMoment.base, count: k)
+    }
+
+    /// Restores what `copyObjectiveState` wrote (after `restore`, which sets the update count).
+    public func restoreObjectiveState(_ state: UnsafeBufferPointer<Float>) throws {
+        let k = objectiveParameters.count
+        try require(state.count == 3 * k, "the objective's state has \(3 * k) values, got \(state.count)")
+        guard let s = state.baseAddress, k > 0 else { return }
+        try require(state.allSatisfy(\.isFinite) && (0..<k).allSatisfy { s[2 * k + $0] >= 0 },
+                    "the objective's state must be finite with non-negative second moments")
+        objectiveParameters.base.update(from: s, count: k)
+        objectiveOptimizer.firstMoment.base.update(from: s + k, count: k)
+        objectiveOptimizer.secondMoment.base.update(from: s + 2 * k, count: k)
     }
 
     /// Moves the negatives by the configured kernel, noise keyed by `(seed, step count)`.
@@ -344,22 +378,39 @@ public final class Trainer<Model: TrainableEnergy> {
         return result
     }
 
-    /// The optimiser step, rolled back (parameters and moments) if it leaves a non-finite value.
+    /// The optimiser step (the model's parameters, then the objective's), rolled back (parameters
+    /// and moments) if it leaves a non-finite value.
     private func applyUpdate(learningRate: Float) throws {
         let p = model.parameterCount
-        try model.lock.write {
-            backup.base.update(from: model.parameters.base, count: p)
-            (backup.base + p).update(from: optimizer.firstMoment.base, count: p)
-            (backup.base + 2 * p).update(from: optimizer.secondMoment.base, count: p)
-            optimizer.update(model.parameters.all, gradient: UnsafeBufferPointer(gradient.all), learningRate: learningRate)
-            defer { model.parametersDidChange() }
+        /// Saves `parameters` and `optimizer`'s moments at `backup + 3·offset`, then updates.
+        func update(_ parameters: FloatBuffer, _ optimizer: Optimizer, offset: Int) -> Bool {
+            let n = parameters.count, saved = backup.base + 3 * offset
+            guard n > 0 else { return true }
+            saved.update(from: parameters.base, count: n)
+            (saved + n).update(from: optimizer.firstMoment.base, count: n)
+            (saved + 2 * n).update(from: optimizer.secondMoment.base, count: n)
+            optimizer.update(parameters.all, gradient: UnsafeBufferPointer(start: gradient.base + offset, count: n),
+                             learningRate: learningRate)
             var finite = true
-            for i in 0..<p { finite = finite && model.parameters.base[i].isFinite }
+            for i in 0..<n { finite = finite && parameters.base[i].isFinite }
+            return finite
+        }
+        func rollBack(_ parameters: FloatBuffer, _ optimizer: Optimizer, offset: Int) {
+            let n = parameters.count, saved = backup.base + 3 * offset
+            guard n > 0 else { return }
+            parameters.base.update(from: saved, count: n)
+            optimizer.firstMoment.base.update(from: saved + n, count: n)
+            optimizer.secondMoment.base.update(from: saved + 2 * n, count: n)
+            optimizer.updates -= 1
+        }
+        try model.lock.write {
+            let modelFinite = update(model.parameters, optimizer, offset: 0)  // both run: both roll back
+            let objectiveFinite = update(objectiveParameters, objectiveOptimizer, offset: p)
+            let finite = modelFinite && objectiveFinite
+            defer { model.parametersDidChange() }
             if !finite {
-                model.parameters.base.update(from: backup.base, count: p)
-                optimizer.firstMoment.base.update(from: backup.base + p, count: p)
-                optimizer.secondMoment.base.update(from: backup.base + 2 * p, count: p)
-                optimizer.updates -= 1
+                rollBack(model.parameters, optimizer, offset: 0)
+                rollBack(objectiveParameters, objectiveOptimizer, offset: p)
                 throw EBMError.diverged(Divergence(.training, .parameters, step: stepCount + 1,
                     "training diverged at step \(stepCount + 1): the update made a parameter non-finite (lr too large?); parameters kept from before the step"))
             }
@@ -413,9 +464,10 @@ private final class StepWorkspace<Model: TrainableEnergy> {
             FloatBuffer(count: objective!.scratchCount(rows: objectiveBlocks.blockRows, dimension: model.dimension,
                                                        parameters: model.parameterCount))
         }
-        blockSums = .allocate(capacity: 2 * objectiveBlocks.count)
+        blockSums = .allocate(capacity: 3 * objectiveBlocks.count)
         blockSums.initialize(repeating: 0)
-        partials = FloatBuffer(count: max(gradientBlocks.count, objectiveBlocks.count) * model.parameterCount)
+        partials = FloatBuffer(count: max(gradientBlocks.count, objectiveBlocks.count)
+                                      * (model.parameterCount + (objective?.initialParameters.count ?? 0)))
         joint = FloatBuffer(count: 2 * capacity * model.dimension)
         energies = FloatBuffer(count: 2 * capacity)
         cotangent = FloatBuffer(count: 2 * capacity)

@@ -22,14 +22,14 @@ extension TrainerSettings {
         settings.persistent = c.persistent != 0
         settings.dataNoise = Float(c.data_noise)
         settings.gradientClipNorm = c.clip_grad_norm > 0 ? Float(c.clip_grad_norm) : nil
-        settings.objective = try TrainingObjective(c)
+        settings.objective = try TrainingObjective(c, dimension: dimension)
         self = try settings.validated()
     }
 }
 
 extension TrainingObjective {
     /// The objective of the C config (its arrays read here).
-    init(_ c: ebm_trainer_config) throws {
+    init(_ c: ebm_trainer_config, dimension: Int) throws {
         switch c.objective {
         case EBM_OBJECTIVE_ML:
             self = .maximumLikelihood
@@ -41,6 +41,12 @@ extension TrainingObjective {
                 throw EBMError.invalidArgument("unknown projection code \(c.projection)")
             }
             self = .slicedScoreMatching(projections: Int(clamping: c.n_projections), gaussian: c.projection == EBM_PROJECTION_GAUSSIAN)
+        case EBM_OBJECTIVE_NCE:
+            let d = dimension
+            self = .noiseContrastive(
+                mean: Array(UnsafeBufferPointer(start: try nonNull(c.noise_mean, "noise_mean"), count: d)),
+                covariance: Array(UnsafeBufferPointer(start: try nonNull(c.noise_cov, "noise_cov"), count: d * d)),
+                ratio: Int(clamping: c.noise_ratio))
         default:
             throw EBMError.invalidArgument("unknown objective code \(c.objective)")
         }
@@ -161,5 +167,30 @@ public func ebmTrainerSetState(
                 bufferStates: UnsafeBufferPointer(start: try nonNull(buffer, "buffer"), count: nb),
                 permutation: UnsafeBufferPointer(start: try nonNull(permutation, "permutation"), count: chains))
         }
+    }
+}
+
+@_cdecl("ebm_trainer_num_objective_parameters")
+public func ebmTrainerNumObjectiveParameters(_ trainer: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> ebm_status {
+    withStatus {
+        try nonNull(out, "out").pointee = Int64(try object(trainer, as: TrainerHandle.self).trainer.objectiveParameters.count)
+    }
+}
+
+@_cdecl("ebm_trainer_get_objective_state")
+public func ebmTrainerGetObjectiveState(_ trainer: OpaquePointer?, _ state: UnsafeMutablePointer<Float>?, _ count: Int64) -> ebm_status {
+    withStatus {
+        let h = try object(trainer, as: TrainerHandle.self)
+        let out = UnsafeMutableBufferPointer(start: try nonNull(state, "state"), count: try checkedCount(count, "count"))
+        try h.lock.read { try h.trainer.copyObjectiveState(into: out) }
+    }
+}
+
+@_cdecl("ebm_trainer_set_objective_state")
+public func ebmTrainerSetObjectiveState(_ trainer: OpaquePointer?, _ state: UnsafePointer<Float>?, _ count: Int64) -> ebm_status {
+    withStatus {
+        let h = try object(trainer, as: TrainerHandle.self)
+        let values = UnsafeBufferPointer(start: try nonNull(state, "state"), count: try checkedCount(count, "count"))
+        try h.lock.write { try h.trainer.restoreObjectiveState(values) }
     }
 }

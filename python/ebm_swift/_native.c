@@ -706,8 +706,9 @@ static const config_field TRAINER_FIELDS[] = {
     FIELD(ebm_trainer_config, objective, FIELD_INT32),
     FIELD(ebm_trainer_config, n_projections, FIELD_INT64),
     FIELD(ebm_trainer_config, projection, FIELD_INT32),
+    FIELD(ebm_trainer_config, noise_ratio, FIELD_INT64),
     {NULL, 0, FIELD_INT32, NULL},
-}; /* sigmas, a pointer, is passed as an array beside the dict (n_sigmas is its length) */
+}; /* the arrays sigmas, noise_mean and noise_cov cross in a second dict (trainer_create) */
 
 /* Fills the struct at `base` from `dict` by the table `fields`. 0, or -1 with TypeError (missing
    or unknown field, not a dict), OverflowError or the conversion's error set. */
@@ -977,32 +978,49 @@ static PyObject *py_get_num_threads(PyObject *self, PyObject *args) {
 
 /* ---- training --------------------------------------------------------------------------------- */
 
-/* trainer_create(handle, config, inverse_mass, sigmas) -> trainer; `config` holds
-   ebm_trainer_config's fields, `sigmas` is None or DSM's noise scales (float64). */
+/* The float64 array `name` of `arrays` (a dict), or NULL for None; a new reference in *out.
+   `count` >= 0 requires that many values. 0, or -1 with an exception set. */
+static int config_array(PyObject *arrays, const char *name, npy_intp count, PyArrayObject **out) {
+    PyObject *value = PyDict_GetItemString(arrays, name); /* borrowed */
+    *out = NULL;
+    if (value == NULL) {
+        PyErr_Format(PyExc_TypeError, "arrays: missing field '%s'", name);
+        return -1;
+    }
+    if (value == Py_None) return 0;
+    *out = (PyArrayObject *)PyArray_FROM_OTF(value, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+    if (*out == NULL) return -1;
+    if (PyArray_NDIM(*out) != 1 || (count >= 0 && PyArray_SIZE(*out) != count)) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a 1-d array%s", name, count >= 0 ? " of the stated size" : "");
+        Py_CLEAR(*out);
+        return -1;
+    }
+    return 0;
+}
+
+/* trainer_create(handle, config, arrays) -> trainer; `config` holds ebm_trainer_config's scalar
+   fields, `arrays` its arrays by name: sigmas (DSM), noise_mean and noise_cov (NCE, flattened),
+   each None or float64. */
 static PyObject *py_trainer_create(PyObject *self, PyObject *args) {
-    PyObject *capsule, *config_obj, *mass_obj, *sigmas_obj, *result = NULL;
-    PyArrayObject *mass = NULL, *sigmas = NULL;
+    PyObject *capsule, *config_obj, *arrays, *result = NULL;
+    PyArrayObject *sigmas = NULL, *mean = NULL, *cov = NULL;
     ebm_energy *e;
     ebm_trainer *out = NULL;
     ebm_trainer_config c;
     npy_intp dim;
     ebm_status status;
     memset(&c, 0, sizeof c);
-    if (!PyArg_ParseTuple(args, "OOOO", &capsule, &config_obj, &mass_obj, &sigmas_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOO!", &capsule, &config_obj, &PyDict_Type, &arrays)) return NULL;
     if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
-    if (fill_config(&c, TRAINER_FIELDS, config_obj, "config") < 0 || inverse_mass_from(mass_obj, dim, &mass) < 0)
+    if (fill_config(&c, TRAINER_FIELDS, config_obj, "config") < 0 || config_array(arrays, "sigmas", -1, &sigmas) < 0 ||
+        config_array(arrays, "noise_mean", dim, &mean) < 0 || config_array(arrays, "noise_cov", dim * dim, &cov) < 0)
         goto fail;
-    c.sampler.inverse_mass = mass ? (const float *)PyArray_DATA(mass) : NULL;
-    if (sigmas_obj != Py_None) {
-        sigmas = (PyArrayObject *)PyArray_FROM_OTF(sigmas_obj, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
-        if (sigmas == NULL) goto fail;
-        if (PyArray_NDIM(sigmas) != 1) {
-            PyErr_SetString(PyExc_ValueError, "sigmas: expected a 1-d array");
-            goto fail;
-        }
+    if (sigmas != NULL) {
         c.sigmas = (const double *)PyArray_DATA(sigmas);
         c.n_sigmas = PyArray_SIZE(sigmas);
     }
+    c.noise_mean = mean ? (const double *)PyArray_DATA(mean) : NULL;
+    c.noise_cov = cov ? (const double *)PyArray_DATA(cov) : NULL;
     Py_BEGIN_ALLOW_THREADS
     status = ebm_trainer_create(e, &c, &out);
     Py_END_ALLOW_THREADS
@@ -1013,9 +1031,49 @@ static PyObject *py_trainer_create(PyObject *self, PyObject *args) {
     result = PyCapsule_New(out, TRAINER_CAPSULE, trainer_capsule_destroy);
     if (result == NULL) ebm_trainer_destroy(out);
 fail:
-    Py_XDECREF(mass);
     Py_XDECREF(sigmas);
+    Py_XDECREF(mean);
+    Py_XDECREF(cov);
     return result;
+}
+
+/* trainer_objective_state(handle) -> float32 array (3 k,) or None when the objective has no parameters */
+static PyObject *py_trainer_objective_state(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    PyArrayObject *state;
+    ebm_trainer *t;
+    int64_t k = 0;
+    npy_intp n;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "O", &capsule) || (t = trainer_from(capsule)) == NULL) return NULL;
+    if ((status = ebm_trainer_num_objective_parameters(t, &k)) != EBM_OK) return raise_status(status);
+    if (k == 0) Py_RETURN_NONE;
+    n = (npy_intp)(3 * k);
+    if ((state = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT32)) == NULL) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_trainer_get_objective_state(t, (float *)PyArray_DATA(state), 3 * k);
+    Py_END_ALLOW_THREADS
+    if (status != EBM_OK) {
+        Py_DECREF(state);
+        return raise_status(status);
+    }
+    return (PyObject *)state;
+}
+
+/* trainer_set_objective_state(handle, state float32 (3 k,)) */
+static PyObject *py_trainer_set_objective_state(PyObject *self, PyObject *args) {
+    PyObject *capsule, *state_obj;
+    PyArrayObject *state;
+    ebm_trainer *t;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &state_obj) || (t = trainer_from(capsule)) == NULL) return NULL;
+    if ((state = as_float32(state_obj, 1, -1, "objective_state")) == NULL) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_trainer_set_objective_state(t, (const float *)PyArray_DATA(state), PyArray_DIM(state, 0));
+    Py_END_ALLOW_THREADS
+    Py_DECREF(state);
+    if (status != EBM_OK) return raise_status(status);
+    Py_RETURN_NONE;
 }
 
 /* trainer_step(handle, x, dim, lr, history) -> (loss, e_data, e_model, grad_norm, lr, step_time).
@@ -1215,6 +1273,8 @@ static PyMethodDef methods[] = {
     {"set_num_threads", py_set_num_threads, METH_VARARGS, NULL},
     {"get_num_threads", py_get_num_threads, METH_NOARGS, NULL},
     {"trainer_create", py_trainer_create, METH_VARARGS, NULL},
+    {"trainer_objective_state", py_trainer_objective_state, METH_VARARGS, NULL},
+    {"trainer_set_objective_state", py_trainer_set_objective_state, METH_VARARGS, NULL},
     {"trainer_step", py_trainer_step, METH_VARARGS, NULL},
     {"trainer_get_buffer", py_trainer_get_buffer, METH_VARARGS, NULL},
     {"trainer_step_count", py_trainer_step_count, METH_VARARGS, NULL},
@@ -1238,7 +1298,7 @@ static int add_codes(PyObject *m) {
     CODE(EBM_ACT_SWISH) CODE(EBM_ACT_TANH) CODE(EBM_ACT_SOFTPLUS) CODE(EBM_ACT_ELU) CODE(EBM_ACT_LEAKY_RELU)
     CODE(EBM_ACT_GELU) CODE(EBM_ACT_GELU_ERF)
     CODE(EBM_OPT_SGD) CODE(EBM_OPT_ADAM)
-    CODE(EBM_OBJECTIVE_ML) CODE(EBM_OBJECTIVE_DSM) CODE(EBM_OBJECTIVE_SSM)
+    CODE(EBM_OBJECTIVE_ML) CODE(EBM_OBJECTIVE_DSM) CODE(EBM_OBJECTIVE_SSM) CODE(EBM_OBJECTIVE_NCE)
     CODE(EBM_PROJECTION_RADEMACHER) CODE(EBM_PROJECTION_GAUSSIAN)
     CODE(EBM_KERNEL_LANGEVIN) CODE(EBM_KERNEL_MALA) CODE(EBM_KERNEL_HMC)
     CODE(EBM_LAYER_LINEAR) CODE(EBM_LAYER_CONV2D) CODE(EBM_LAYER_AVGPOOL2D) CODE(EBM_LAYER_ACTIVATION)

@@ -18,6 +18,7 @@ from ._validation import (
     positive_float,
     positive_int,
     probability,
+    real_array,
     resolve_seed,
 )
 from .energies import TrainableEnergy
@@ -29,7 +30,8 @@ __all__ = ["Trainer", "TrainingDivergedError"]
 
 _OPTIMIZERS = {"sgd": _native.EBM_OPT_SGD, "adam": _native.EBM_OPT_ADAM}
 #: Training objectives and their codes in the C ABI (ebm_swift.h, EBM_OBJECTIVE_*).
-OBJECTIVES = {"ml": _native.EBM_OBJECTIVE_ML, "dsm": _native.EBM_OBJECTIVE_DSM, "ssm": _native.EBM_OBJECTIVE_SSM}
+OBJECTIVES = {"ml": _native.EBM_OBJECTIVE_ML, "dsm": _native.EBM_OBJECTIVE_DSM, "ssm": _native.EBM_OBJECTIVE_SSM,
+              "nce": _native.EBM_OBJECTIVE_NCE}
 _PROJECTIONS = {"rademacher": _native.EBM_PROJECTION_RADEMACHER, "gaussian": _native.EBM_PROJECTION_GAUSSIAN}
 HISTORY_KEYS = ("loss", "e_data", "e_model", "grad_norm", "lr", "step_time")
 
@@ -62,6 +64,46 @@ def _sigmas(value):
     if len(items) > 1024:
         raise ValueError(f"sigma may hold at most 1024 noise scales; got {len(items)}")
     return tuple(positive_float(v, "sigma" if len(items) == 1 else f"sigma[{i}]") for i, v in enumerate(items))
+
+
+def fit_gaussian_noise(X) -> tuple:
+    """NCE's default noise: the Gaussian fitted to ``X`` ``(n, d)``, its covariance with a ridge of
+    1e-3 × the mean variance (positive definite also for data on a subspace, e.g. images with
+    constant border pixels).
+
+    Returns
+    -------
+    mean : ndarray, shape (d,), float64
+    cov : ndarray, shape (d, d), float64
+    """
+    X = np.asarray(X, dtype=np.float64)
+    mean = X.mean(0)
+    cov = np.atleast_2d(np.cov(X.T)) if len(X) > 1 else np.zeros((X.shape[1], X.shape[1]))
+    ridge = 1e-3 * max(float(np.trace(cov)) / len(mean), 1e-6)
+    return mean, cov + ridge * np.eye(len(mean))
+
+
+def _noise(value, dim):
+    """NCE's ``noise=(mean, cov)``, checked: finite, shapes ``(dim,)`` and ``(dim, dim)``, symmetric
+    positive definite."""
+    try:
+        mean, cov = value
+    except (TypeError, ValueError):
+        raise TypeError(f"noise must be a pair (mean, cov); got {type(value).__name__}") from None
+    mean = real_array(mean, "noise mean").astype(np.float64)
+    cov = real_array(cov, "noise cov").astype(np.float64)
+    if mean.shape != (dim,) or cov.shape != (dim, dim):
+        raise ValueError(f"noise must be (mean of shape ({dim},), cov of shape ({dim}, {dim})); "
+                         f"got shapes {mean.shape} and {cov.shape}")
+    if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
+        raise ValueError("noise mean and cov must be finite")
+    if not np.allclose(cov, cov.T, rtol=1e-9, atol=0):
+        raise ValueError("noise cov must be symmetric")
+    try:
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise ValueError("noise cov must be positive definite") from None
+    return mean, cov
 
 
 def _unit_interval_open(value, name):
@@ -97,6 +139,11 @@ class Trainer:
     - ``"ssm"``, sliced score matching (Song et al. 2019):
       ``ℓ = E_v[−vᵀ ∇x²E v + ½ ⟨∇x E, v⟩²]`` over ``n_projections`` random directions per row;
       Gaussian directions use the variance-reduced form ``E_v[−vᵀ ∇x²E v] + ½ ‖∇x E‖²``.
+
+    With ``objective="nce"`` (noise-contrastive estimation, Gutmann & Hyvärinen 2010) a step
+    classifies the batch against ``noise_ratio`` samples per row of a Gaussian ``noise`` by
+    logistic regression on ``G(x) = −E(x) − c − ln q(x) − ln ν``, learning the log-normaliser ``c``
+    (:attr:`log_normaliser`, an estimate of ``ln Z``) with the network.
 
     Parameters
     ----------
@@ -155,6 +202,12 @@ class Trainer:
         ``"ssm"``'s directions per data row (each costs one second-order pass).
     projection : {"rademacher", "gaussian"}, default "rademacher"
         ``"ssm"``'s directions; ``"gaussian"`` selects the variance-reduced loss.
+    noise : (mean, cov), optional
+        ``"nce"``'s noise ``N(mean, cov)`` (shapes ``(dim,)``, ``(dim, dim)``); by default the
+        Gaussian fitted to the data of the first :meth:`fit` (or the first :meth:`step`'s batch) by
+        :func:`fit_gaussian_noise`.
+    noise_ratio : int, default 1
+        ``"nce"``'s noise samples per data row.
     seed : None, int or numpy.random.Generator
         Seeds the buffer, the chain selection, the sampler noise, the data noise and the
         shuffling of :meth:`fit`: same seed, same run.
@@ -172,7 +225,8 @@ class Trainer:
                  weight_decay=0.0, clip_grad_norm=None, lr_schedule=None, n_steps=20, step_size=0.01,
                  noise_scale=None, grad_clip=None, clamp=None, sampler="langevin", n_leapfrog=10, persistent=True,
                  buffer_size=10000, reinit_prob=0.05, init_range=(-1.0, 1.0), data_noise=0.0, alpha=0.0,
-                 objective="ml", sigma=None, n_projections=1, projection="rademacher", seed=None):
+                 objective="ml", sigma=None, n_projections=1, projection="rademacher", noise=None, noise_ratio=1,
+                 seed=None):
         if not isinstance(energy, TrainableEnergy):
             raise TypeError(f"energy must be an energy with parameters (MLPEnergy, NetworkEnergy); got {type(energy).__name__}")
         if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
@@ -225,9 +279,26 @@ class Trainer:
         if not isinstance(projection, str) or projection not in _PROJECTIONS:
             raise ValueError(f"projection must be one of {sorted(_PROJECTIONS)}; got {projection!r}")
         self.projection = projection
+        if noise is not None and objective != "nce":
+            raise ValueError(f"noise is the noise distribution of objective='nce'; got noise with objective={objective!r}")
+        self.noise = None if noise is None else _noise(noise, energy.dim)
+        self.noise_ratio = positive_int(noise_ratio, "noise_ratio", maximum=1024)
         self.epochs_done = 0
         self.history = {k: [] for k in HISTORY_KEYS}
-        self._create()
+        self._handle = None
+        if objective != "nce" or self.noise is not None:
+            self._create()
+
+    def _native_trainer(self, data=None):
+        """The native trainer; an NCE trainer without noise is created here, its noise fitted to
+        ``data`` (or a clear error without data)."""
+        if self._handle is None:
+            if data is None:
+                raise ValueError("this NCE trainer fits its noise to the first data it trains on: call fit() or step() "
+                                 "first, or pass noise=(mean, cov)")
+            self.noise = fit_gaussian_noise(data)
+            self._create()
+        return self._handle
 
     def _create(self):
         first = self.betas[0] if self.optimizer == "adam" else self.momentum
@@ -238,10 +309,12 @@ class Trainer:
             "init_high": self.init_range[1], "alpha": self.alpha, "persistent": int(self.persistent),
             "data_noise": self.data_noise, "clip_grad_norm": self.clip_grad_norm or 0.0,
             "objective": OBJECTIVES[self.objective], "n_projections": self.n_projections,
-            "projection": _PROJECTIONS[self.projection],
+            "projection": _PROJECTIONS[self.projection], "noise_ratio": self.noise_ratio,
         }
-        sigmas = None if self.sigma is None else np.asarray(self.sigma, dtype=np.float64)
-        self._handle = _native.trainer_create(self.energy._handle, config, None, sigmas)
+        arrays = {"sigmas": None if self.sigma is None else np.asarray(self.sigma, dtype=np.float64),
+                  "noise_mean": None if self.noise is None else self.noise[0],
+                  "noise_cov": None if self.noise is None else self.noise[1].ravel()}
+        self._handle = _native.trainer_create(self.energy._handle, config, arrays)
 
     def current_lr(self) -> float:
         """The learning rate of the next step."""
@@ -282,7 +355,7 @@ class Trainer:
         # as it returns cannot leave a completed step unrecorded).
         history = tuple(self.history[k] for k in HISTORY_KEYS)
         try:
-            values = _native.trainer_step(self._handle, x, self.energy.dim, lr, history)
+            values = _native.trainer_step(self._native_trainer(x), x, self.energy.dim, lr, history)
         except TrainingDivergedError:
             raise
         except DivergenceError as exc:
@@ -321,6 +394,7 @@ class Trainer:
             raise ValueError(f"batch_size ({batch_size}) is larger than buffer_size ({self.buffer_size})")
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
+        self._native_trainer(data)
         per_epoch = -(-n // batch_size)
         shuffle = flag(shuffle, "shuffle")
         bar = progress_bar(flag(progress, "progress"), "fit", total=epochs * per_epoch, steps=True)
@@ -347,12 +421,20 @@ class Trainer:
     @property
     def buffer(self) -> np.ndarray:
         """A copy of the persistent chains, shape ``(buffer_size, *energy.input_shape)``."""
-        return _native.trainer_get_buffer(self._handle, self.energy.dim).reshape(-1, *self.energy.input_shape)
+        return _native.trainer_get_buffer(self._native_trainer(), self.energy.dim).reshape(-1, *self.energy.input_shape)
 
     @property
     def n_iter(self) -> int:
         """Number of training steps taken."""
-        return _native.trainer_step_count(self._handle)
+        return 0 if self._handle is None else _native.trainer_step_count(self._handle)
+
+    @property
+    def log_normaliser(self) -> float | None:
+        """NCE's learned log-normaliser ``c`` (``ln p(x) = −E(x) − c``, so ``c`` estimates ``ln Z``);
+        ``None`` for the other objectives (and before an NCE trainer's first step)."""
+        if self.objective != "nce" or self._handle is None:
+            return None
+        return float(_native.trainer_objective_state(self._handle)[0])
 
     # ---- saving ------------------------------------------------------------------------------
 
@@ -367,7 +449,8 @@ class Trainer:
             "persistent": self.persistent, "buffer_size": self.buffer_size, "reinit_prob": self.reinit_prob,
             "init_range": list(self.init_range), "data_noise": self.data_noise, "alpha": self.alpha,
             "objective": self.objective, "sigma": None if self.sigma is None else list(self.sigma),
-            "n_projections": self.n_projections, "projection": self.projection, "seed": self.seed,
+            "n_projections": self.n_projections, "projection": self.projection, "noise_ratio": self.noise_ratio,
+            "seed": self.seed,
         }
 
     def _state(self):
@@ -384,8 +467,11 @@ class Trainer:
 
     def _trainer_state(self):
         m, v, buffer, order, steps, updates = _native.trainer_get_state(
-            self._handle, self.energy.num_parameters, self.energy.dim)
+            self._native_trainer(), self.energy.num_parameters, self.energy.dim)
         arrays = {"first_moment": m, "second_moment": v, "buffer": buffer, "permutation": order}
+        own = _native.trainer_objective_state(self._handle)
+        if own is not None:
+            arrays.update(objective_state=own, noise_mean=self.noise[0], noise_cov=self.noise[1])
         arrays.update({f"history.{k}": np.asarray(self.history[k], dtype=np.float64) for k in HISTORY_KEYS})
         return arrays, {"config": self._config(), "step_count": steps, "updates": updates,
                         "epochs_done": self.epochs_done}
@@ -394,6 +480,10 @@ class Trainer:
     def _resume(cls, energy, arrays, meta):
         config = dict(meta["config"])
         config["lr_schedule"] = from_config(config["lr_schedule"])
+        if config.get("objective") == "nce":
+            if "noise_mean" not in arrays or "noise_cov" not in arrays:
+                raise ValueError("the file's NCE trainer lacks its noise (noise_mean, noise_cov)")
+            config["noise"] = (arrays["noise_mean"], arrays["noise_cov"])
         trainer = cls(energy, **config)
         trainer._restore(arrays, meta)
         return trainer
@@ -426,7 +516,14 @@ class Trainer:
                    for k in HISTORY_KEYS}
         if len({h.ndim for h in history.values()} | {1}) != 1 or len({len(h) for h in history.values()}) != 1:
             raise ValueError("the file's history lists must be 1-D and of equal length")
+        own = None
+        if self.objective == "nce":
+            own = checked("objective_state", (3,))
+            if own[2] < 0:
+                raise ValueError("the file's objective_state has a negative second moment")
         _native.trainer_set_state(self._handle, first, second, buffer, order, counts["step_count"], counts["updates"])
+        if own is not None:
+            _native.trainer_set_objective_state(self._handle, own)
         self.epochs_done = counts["epochs_done"]
         self.history = {k: [float(v) for v in h] for k, h in history.items()}
 

@@ -52,6 +52,7 @@ typedef int32_t ebm_status;
 #define EBM_OBJECTIVE_ML 0  /* maximum likelihood: contrastive divergence with the sampler's negatives */
 #define EBM_OBJECTIVE_DSM 1 /* denoising score matching at the noise scales sigmas */
 #define EBM_OBJECTIVE_SSM 2 /* sliced score matching with n_projections directions per row */
+#define EBM_OBJECTIVE_NCE 3 /* noise-contrastive estimation against N(noise_mean, noise_cov) */
 #define EBM_PROJECTION_RADEMACHER 0
 #define EBM_PROJECTION_GAUSSIAN 1 /* with the variance-reduced loss */
 
@@ -157,6 +158,9 @@ typedef struct ebm_trainer_config {
     int64_t n_sigmas;
     int64_t n_projections; /* SSM: directions per data row, 1 to 1024 */
     int32_t projection;    /* SSM: EBM_PROJECTION_* */
+    const double *noise_mean; /* NCE: dim values */
+    const double *noise_cov;  /* NCE: dim x dim, symmetric positive definite */
+    int64_t noise_ratio;      /* NCE: noise samples per data row, 1 to 1024 */
 } ebm_trainer_config;
 
 /* What one training step measured. */
@@ -368,6 +372,13 @@ ebm_status ebm_trainer_set_state(ebm_trainer *trainer, const float *first_moment
                                  int64_t n_params, const float *buffer, int64_t n_buffer,
                                  const int64_t *permutation, int64_t buffer_size, int64_t step_count,
                                  int64_t updates);
+
+/* The objective's own parameters (NCE: its log-normaliser c, with ln p(x) = -E(x) - c; none for
+ * the other objectives): their number, and their state as 3 * count floats, the values then the
+ * optimiser's first and second moments (set after ebm_trainer_set_state). */
+ebm_status ebm_trainer_num_objective_parameters(const ebm_trainer *trainer, int64_t *out);
+ebm_status ebm_trainer_get_objective_state(const ebm_trainer *trainer, float *state, int64_t count);
+ebm_status ebm_trainer_set_objective_state(ebm_trainer *trainer, const float *state, int64_t count);
 
 #ifdef __cplusplus
 }
