@@ -11,6 +11,9 @@ public protocol TrainerInterface: AnyObject {
     /// The objective's own parameters (NCE's log-normaliser) and their optimiser.
     var objectiveParameters: FloatBuffer { get }
     var objectiveOptimizer: Optimizer { get }
+    /// The moving average of the parameters (empty without one).
+    var averagedParameters: FloatBuffer { get }
+    func restoreAveragedParameters(_ values: UnsafeBufferPointer<Float>) throws
     func step(_ data: UnsafeBufferPointer<Float>, rows: Int, learningRate: Float?,
               shouldStop: () -> Bool) throws -> TrainingStepStatistics
     func copyObjectiveState(into out: UnsafeMutableBufferPointer<Float>) throws

@@ -24,6 +24,9 @@ public struct TrainerSettings: Sendable {
     /// What a step minimises; with an objective other than maximum likelihood no negatives are
     /// sampled (the sampler and buffer settings go unused).
     public var objective: TrainingObjective = .maximumLikelihood
+    /// Decay `β` of an exponential moving average of the parameters, `w̄ ← β w̄ + (1 − β) w`
+    /// after every update (IGEBM, Du & Mordatch 2019), if set.
+    public var averageDecay: Float?
 
     /// Validated settings.
     /// - Throws: `EBMError.invalidArgument` naming the offending setting.
@@ -52,6 +55,9 @@ public struct TrainerSettings: Sendable {
         try require(dataNoise >= 0 && dataNoise.isFinite, "data_noise must be non-negative and finite, got \(dataNoise)")
         if let c = gradientClipNorm {
             try require(c > 0 && c.isFinite, "clip_grad_norm must be positive, got \(c)")
+        }
+        if let b = averageDecay {
+            try require(b > 0 && b < 1, "ema_decay must be in (0, 1), got \(b)")
         }
         return self
     }
@@ -96,6 +102,9 @@ public final class Trainer<Model: TrainableEnergy> {
     /// The objective's own parameters (NCE's log-normaliser; none for the others) and their optimiser.
     public let objectiveParameters: FloatBuffer
     public let objectiveOptimizer: Optimizer
+    /// The moving average of the parameters (with `averageDecay`; empty otherwise). It starts at
+    /// the initial parameters and follows every update.
+    public let averagedParameters: FloatBuffer
     private var workspace: StepWorkspace<Model>
     /// The model's gradient, then the objective's.
     private let gradient: FloatBuffer
@@ -118,6 +127,11 @@ public final class Trainer<Model: TrainableEnergy> {
         var objectiveSettings = settings.optimizer
         objectiveSettings.weightDecay = 0
         objectiveOptimizer = Optimizer(objectiveSettings, count: objectiveParameters.count)
+        let averaged = FloatBuffer(count: settings.averageDecay == nil ? 0 : model.parameterCount)
+        if settings.averageDecay != nil {
+            model.lock.read { averaged.base.update(from: model.parameters.base, count: model.parameterCount) }
+        }
+        averagedParameters = averaged
         workspace = StepWorkspace(model: model, capacity: 1, rows: 1, threads: 1)
         gradient = FloatBuffer(count: model.parameterCount + objectiveParameters.count)
         backup = FloatBuffer(count: 3 * (model.parameterCount + objectiveParameters.count))
@@ -290,6 +304,14 @@ public final class Trainer<Model: TrainableEnergy> {
         self.stepCount = stepCount
     }
 
+    /// Replaces the moving average of the parameters (a resumed run's).
+    public func restoreAveragedParameters(_ values: UnsafeBufferPointer<Float>) throws {
+        try require(values.count == averagedParameters.count,
+                    "the averaged parameters have \(averagedParameters.count) values, got \(values.count)")
+        try require(values.allSatisfy(\.isFinite), "the averaged parameters must be finite")
+        if let v = values.baseAddress { averagedParameters.base.update(from: v, count: values.count) }
+    }
+
     /// `[values, first moments, second moments]` of the objective's own parameters.
     public func copyObjectiveState(into out: UnsafeMutableBufferPointer<Float>) throws {
         let k = objectiveParameters.count
@@ -413,6 +435,10 @@ public final class Trainer<Model: TrainableEnergy> {
                 rollBack(objectiveParameters, objectiveOptimizer, offset: p)
                 throw EBMError.diverged(Divergence(.training, .parameters, step: stepCount + 1,
                     "training diverged at step \(stepCount + 1): the update made a parameter non-finite (lr too large?); parameters kept from before the step"))
+            }
+            if let beta = settings.averageDecay {
+                let w = model.parameters.base, average = averagedParameters.base
+                for i in 0..<p { average[i] = beta * average[i] + (1 - beta) * w[i] }
             }
         }
     }

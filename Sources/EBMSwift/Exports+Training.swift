@@ -23,6 +23,7 @@ extension TrainerSettings {
         settings.dataNoise = Float(c.data_noise)
         settings.gradientClipNorm = c.clip_grad_norm > 0 ? Float(c.clip_grad_norm) : nil
         settings.objective = try TrainingObjective(c, dimension: dimension)
+        settings.averageDecay = c.ema_decay != 0 ? Float(c.ema_decay) : nil
         self = try settings.validated()
     }
 }
@@ -192,5 +193,31 @@ public func ebmTrainerSetObjectiveState(_ trainer: OpaquePointer?, _ state: Unsa
         let h = try object(trainer, as: TrainerHandle.self)
         let values = UnsafeBufferPointer(start: try nonNull(state, "state"), count: try checkedCount(count, "count"))
         try h.lock.write { try h.trainer.restoreObjectiveState(values) }
+    }
+}
+
+@_cdecl("ebm_trainer_get_averaged_parameters")
+public func ebmTrainerGetAveragedParameters(_ trainer: OpaquePointer?, _ values: UnsafeMutablePointer<Float>?, _ count: Int64) -> ebm_status {
+    withStatus {
+        let h = try object(trainer, as: TrainerHandle.self)
+        let out = try nonNull(values, "values"), n = try checkedCount(count, "count")
+        try h.lock.read {
+            let average = h.trainer.averagedParameters
+            try require(average.count > 0, "this trainer keeps no average of the parameters (ema_decay)")
+            try require(n == average.count, "count must be \(average.count), got \(n)")
+            out.update(from: average.base, count: n)
+        }
+    }
+}
+
+@_cdecl("ebm_trainer_set_averaged_parameters")
+public func ebmTrainerSetAveragedParameters(_ trainer: OpaquePointer?, _ values: UnsafePointer<Float>?, _ count: Int64) -> ebm_status {
+    withStatus {
+        let h = try object(trainer, as: TrainerHandle.self)
+        let v = UnsafeBufferPointer(start: try nonNull(values, "values"), count: try checkedCount(count, "count"))
+        try h.lock.write {
+            try require(h.trainer.averagedParameters.count > 0, "this trainer keeps no average of the parameters (ema_decay)")
+            try h.trainer.restoreAveragedParameters(v)
+        }
     }
 }

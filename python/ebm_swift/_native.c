@@ -707,6 +707,7 @@ static const config_field TRAINER_FIELDS[] = {
     FIELD(ebm_trainer_config, n_projections, FIELD_INT64),
     FIELD(ebm_trainer_config, projection, FIELD_INT32),
     FIELD(ebm_trainer_config, noise_ratio, FIELD_INT64),
+    FIELD(ebm_trainer_config, ema_decay, FIELD_DOUBLE),
     {NULL, 0, FIELD_INT32, NULL},
 }; /* the arrays sigmas, noise_mean and noise_cov cross in a second dict (trainer_create) */
 
@@ -1060,6 +1061,43 @@ static PyObject *py_trainer_objective_state(PyObject *self, PyObject *args) {
     return (PyObject *)state;
 }
 
+/* trainer_averaged_parameters(handle, count) -> float32 (count,) */
+static PyObject *py_trainer_averaged_parameters(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    PyArrayObject *values;
+    ebm_trainer *t;
+    long long count;
+    npy_intp n;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OL", &capsule, &count) || (t = trainer_from(capsule)) == NULL) return NULL;
+    n = (npy_intp)count;
+    if ((values = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT32)) == NULL) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_trainer_get_averaged_parameters(t, (float *)PyArray_DATA(values), count);
+    Py_END_ALLOW_THREADS
+    if (status != EBM_OK) {
+        Py_DECREF(values);
+        return raise_status(status);
+    }
+    return (PyObject *)values;
+}
+
+/* trainer_set_averaged_parameters(handle, values float32 (count,)) */
+static PyObject *py_trainer_set_averaged_parameters(PyObject *self, PyObject *args) {
+    PyObject *capsule, *values_obj;
+    PyArrayObject *values;
+    ebm_trainer *t;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &values_obj) || (t = trainer_from(capsule)) == NULL) return NULL;
+    if ((values = as_float32(values_obj, 1, -1, "averaged_parameters")) == NULL) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_trainer_set_averaged_parameters(t, (const float *)PyArray_DATA(values), PyArray_DIM(values, 0));
+    Py_END_ALLOW_THREADS
+    Py_DECREF(values);
+    if (status != EBM_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
 /* trainer_set_objective_state(handle, state float32 (3 k,)) */
 static PyObject *py_trainer_set_objective_state(PyObject *self, PyObject *args) {
     PyObject *capsule, *state_obj;
@@ -1275,6 +1313,8 @@ static PyMethodDef methods[] = {
     {"trainer_create", py_trainer_create, METH_VARARGS, NULL},
     {"trainer_objective_state", py_trainer_objective_state, METH_VARARGS, NULL},
     {"trainer_set_objective_state", py_trainer_set_objective_state, METH_VARARGS, NULL},
+    {"trainer_averaged_parameters", py_trainer_averaged_parameters, METH_VARARGS, NULL},
+    {"trainer_set_averaged_parameters", py_trainer_set_averaged_parameters, METH_VARARGS, NULL},
     {"trainer_step", py_trainer_step, METH_VARARGS, NULL},
     {"trainer_get_buffer", py_trainer_get_buffer, METH_VARARGS, NULL},
     {"trainer_step_count", py_trainer_step_count, METH_VARARGS, NULL},

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import pickle
+from collections import OrderedDict
+
 import numpy as np
 
 from . import _native
@@ -208,6 +211,11 @@ class Trainer:
         :func:`fit_gaussian_noise`.
     noise_ratio : int, default 1
         ``"nce"``'s noise samples per data row.
+    ema_decay : float, optional
+        Keep an exponential moving average of the parameters, ``w̄ ← β w̄ + (1 − β) w`` after every
+        update with ``β = ema_decay`` (e.g. 0.999; IGEBM practice): :meth:`averaged_energy` is the
+        model with those weights, for sampling and evaluation (the per-step weights oscillate with
+        the negatives; their average is steadier). Saved with the trainer.
     seed : None, int or numpy.random.Generator
         Seeds the buffer, the chain selection, the sampler noise, the data noise and the
         shuffling of :meth:`fit`: same seed, same run.
@@ -226,7 +234,7 @@ class Trainer:
                  noise_scale=None, grad_clip=None, clamp=None, sampler="langevin", n_leapfrog=10, persistent=True,
                  buffer_size=10000, reinit_prob=0.05, init_range=(-1.0, 1.0), data_noise=0.0, alpha=0.0,
                  objective="ml", sigma=None, n_projections=1, projection="rademacher", noise=None, noise_ratio=1,
-                 seed=None):
+                 ema_decay=None, seed=None):
         if not isinstance(energy, TrainableEnergy):
             raise TypeError(f"energy must be an energy with parameters (MLPEnergy, NetworkEnergy); got {type(energy).__name__}")
         if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
@@ -283,6 +291,9 @@ class Trainer:
             raise ValueError(f"noise is the noise distribution of objective='nce'; got noise with objective={objective!r}")
         self.noise = None if noise is None else _noise(noise, energy.dim)
         self.noise_ratio = positive_int(noise_ratio, "noise_ratio", maximum=1024)
+        self.ema_decay = None if ema_decay is None else non_negative_float(ema_decay, "ema_decay")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1); got {ema_decay!r}")
         self.epochs_done = 0
         self.history = {k: [] for k in HISTORY_KEYS}
         self._handle = None
@@ -310,6 +321,7 @@ class Trainer:
             "data_noise": self.data_noise, "clip_grad_norm": self.clip_grad_norm or 0.0,
             "objective": OBJECTIVES[self.objective], "n_projections": self.n_projections,
             "projection": _PROJECTIONS[self.projection], "noise_ratio": self.noise_ratio,
+            "ema_decay": self.ema_decay or 0.0,
         }
         arrays = {"sigmas": None if self.sigma is None else np.asarray(self.sigma, dtype=np.float64),
                   "noise_mean": None if self.noise is None else self.noise[0],
@@ -428,6 +440,32 @@ class Trainer:
         """Number of training steps taken."""
         return 0 if self._handle is None else _native.trainer_step_count(self._handle)
 
+    def averaged_parameters(self) -> "OrderedDict[str, np.ndarray]":
+        """The moving average of the parameters (``ema_decay``), named as :meth:`energy.parameters`.
+
+        Raises
+        ------
+        ValueError
+            For a trainer without ``ema_decay``.
+        """
+        if self.ema_decay is None:
+            raise ValueError("this trainer keeps no average of the parameters: pass ema_decay")
+        flat = _native.trainer_averaged_parameters(self._native_trainer(), self.energy.num_parameters)
+        return self.energy._split(flat)
+
+    def averaged_energy(self):
+        """A copy of the energy with the averaged parameters (``ema_decay``) and the current
+        buffers: the model to sample and evaluate. Later steps do not change it.
+
+        Returns
+        -------
+        MLPEnergy or NetworkEnergy
+        """
+        averaged = self.averaged_parameters()
+        copy = pickle.loads(pickle.dumps(self.energy))
+        copy.set_parameters(averaged)
+        return copy
+
     @property
     def log_normaliser(self) -> float | None:
         """NCE's learned log-normaliser ``c`` (``ln p(x) = −E(x) − c``, so ``c`` estimates ``ln Z``);
@@ -450,7 +488,7 @@ class Trainer:
             "init_range": list(self.init_range), "data_noise": self.data_noise, "alpha": self.alpha,
             "objective": self.objective, "sigma": None if self.sigma is None else list(self.sigma),
             "n_projections": self.n_projections, "projection": self.projection, "noise_ratio": self.noise_ratio,
-            "seed": self.seed,
+            "ema_decay": self.ema_decay, "seed": self.seed,
         }
 
     def _state(self):
@@ -469,6 +507,8 @@ class Trainer:
         m, v, buffer, order, steps, updates = _native.trainer_get_state(
             self._native_trainer(), self.energy.num_parameters, self.energy.dim)
         arrays = {"first_moment": m, "second_moment": v, "buffer": buffer, "permutation": order}
+        if self.ema_decay is not None:
+            arrays["averaged_parameters"] = _native.trainer_averaged_parameters(self._handle, self.energy.num_parameters)
         own = _native.trainer_objective_state(self._handle)
         if own is not None:
             arrays.update(objective_state=own, noise_mean=self.noise[0], noise_cov=self.noise[1])
@@ -524,6 +564,8 @@ class Trainer:
         _native.trainer_set_state(self._handle, first, second, buffer, order, counts["step_count"], counts["updates"])
         if own is not None:
             _native.trainer_set_objective_state(self._handle, own)
+        if self.ema_decay is not None:
+            _native.trainer_set_averaged_parameters(self._handle, checked("averaged_parameters", (p,)))
         self.epochs_done = counts["epochs_done"]
         self.history = {k: [float(v) for v in h] for k, h in history.items()}
 

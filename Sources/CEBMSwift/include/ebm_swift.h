@@ -161,6 +161,7 @@ typedef struct ebm_trainer_config {
     const double *noise_mean; /* NCE: dim values */
     const double *noise_cov;  /* NCE: dim x dim, symmetric positive definite */
     int64_t noise_ratio;      /* NCE: noise samples per data row, 1 to 1024 */
+    double ema_decay;         /* in (0, 1): keep a moving average of the parameters; 0: none */
 } ebm_trainer_config;
 
 /* What one training step measured. */
@@ -379,6 +380,12 @@ ebm_status ebm_trainer_set_state(ebm_trainer *trainer, const float *first_moment
 ebm_status ebm_trainer_num_objective_parameters(const ebm_trainer *trainer, int64_t *out);
 ebm_status ebm_trainer_get_objective_state(const ebm_trainer *trainer, float *state, int64_t count);
 ebm_status ebm_trainer_set_objective_state(ebm_trainer *trainer, const float *state, int64_t count);
+
+/* The moving average of the parameters (config ema_decay; count = the number of parameters), in
+ * the energy's flat order: copied out, or replaced (a resumed run's). EBM_ERR_INVALID_ARGUMENT
+ * for a trainer without one. */
+ebm_status ebm_trainer_get_averaged_parameters(const ebm_trainer *trainer, float *values, int64_t count);
+ebm_status ebm_trainer_set_averaged_parameters(ebm_trainer *trainer, const float *values, int64_t count);
 
 #ifdef __cplusplus
 }
