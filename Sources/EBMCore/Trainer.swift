@@ -154,7 +154,7 @@ public final class Trainer<Model: TrainableEnergy> {
                      shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
         let d = model.dimension
         try require(rows > 0, "the batch must have at least one row")
-        try require(!settings.persistent || rows <= settings.bufferSize,
+        try require(!settings.persistent || dataObjective != nil || rows <= settings.bufferSize,
                     "the batch has \(rows) rows but buffer_size is \(settings.bufferSize); a step draws one chain per data row")
         if let lr = learningRate {
             try require(lr > 0 && lr.isFinite, "the learning rate must be positive and finite, got \(lr)")
