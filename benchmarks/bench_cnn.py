@@ -92,6 +92,32 @@ class EbmSwift:
         self.trainer.step(pos)
 
 
+def torch_network(params):
+    """The network in PyTorch, with `params` loaded (ebm_swift's names are its state_dict names)."""
+    import torch
+
+    layers = []
+    for c_in, c_out, k, s, p in CONVS:
+        layers += [torch.nn.Conv2d(c_in, c_out, k, stride=s, padding=p), torch.nn.SiLU()]
+    net = torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(256, 64), torch.nn.SiLU(),
+                              torch.nn.Linear(64, 1))
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})
+    return net
+
+
+def jax_energy(p, x):
+    """The network in JAX: energies (n,) of images x (n, 1, 28, 28) for parameters `p` (by name)."""
+    import jax
+
+    for i, (_, _, _, s, pad) in enumerate(CONVS):
+        x = jax.lax.conv_general_dilated(x, p[f"{2 * i}.weight"], (s, s), [(pad, pad), (pad, pad)],
+                                         dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        x = jax.nn.silu(x + p[f"{2 * i}.bias"][None, :, None, None])
+    x = x.reshape(x.shape[0], -1)
+    x = jax.nn.silu(x @ p["9.weight"].T + p["9.bias"])
+    return (x @ p["11.weight"].T + p["11.bias"])[:, 0]
+
+
 class Torch:
     def __init__(self, params, threads):
         import torch
@@ -99,12 +125,7 @@ class Torch:
         torch.set_num_threads(threads)
         torch.manual_seed(0)
         self.torch = torch
-        layers = []
-        for c_in, c_out, k, s, p in CONVS:
-            layers += [torch.nn.Conv2d(c_in, c_out, k, stride=s, padding=p), torch.nn.SiLU()]
-        self.net = torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(256, 64), torch.nn.SiLU(),
-                                       torch.nn.Linear(64, 1))
-        self.net.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})  # the same names
+        self.net = torch_network(params)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=LR, betas=BETAS)
         self.buffer = torch.rand(BUFFER, 1, 28, 28) * 2 - 1
 
@@ -142,15 +163,7 @@ class Jax:
         zeros = jax.tree_util.tree_map(jnp.zeros_like, self.p)
         self.opt = (zeros, zeros, 0)
 
-        def energy(p, x):
-            for i, (_, _, _, s, pad) in enumerate(CONVS):
-                x = jax.lax.conv_general_dilated(x, p[f"{2 * i}.weight"], (s, s), [(pad, pad), (pad, pad)],
-                                                 dimension_numbers=("NCHW", "OIHW", "NCHW"))
-                x = jax.nn.silu(x + p[f"{2 * i}.bias"][None, :, None, None])
-            x = x.reshape(x.shape[0], -1)
-            x = jax.nn.silu(x @ p["9.weight"].T + p["9.bias"])
-            return (x @ p["11.weight"].T + p["11.bias"])[:, 0]
-
+        energy = jax_energy
         grad_x = jax.grad(lambda x, p: energy(p, x).sum())
 
         def langevin(p, x, key, steps):

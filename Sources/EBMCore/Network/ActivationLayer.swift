@@ -30,6 +30,7 @@ public final class ActivationLayer: NetworkLayer {
     }
 
     public func forwardJet(_ b: LayerBuffers, order: Int) {
+        guard !activation.jetForwardVectorised(b.input, b.output, n: b.rows * inputCount, order: order) else { return }
         elementwiseJetForward(b, order: order, count: inputCount, activation.derivatives)
     }
 
@@ -37,7 +38,9 @@ public final class ActivationLayer: NetworkLayer {
         _ b: LayerBuffers, order: Int, outputCotangent dy: UnsafePointer<Float>,
         inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
     ) {
-        elementwiseJetBackward(b, order: order, count: inputCount, outputCotangent: dy, inputCotangent: inputCotangent,
+        guard let dx = inputCotangent,
+              !activation.jetBackwardVectorised(b.input, dy, dx, n: b.rows * inputCount, order: order) else { return }
+        elementwiseJetBackward(b, order: order, count: inputCount, outputCotangent: dy, inputCotangent: dx,
                                activation.derivatives)
     }
 }
