@@ -22,3 +22,9 @@ public enum EBMError: Error, Equatable {
 public func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw EBMError.invalidArgument(message()) }
 }
+
+/// `value`, or `EBMError.invalidArgument(message)` when it is `nil`.
+public func requireValue<T>(_ value: T?, _ message: @autoclosure () -> String) throws -> T {
+    guard let value else { throw EBMError.invalidArgument(message()) }
+    return value
+}

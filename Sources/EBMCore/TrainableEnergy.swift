@@ -3,14 +3,19 @@
 ///
 /// Parameters live in one flat vector (`parameters`); evaluations hold `lock` for reading and
 /// updates hold it for writing, and every update ends with `parametersDidChange()`.
-public protocol TrainableEnergy: EnergyFunction, AnyObject {
+/// An energy whose evaluations must hold a lock for reading (its parameters may change between
+/// calls): trainable energies, and views of them such as `ClassEnergy`.
+public protocol GuardedEnergy: EnergyFunction, AnyObject {
+    /// Held for reading by evaluations, for writing by updates.
+    var lock: ReadWriteLock { get }
+}
+
+public protocol TrainableEnergy: GuardedEnergy {
     /// The flat parameter vector.
     var parameters: FloatBuffer { get }
     /// State that is not trained but changes in training (a spectral norm's power-iteration
     /// vectors), saved with the parameters; may be empty.
     var buffers: FloatBuffer { get }
-    /// Guards `parameters` and `buffers` (see the type's documentation).
-    var lock: ReadWriteLock { get }
     /// `grad ← ∇w (1/rows) Σ_i E(x_i, w)`, in the flat layout.
     func parameterGradientOfMean(
         _ x: UnsafeBufferPointer<Float>, rows: Int,
@@ -30,6 +35,16 @@ public protocol TrainableEnergy: EnergyFunction, AnyObject {
     func parameterGradient(
         _ x: UnsafePointer<Float>, rows: Int, cotangent: UnsafePointer<Float>,
         into grad: UnsafeMutablePointer<Float>, workspace: Workspace)
+    /// Number of classes of a classifier energy (a joint energy model), else `nil`.
+    var classes: Int? { get }
+    /// A classifier energy's logits `f(x)` (`rows × classes`); with `saving`, for `backwardLogits`.
+    func forwardLogits(_ x: UnsafePointer<Float>, rows: Int, logits: UnsafeMutablePointer<Float>, saving: Bool,
+                       workspace: Workspace)
+    /// After `forwardLogits(saving: true)`: `grad ← Σ_i ⟨c_i, ∇w f(x_i)⟩` (overwriting) and the input
+    /// gradient when asked, for per-row logit cotangents `c`.
+    func backwardLogits(_ x: UnsafePointer<Float>, rows: Int, logits: UnsafeMutablePointer<Float>,
+                        cotangents: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>?,
+                        inputGradient: UnsafeMutablePointer<Float>?, workspace: Workspace)
     /// The jet of the energy along `x + ε v` to `order` (1 or 2; see `NetworkLayer+Jet.swift`):
     /// `jet` holds `order + 1` stacked blocks of `rows × dim` — `x`, `v` and (order 2) zeros —
     /// and `outputs` receives `order + 1` blocks of `rows` values: `E(x_i)`, `⟨∇E(x_i), v_i⟩` and

@@ -14,7 +14,7 @@ public protocol TrainerInterface: AnyObject {
     /// The moving average of the parameters (empty without one).
     var averagedParameters: FloatBuffer { get }
     func restoreAveragedParameters(_ values: UnsafeBufferPointer<Float>) throws
-    func step(_ data: UnsafeBufferPointer<Float>, rows: Int, learningRate: Float?,
+    func step(_ data: UnsafeBufferPointer<Float>, rows: Int, labels: UnsafePointer<Int32>?, learningRate: Float?,
               shouldStop: () -> Bool) throws -> TrainingStepStatistics
     func copyObjectiveState(into out: UnsafeMutableBufferPointer<Float>) throws
     func restoreObjectiveState(_ state: UnsafeBufferPointer<Float>) throws

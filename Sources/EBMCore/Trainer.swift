@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The settings of a persistent-chain maximum-likelihood trainer.
 public struct TrainerSettings: Sendable {
     /// The sampler that moves the negatives (any kernel; not adapted).
@@ -150,8 +156,8 @@ public final class Trainer<Model: TrainableEnergy> {
     /// On any error nothing changes: model, optimiser, buffer and step count stay as they were.
     /// - Throws: `.invalidArgument` for a bad batch size, `.diverged` for a NaN or infinity in
     ///   the samples, energies, gradient or updated parameters, `.interrupted` from `shouldStop`.
-    public func step(_ data: UnsafeBufferPointer<Float>, rows: Int, learningRate: Float? = nil,
-                     shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
+    public func step(_ data: UnsafeBufferPointer<Float>, rows: Int, labels: UnsafePointer<Int32>? = nil,
+                     learningRate: Float? = nil, shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
         let d = model.dimension
         try require(rows > 0, "the batch must have at least one row")
         try require(!settings.persistent || dataObjective != nil || rows <= settings.bufferSize,
@@ -160,6 +166,13 @@ public final class Trainer<Model: TrainableEnergy> {
             try require(lr > 0 && lr.isFinite, "the learning rate must be positive and finite, got \(lr)")
         }
         try require(data.count == rows * d, "the batch must have \(rows * d) values, got \(data.count)")
+        if case .jointEnergy = settings.objective {
+            let k = try requireValue(model.classes, "a joint energy model needs a classifier energy (n_classes)")
+            let y = try requireValue(labels, "a joint energy model trains on labelled data: the labels are missing")
+            for i in 0..<rows { try require(y[i] >= 0 && Int(y[i]) < k, "label \(y[i]) of row \(i) is not in [0, \(k))") }
+        } else {
+            try require(labels == nil, "labels are for objective 'jem' only")
+        }
         let threads = ChainParallel.defaultThreads
         if workspace.capacity < rows || workspace.blocks.rows != rows || workspace.threads != threads {
             workspace = StepWorkspace(model: model, capacity: max(rows, workspace.capacity), rows: rows, threads: threads,
@@ -191,7 +204,7 @@ public final class Trainer<Model: TrainableEnergy> {
                 try sampleNegatives(negatives, ws, shouldStop: shouldStop)
                 ws.joint.base.update(from: data.baseAddress!, count: rows * d)
                 addDataNoise(rows: rows, ws)
-                return try lossAndGradient(rows: rows, ws)
+                return try lossAndGradient(rows: rows, labels: labels, ws)
             }
             try applyUpdate(learningRate: learningRate ?? settings.optimizer.learningRate)
             if settings.persistent { buffer.writeBack(UnsafeBufferPointer(negatives)) }
@@ -349,7 +362,11 @@ public final class Trainer<Model: TrainableEnergy> {
     /// `∂L/∂E_i = (±1 + 2α E_i)/rows` (+ for data, − for negatives: each needs only its own
     /// energy) and back-propagates into its own partial gradient; the partials are then added in
     /// block order, so the result does not depend on the thread count.
-    private func lossAndGradient(rows: Int, _ ws: StepWorkspace<Model>) throws -> TrainingStepStatistics {
+    private func lossAndGradient(rows: Int, labels: UnsafePointer<Int32>?, _ ws: StepWorkspace<Model>) throws
+        -> TrainingStepStatistics {
+        if let labels, case .jointEnergy(let weight) = settings.objective {
+            return try jointLossAndGradient(rows: rows, labels: labels, crossEntropyWeight: weight, ws)
+        }
         let e = ws.energies.base, c = ws.cotangent.base
         let d = model.dimension, p = model.parameterCount
         let a = Float(2 * settings.alpha), inv = 1 / Float(rows)
@@ -376,6 +393,64 @@ public final class Trainer<Model: TrainableEnergy> {
         guard stats.loss.isFinite, sumPos.isFinite, sumNeg.isFinite else {
             throw EBMError.diverged(Divergence(.training, .energy, step: stepCount + 1,
                 "training diverged at step \(stepCount + 1): non-finite energy (mean E(data) = \(stats.dataEnergy), mean E(model) = \(stats.modelEnergy))"))
+        }
+        return try clippedGradient(stats)
+    }
+
+    /// The joint energy model's pass over `[data; negatives]`: the classifier's logits `f`, the
+    /// energies `E = −logsumexp f` and the softmax `p`; per-row logit cotangents
+    /// `−c_i p_i` (the maximum-likelihood term, `c_i` as in `lossAndGradient`) plus, on data rows,
+    /// `λ (p_i − onehot(y_i)) / rows` (the cross-entropy); one backward pass per block.
+    private func jointLossAndGradient(rows: Int, labels: UnsafePointer<Int32>, crossEntropyWeight: Float,
+                                      _ ws: StepWorkspace<Model>) throws -> TrainingStepStatistics {
+        let e = ws.energies.base, d = model.dimension, p = model.parameterCount, k = model.classes!
+        let a = Float(2 * settings.alpha), inv = 1 / Float(rows), lambda = crossEntropyWeight * inv
+        let blocks = ws.gradientBlocks
+        try ChainParallel.run(blocks, threads: ws.gradientWorkspaces.count, steps: 1, poll: { _ in false }) { b, worker, _ in
+            let r = blocks.range(b)
+            let x = ws.joint.base + r.lowerBound * d
+            let logits = ws.logitScratch[worker].base, c = logits + blocks.blockRows * k
+            model.forwardLogits(x, rows: r.count, logits: logits, saving: true, workspace: ws.gradientWorkspaces[worker])
+            var crossEntropy = 0.0
+            for (j, i) in r.enumerated() {
+                let f = logits + j * k, g = c + j * k
+                var m = f[0]
+                for q in 1..<k { m = max(m, f[q]) }
+                var s: Float = 0
+                for q in 0..<k { s += expf(f[q] - m) }
+                let lse = m + logf(s)
+                e[i] = -lse
+                let ci = ((i < rows ? 1 : -1) + a * e[i]) * inv
+                for q in 0..<k {
+                    let prob = expf(f[q] - lse)
+                    g[q] = -ci * prob + (i < rows ? lambda * prob : 0)
+                }
+                if i < rows {
+                    let y = Int(labels[i])
+                    g[y] -= lambda
+                    crossEntropy += Double(lse - f[y])
+                }
+            }
+            ws.blockCrossEntropy[b] = crossEntropy
+            model.backwardLogits(x, rows: r.count, logits: logits, cotangents: c,
+                                 parameterGradient: ws.partials.base + b * p, inputGradient: nil,
+                                 workspace: ws.gradientWorkspaces[worker])
+        }
+        sumPartials(count: blocks.count, ws)
+        var crossEntropy = 0.0
+        for b in 0..<blocks.count { crossEntropy += ws.blockCrossEntropy[b] }
+        var sumPos = 0.0, sumNeg = 0.0, sqPos = 0.0, sqNeg = 0.0
+        for i in 0..<rows {
+            let positive = Double(e[i]), negative = Double(e[rows + i])
+            sumPos += positive; sumNeg += negative; sqPos += positive * positive; sqNeg += negative * negative
+        }
+        let m = Double(rows), alpha = Double(settings.alpha)
+        let stats = TrainingStepStatistics(
+            loss: (sumPos - sumNeg) / m + alpha * (sqPos + sqNeg) / m + Double(crossEntropyWeight) * crossEntropy / m,
+            dataEnergy: sumPos / m, modelEnergy: sumNeg / m, gradientNorm: 0)
+        guard stats.loss.isFinite else {
+            throw EBMError.diverged(Divergence(.training, .energy, step: stepCount + 1,
+                "training diverged at step \(stepCount + 1): non-finite energy or cross-entropy (mean E(data) = \(stats.dataEnergy), mean E(model) = \(stats.modelEnergy))"))
         }
         return try clippedGradient(stats)
     }
@@ -468,6 +543,9 @@ private final class StepWorkspace<Model: TrainableEnergy> {
     let objectiveWorkspaces: [Model.Workspace]
     let objectiveScratch: [FloatBuffer]
     let blockSums: UnsafeMutableBufferPointer<Double>
+    /// A joint energy model's logits and their cotangents per thread, and each block's cross-entropy.
+    let logitScratch: [FloatBuffer]
+    let blockCrossEntropy: UnsafeMutableBufferPointer<Double>
 
     init(model: Model, capacity: Int, rows: Int, threads: Int, objective: (any DataObjective)? = nil) {
         dataNoise = FloatBuffer(count: capacity * model.dimension)
@@ -477,9 +555,8 @@ private final class StepWorkspace<Model: TrainableEnergy> {
         samplers = SamplerWorkspace.perThread(model, blocks: blocks, threads: threads)
         let gradientBlocks = ChainBlocks(rows: 2 * rows)
         self.gradientBlocks = gradientBlocks
-        gradientWorkspaces = (0..<max(1, min(threads, gradientBlocks.count))).map { _ in
-            model.makeWorkspace(capacity: gradientBlocks.blockRows)
-        }
+        let gradientWorkers = max(1, min(threads, gradientBlocks.count))
+        gradientWorkspaces = (0..<gradientWorkers).map { _ in model.makeWorkspace(capacity: gradientBlocks.blockRows) }
         let objectiveBlocks = ChainBlocks(rows: rows)
         self.objectiveBlocks = objectiveBlocks
         let objectiveWorkers = objective == nil ? 0 : max(1, min(threads, objectiveBlocks.count))
@@ -492,6 +569,10 @@ private final class StepWorkspace<Model: TrainableEnergy> {
         }
         blockSums = .allocate(capacity: 3 * objectiveBlocks.count)
         blockSums.initialize(repeating: 0)
+        let k = model.classes ?? 0
+        logitScratch = k == 0 ? [] : (0..<gradientWorkers).map { _ in FloatBuffer(count: 2 * gradientBlocks.blockRows * k) }
+        blockCrossEntropy = .allocate(capacity: gradientBlocks.count)
+        blockCrossEntropy.initialize(repeating: 0)
         partials = FloatBuffer(count: max(gradientBlocks.count, objectiveBlocks.count)
                                       * (model.parameterCount + (objective?.initialParameters.count ?? 0)))
         joint = FloatBuffer(count: 2 * capacity * model.dimension)
@@ -499,5 +580,8 @@ private final class StepWorkspace<Model: TrainableEnergy> {
         cotangent = FloatBuffer(count: 2 * capacity)
     }
 
-    deinit { blockSums.deallocate() }
+    deinit {
+        blockSums.deallocate()
+        blockCrossEntropy.deallocate()
+    }
 }

@@ -5,6 +5,10 @@
 public enum TrainingObjective: Sendable, Equatable {
     /// Contrastive divergence with persistent or short-run chains (`Trainer`'s default).
     case maximumLikelihood
+    /// A joint energy model (Grathwohl et al. 2020): maximum likelihood of `p(x)` for a classifier
+    /// energy `E(x) = −logsumexp f(x)`, plus `weight` × the cross-entropy of `p(y|x)` on labelled
+    /// data (`Trainer.step`'s labels).
+    case jointEnergy(crossEntropyWeight: Float)
     /// Denoising score matching (`DenoisingScoreMatching.swift`).
     case denoisingScoreMatching(sigmas: [Float])
     /// Sliced score matching (`SlicedScoreMatching.swift`).
@@ -16,7 +20,7 @@ public enum TrainingObjective: Sendable, Equatable {
     /// The objective's computation, or `nil` for maximum likelihood.
     func dataObjective() throws -> (any DataObjective)? {
         switch self {
-        case .maximumLikelihood:
+        case .maximumLikelihood, .jointEnergy:
             return nil
         case .denoisingScoreMatching(let sigmas):
             return try DenoisingScoreMatching(sigmas: sigmas)

@@ -67,7 +67,7 @@ private func layers(_ descriptors: UnsafeBufferPointer<ebm_layer>, inputShape: [
 @_cdecl("ebm_network_create")
 public func ebmNetworkCreate(
     _ inputShape: UnsafePointer<Int64>?, _ rank: Int64, _ descriptors: UnsafePointer<ebm_layer>?,
-    _ count: Int64, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
+    _ count: Int64, _ nClasses: Int64, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> ebm_status {
     withStatus {
         let out = try nonNull(out, "out")
@@ -77,7 +77,58 @@ public func ebmNetworkCreate(
         try requireCount(shape, "input_shape \(shape)")
         let built = try layers(UnsafeBufferPointer(start: try nonNull(descriptors, "layers"), count: try checkedCount(count, "n_layers")),
                                inputShape: shape, path: "")
-        let energy = try NetworkEnergy(network: try Sequential(built.layers), seed: seed)
+        try require(nClasses == 0 || (nClasses >= 2 && nClasses <= Int64(maximumCount)),
+                    "n_classes must be 0 or at least 2, got \(nClasses)")
+        let energy = try NetworkEnergy(network: try Sequential(built.layers), seed: seed,
+                                       classes: nClasses == 0 ? nil : Int(nClasses))
         out.pointee = retainedHandle(EnergyHandle(energy))
+    }
+}
+
+/// The classifier energy behind `energy`, or an error.
+private func classifierEnergy(_ energy: OpaquePointer?) throws -> NetworkEnergy {
+    guard let model = try object(energy, as: EnergyHandle.self).energy as? NetworkEnergy, model.classes != nil else {
+        throw EBMError.invalidArgument("the energy is not a classifier (a network energy with n_classes)")
+    }
+    return model
+}
+
+@_cdecl("ebm_energy_num_classes")
+public func ebmEnergyNumClasses(_ energy: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> ebm_status {
+    withStatus {
+        let model = try object(energy, as: EnergyHandle.self).energy as? NetworkEnergy
+        try nonNull(out, "out").pointee = Int64(model?.classes ?? 0)
+    }
+}
+
+@_cdecl("ebm_energy_logits")
+public func ebmEnergyLogits(
+    _ energy: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ logits: UnsafeMutablePointer<Float>?, _ count: Int64
+) -> ebm_status {
+    withStatus {
+        let model = try classifierEnergy(energy)
+        let rows = try checkedCount(n, "n"), k = model.classes!, d = model.dimension
+        try require(count == Int64(rows) * Int64(k), "count must be n * classes = \(rows * k), got \(count)")
+        let input = try nonNull(x, "x"), out = try nonNull(logits, "logits")
+        let chunk = min(rows, 1024)  // bounded memory for any batch, as the other evaluations
+        let ws = model.makeWorkspace(capacity: chunk)
+        model.lock.read {
+            var start = 0
+            while start < rows {
+                let m = min(chunk, rows - start)
+                model.forwardLogits(input + start * d, rows: m, logits: out + start * k, saving: false, workspace: ws)
+                start += m
+            }
+        }
+    }
+}
+
+@_cdecl("ebm_energy_class_create")
+public func ebmEnergyClassCreate(
+    _ energy: OpaquePointer?, _ label: Int64, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> ebm_status {
+    withStatus {
+        let view = try ClassEnergy(try classifierEnergy(energy), label: Int(clamping: label))
+        try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(view))
     }
 }

@@ -42,6 +42,10 @@ extension TrainingObjective {
                 throw EBMError.invalidArgument("unknown projection code \(c.projection)")
             }
             self = .slicedScoreMatching(projections: Int(clamping: c.n_projections), gaussian: c.projection == EBM_PROJECTION_GAUSSIAN)
+        case EBM_OBJECTIVE_JEM:
+            try require(c.cross_entropy_weight >= 0 && c.cross_entropy_weight.isFinite,
+                        "the cross-entropy weight must be non-negative and finite, got \(c.cross_entropy_weight)")
+            self = .jointEnergy(crossEntropyWeight: Float(c.cross_entropy_weight))
         case EBM_OBJECTIVE_NCE:
             let d = dimension
             self = .noiseContrastive(
@@ -74,7 +78,7 @@ public func ebmTrainerDestroy(_ trainer: OpaquePointer?) {
 
 @_cdecl("ebm_trainer_step")
 public func ebmTrainerStep(
-    _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ lr: Double,
+    _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ labels: UnsafePointer<Int32>?, _ lr: Double,
     _ stats: UnsafeMutablePointer<ebm_train_stats>?, _ poll: ebm_poll_fn?,
     _ pollContext: UnsafeMutableRawPointer?
 ) -> ebm_status {
@@ -85,7 +89,8 @@ public func ebmTrainerStep(
         let data = UnsafeBufferPointer(start: try nonNull(x, "x"), count: rows * h.trainer.dimension)
         let s = try h.lock.write {
             let polled = pollFunction(poll, pollContext)
-            return try h.trainer.step(data, rows: rows, learningRate: lr > 0 ? Float(lr) : nil, shouldStop: { polled(0) })
+            return try h.trainer.step(data, rows: rows, labels: labels, learningRate: lr > 0 ? Float(lr) : nil,
+                                      shouldStop: { polled(0) })
         }
         out.pointee = ebm_train_stats(
             loss: s.loss, e_data: s.dataEnergy, e_model: s.modelEnergy, grad_norm: s.gradientNorm)

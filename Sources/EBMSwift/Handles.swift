@@ -16,9 +16,9 @@ final class EnergyHandle {
 
     var dimension: Int { energy.dimension }
 
-    /// Runs `visitor` on the energy, holding a trainable energy's parameter lock for reading.
+    /// Runs `visitor` on the energy, holding a guarded energy's lock for reading.
     func read<V: EnergyVisitor>(_ visitor: V) throws -> V.Result {
-        if let model = energy as? any TrainableEnergy {
+        if let model = energy as? any GuardedEnergy {
             return try model.lock.read { try visitor.visit(energy) }
         }
         return try visitor.visit(energy)

@@ -170,6 +170,43 @@ final class JetTests: XCTestCase {
         check(try NetworkEnergy(network: net, seed: 4), rows: 3, seed: 8)
     }
 
+    /// A joint energy model's −logsumexp head, with every order, and its class-conditional views.
+    func testClassifierEnergy() throws {
+        let classifier = try Sequential([
+            try Linear(inFeatures: 3, outFeatures: 6), ActivationLayer(.swish, shape: [6]),
+            try Linear(inFeatures: 6, outFeatures: 4),
+        ])
+        let energy = try NetworkEnergy(network: classifier, seed: 2, classes: 4)
+        XCTAssertEqual(energy.classes, 4)
+        XCTAssertEqual(energy.network.parameters, classifier.parameters)
+        check(energy, rows: 3, seed: 12)
+
+        // E(x, y) = −f(x)[y] and its input gradient against the reference classifier.
+        var rng = TestRNG(state: 5)
+        let rows = 3, d = 3, params = energy.parameters.array.map(Double.init)
+        let x = (0..<(rows * d)).map { _ in Float(rng.normal()) }
+        for label in 0..<4 {
+            let view = try ClassEnergy(energy, label: label)
+            var e = [Float](repeating: 0, count: rows), g = [Float](repeating: 0, count: rows * d)
+            let ws = view.makeWorkspace(capacity: rows)
+            x.withUnsafeBufferPointer { xb in
+                e.withUnsafeMutableBufferPointer { eb in
+                    g.withUnsafeMutableBufferPointer { view.gradients(xb, rows: rows, energies: eb, into: $0, workspace: ws) }
+                }
+            }
+            for i in 0..<rows {
+                let row = x[(i * d)..<((i + 1) * d)].map(Double.init)
+                let f = { (z: [Double]) in -ReferenceNetwork.forward(classifier, z, params[...])[label] }
+                XCTAssertEqual(Double(e[i]), f(row), accuracy: 1e-5)
+                for j in 0..<d {
+                    XCTAssertEqual(Double(g[i * d + j]), centralDifference(f, at: row, coordinate: j, h: 1e-4), accuracy: 1e-4)
+                }
+            }
+        }
+        XCTAssertThrowsError(try ClassEnergy(energy, label: 4))
+        XCTAssertThrowsError(try NetworkEnergy(network: classifier, seed: 0, classes: 3))
+    }
+
     /// The first block of a jet is the plain pass: its energies and the gradient for cotangents
     /// `(1/n, 0)` equal `energies` and `parameterGradientOfMean` bit for bit up to summation order.
     func testValueBlockIsThePlainPass() throws {

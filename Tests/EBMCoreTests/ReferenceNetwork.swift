@@ -63,6 +63,9 @@ enum ReferenceNetwork {
             return x.map { $0 > 0 ? $0 : Double(l.slope) * $0 }
         case is Flatten:
             return x
+        case is NegativeLogSumExp:
+            let m = x.max()!
+            return [-(m + log(x.reduce(0) { $0 + exp($1 - m) }))]
         case let l as Residual:
             return zip(x, forward(l.block, x, p[...], buffers: buffers[...])).map { $0 + $1 }
         case let l as Sequential:

@@ -339,7 +339,8 @@ static PyObject *py_network_create(PyObject *self, PyObject *args) {
     ebm_energy *out = NULL;
     ebm_status status;
     Py_ssize_t n;
-    if (!PyArg_ParseTuple(args, "OO!K", &shape_obj, &PyList_Type, &records, &seed)) return NULL;
+    long long n_classes;
+    if (!PyArg_ParseTuple(args, "OO!LK", &shape_obj, &PyList_Type, &records, &n_classes, &seed)) return NULL;
     if ((shape = (PyArrayObject *)PyArray_FROM_OTF(shape_obj, NPY_INT64, NPY_ARRAY_IN_ARRAY)) == NULL) goto fail;
     n = PyList_GET_SIZE(records);
     if ((layers = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof *layers)) == NULL) {
@@ -349,13 +350,66 @@ static PyObject *py_network_create(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++)
         if (layer_from_record(PyList_GET_ITEM(records, i), &layers[i]) < 0) goto fail;
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_network_create((const int64_t *)PyArray_DATA(shape), PyArray_SIZE(shape), layers, n, seed, &out);
+    status = ebm_network_create((const int64_t *)PyArray_DATA(shape), PyArray_SIZE(shape), layers, n, n_classes, seed,
+                                &out);
     Py_END_ALLOW_THREADS
     capsule = wrap_energy(status, out);
 fail:
     Py_XDECREF(shape);
     PyMem_Free(layers);
     return capsule;
+}
+
+/* energy_num_classes(energy) -> int (0: not a classifier) */
+static PyObject *py_energy_num_classes(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    ebm_energy *e;
+    int64_t k = 0;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "O", &capsule) || (e = energy_from(capsule)) == NULL) return NULL;
+    if ((status = ebm_energy_num_classes(e, &k)) != EBM_OK) return raise_status(status);
+    return PyLong_FromLongLong(k);
+}
+
+/* energy_logits(energy, x) -> float32 (n, classes) */
+static PyObject *py_energy_logits(PyObject *self, PyObject *args) {
+    PyObject *capsule, *x_obj, *result = NULL;
+    PyArrayObject *x = NULL, *logits = NULL;
+    ebm_energy *e;
+    npy_intp dim, shape[2];
+    int64_t k = 0;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &x_obj)) return NULL;
+    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
+    if ((status = ebm_energy_num_classes(e, &k)) != EBM_OK) return raise_status(status);
+    if ((x = as_float32(x_obj, 2, dim, "x")) == NULL) goto fail;
+    shape[0] = PyArray_DIM(x, 0);
+    shape[1] = (npy_intp)k;
+    if ((logits = (PyArrayObject *)PyArray_SimpleNew(2, shape, NPY_FLOAT32)) == NULL) goto fail;
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_energy_logits(e, (const float *)PyArray_DATA(x), shape[0], (float *)PyArray_DATA(logits),
+                               (int64_t)shape[0] * k);
+    Py_END_ALLOW_THREADS
+    if (status != EBM_OK) {
+        raise_status(status);
+        goto fail;
+    }
+    result = Py_NewRef((PyObject *)logits);
+fail:
+    Py_XDECREF(x);
+    Py_XDECREF(logits);
+    return result;
+}
+
+/* energy_class_create(energy, label) -> the class-conditional energy's capsule */
+static PyObject *py_energy_class_create(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    ebm_energy *e, *out = NULL;
+    long long label;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OL", &capsule, &label) || (e = energy_from(capsule)) == NULL) return NULL;
+    status = ebm_energy_class_create(e, label, &out);
+    return wrap_energy(status, out);
 }
 
 static PyObject *py_gaussian_create(PyObject *self, PyObject *args) {
@@ -708,6 +762,7 @@ static const config_field TRAINER_FIELDS[] = {
     FIELD(ebm_trainer_config, projection, FIELD_INT32),
     FIELD(ebm_trainer_config, noise_ratio, FIELD_INT64),
     FIELD(ebm_trainer_config, ema_decay, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, cross_entropy_weight, FIELD_DOUBLE),
     {NULL, 0, FIELD_INT32, NULL},
 }; /* the arrays sigmas, noise_mean and noise_cov cross in a second dict (trainer_create) */
 
@@ -1119,8 +1174,8 @@ static PyObject *py_trainer_set_objective_state(PyObject *self, PyObject *args) 
    no signal handler can run between the step and its record (a KeyboardInterrupt raised after
    the native step returned would otherwise leave a completed step out of the history). */
 static PyObject *py_trainer_step(PyObject *self, PyObject *args) {
-    PyObject *capsule, *x_obj, *dim_obj, *history, *result = NULL;
-    PyArrayObject *x = NULL;
+    PyObject *capsule, *x_obj, *dim_obj, *labels_obj, *history, *result = NULL;
+    PyArrayObject *x = NULL, *labels = NULL;
     ebm_trainer *t;
     ebm_train_stats stats;
     poll_state poll;
@@ -1128,7 +1183,8 @@ static PyObject *py_trainer_step(PyObject *self, PyObject *args) {
     double lr, seconds;
     struct timespec t0, t1;
     ebm_status status;
-    if (!PyArg_ParseTuple(args, "OOOdO!", &capsule, &x_obj, &dim_obj, &lr, &PyTuple_Type, &history)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOOdO!", &capsule, &x_obj, &dim_obj, &labels_obj, &lr, &PyTuple_Type, &history))
+        return NULL;
     if (PyTuple_GET_SIZE(history) != 6) {
         PyErr_SetString(PyExc_TypeError, "history: expected a tuple of six lists");
         return NULL;
@@ -1141,11 +1197,19 @@ static PyObject *py_trainer_step(PyObject *self, PyObject *args) {
     if ((t = trainer_from(capsule)) == NULL) return NULL;
     if ((dim = PyLong_AsSsize_t(dim_obj)) < 0) return NULL;
     if ((x = as_float32(x_obj, 2, dim, "x")) == NULL) goto fail;
+    if (labels_obj != Py_None) {
+        labels = (PyArrayObject *)PyArray_FROM_OTF(labels_obj, NPY_INT32, NPY_ARRAY_IN_ARRAY);
+        if (labels == NULL) goto fail;
+        if (PyArray_NDIM(labels) != 1 || PyArray_DIM(labels, 0) != PyArray_DIM(x, 0)) {
+            PyErr_SetString(PyExc_ValueError, "labels: expected one per row of x");
+            goto fail;
+        }
+    }
     poll_init(&poll, Py_None, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_trainer_step(t, (const float *)PyArray_DATA(x), PyArray_DIM(x, 0), lr, &stats,
-                              poll_signals, &poll);
+    status = ebm_trainer_step(t, (const float *)PyArray_DATA(x), PyArray_DIM(x, 0),
+                              labels ? (const int32_t *)PyArray_DATA(labels) : NULL, lr, &stats, poll_signals, &poll);
     Py_END_ALLOW_THREADS
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (status != EBM_OK) {
@@ -1162,6 +1226,7 @@ static PyObject *py_trainer_step(PyObject *self, PyObject *args) {
         }
 fail:
     Py_XDECREF(x);
+    Py_XDECREF(labels);
     return result;
 }
 
@@ -1301,6 +1366,9 @@ static PyMethodDef methods[] = {
     {"energy_set_buffers", py_energy_set_buffers, METH_VARARGS, NULL},
     {"energy_grad_params", py_energy_grad_params, METH_VARARGS, NULL},
     {"energy_jet", py_energy_jet, METH_VARARGS, NULL},
+    {"energy_num_classes", py_energy_num_classes, METH_VARARGS, NULL},
+    {"energy_logits", py_energy_logits, METH_VARARGS, NULL},
+    {"energy_class_create", py_energy_class_create, METH_VARARGS, NULL},
     {"gaussian_mixture_create", py_gaussian_mixture_create, METH_VARARGS, NULL},
     {"double_well_create", py_double_well_create, METH_VARARGS, NULL},
     {"banana_create", py_banana_create, METH_VARARGS, NULL},
@@ -1338,7 +1406,7 @@ static int add_codes(PyObject *m) {
     CODE(EBM_ACT_SWISH) CODE(EBM_ACT_TANH) CODE(EBM_ACT_SOFTPLUS) CODE(EBM_ACT_ELU) CODE(EBM_ACT_LEAKY_RELU)
     CODE(EBM_ACT_GELU) CODE(EBM_ACT_GELU_ERF)
     CODE(EBM_OPT_SGD) CODE(EBM_OPT_ADAM)
-    CODE(EBM_OBJECTIVE_ML) CODE(EBM_OBJECTIVE_DSM) CODE(EBM_OBJECTIVE_SSM) CODE(EBM_OBJECTIVE_NCE)
+    CODE(EBM_OBJECTIVE_ML) CODE(EBM_OBJECTIVE_DSM) CODE(EBM_OBJECTIVE_SSM) CODE(EBM_OBJECTIVE_NCE) CODE(EBM_OBJECTIVE_JEM)
     CODE(EBM_PROJECTION_RADEMACHER) CODE(EBM_PROJECTION_GAUSSIAN)
     CODE(EBM_KERNEL_LANGEVIN) CODE(EBM_KERNEL_MALA) CODE(EBM_KERNEL_HMC)
     CODE(EBM_LAYER_LINEAR) CODE(EBM_LAYER_CONV2D) CODE(EBM_LAYER_AVGPOOL2D) CODE(EBM_LAYER_ACTIVATION)

@@ -8,8 +8,8 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _native, nn
-from ._validation import positive_ints, resolve_seed
-from .energies import TrainableEnergy, _split_named
+from ._validation import as_samples, positive_int, positive_ints, resolve_seed
+from .energies import Energy, TrainableEnergy, _split_named
 from .persistence import persistent
 
 __all__ = ["NetworkEnergy"]
@@ -30,10 +30,16 @@ class NetworkEnergy(TrainableEnergy):
     seed : None, int or numpy.random.Generator
         Seed of the initialisation (PyTorch's defaults for ``Linear`` and ``Conv2d``: uniform on
         ``±1/sqrt(fan_in)``); ``None`` draws fresh entropy.
+    n_classes : int, optional
+        Read the network as a classifier ending in ``n_classes`` logits ``f(x)``: a joint energy
+        model (Grathwohl et al. 2020) with ``E(x) = −logsumexp_y f(x)[y]`` (the density ``p(x)``),
+        ``E(x, y) = −f(x)[y]`` (``p(x, y)``) and ``p(y|x) = softmax f(x)`` (:meth:`logits`,
+        :meth:`predict_proba`, :meth:`energy` with ``y``, :meth:`class_energy`; train it with
+        ``Trainer(objective="jem")``).
 
     Attributes
     ----------
-    net, input_shape, dim, num_parameters
+    net, input_shape, dim, num_parameters, n_classes
 
     Notes
     -----
@@ -48,15 +54,21 @@ class NetworkEnergy(TrainableEnergy):
         previous layer's output, or when the network does not end in one output.
     """
 
-    def __init__(self, net, input_shape, seed=None):
+    def __init__(self, net, input_shape, seed=None, n_classes=None):
         if not isinstance(net, nn.Sequential):
             raise TypeError(f"net must be an ebm_swift.nn.Sequential; got {type(net).__name__}")
         self._input_shape = positive_ints(input_shape, "input_shape")
         self.net = net
+        self.n_classes = None if n_classes is None else positive_int(n_classes, "n_classes")
+        if self.n_classes == 1:
+            raise ValueError("n_classes must be at least 2 (a one-output network is an energy already: leave it None)")
         self._layer_shapes = net.shapes(self._input_shape)
-        if self._layer_shapes[-1] != (1,):
-            raise ValueError(f"the network must end in one output per sample; layer {len(net) - 1} produces "
+        outputs = (self.n_classes or 1,)
+        if self._layer_shapes[-1] != outputs:
+            what = f"{outputs[0]} outputs (n_classes)" if self.n_classes else "one output"
+            raise ValueError(f"the network must end in {what} per sample; layer {len(net) - 1} produces "
                              f"shape {self._layer_shapes[-1]}")
+        self._class_energies = {}
         self._shapes = OrderedDict(net._parameter_shapes(self._input_shape))
         self._buffer_shapes = OrderedDict(net._buffer_shapes(self._input_shape))
         # Sizes in Python integers, before anything native is built (the core's limit is 2**31 - 1).
@@ -70,7 +82,89 @@ class NetworkEnergy(TrainableEnergy):
                 raise ValueError(f"the network has {count} {what}; at most 2**31 - 1 are supported")
         self.dim = math.prod(self._input_shape)
         self._handle = _native.network_create(np.asarray(self._input_shape, dtype=np.int64),
-                                              net._records(self._input_shape), resolve_seed(seed))
+                                              net._records(self._input_shape), self.n_classes or 0, resolve_seed(seed))
+
+    # ---- joint energy models ---------------------------------------------------------------------
+
+    def _require_classes(self, what):
+        if self.n_classes is None:
+            raise ValueError(f"{what} needs a classifier energy: this NetworkEnergy has no n_classes")
+
+    def labels(self, y, n, name="y"):
+        """``y`` checked as ``n`` class indices in ``[0, n_classes)``, as int32 (a copy)."""
+        self._require_classes(name)
+        y = np.asarray(y)
+        if y.dtype == bool or not (np.issubdtype(y.dtype, np.integer)
+                                   or (np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0))):
+            raise TypeError(f"{name} must hold integer class labels; got dtype {y.dtype}")
+        if y.shape != (n,):
+            raise ValueError(f"{name} must have one label per sample, shape ({n},); got shape {y.shape}")
+        if n and (y.min() < 0 or y.max() >= self.n_classes):
+            raise ValueError(f"{name} must hold labels in [0, {self.n_classes}); got values in [{y.min()}, {y.max()}]")
+        return y.astype(np.int32)
+
+    def logits(self, x) -> np.ndarray:
+        """The classifier's logits.
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim) or (n, *input_shape)
+
+        Returns
+        -------
+        ndarray, shape (n, n_classes), float32
+        """
+        self._require_classes("logits")
+        return _native.energy_logits(self._handle, as_samples(x, self._input_shape)[0])
+
+    def predict_proba(self, x) -> np.ndarray:
+        """``p(y|x) = softmax f(x)``.
+
+        Returns
+        -------
+        ndarray, shape (n, n_classes), float64; rows sum to 1
+        """
+        f = self.logits(x).astype(np.float64)
+        f -= f.max(1, keepdims=True)
+        p = np.exp(f)
+        return p / p.sum(1, keepdims=True)
+
+    def predict(self, x) -> np.ndarray:
+        """The most probable class of each sample, shape ``(n,)``."""
+        return self.logits(x).argmax(1)
+
+    def energy(self, x, y=None) -> np.ndarray:
+        """Energies of a batch: ``E(x)``, or for a classifier with labels ``y`` the joint
+        ``E(x, y) = −f(x)[y]``.
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim) or (n, *input_shape)
+        y : array_like of int, shape (n,), optional
+            Class labels (classifier energies only).
+
+        Returns
+        -------
+        ndarray, shape (n,), float32
+        """
+        if y is None:
+            return super().energy(x)
+        f = self.logits(x)
+        return -f[np.arange(len(f)), self.labels(y, len(f))]
+
+    def class_energy(self, label):
+        """The class-conditional energy ``E(x, y=label) = −f(x)[label]`` as an energy of its own
+        (it shares this energy's parameters): sampling it draws the model's samples of that class.
+
+        Returns
+        -------
+        Energy
+        """
+        self._require_classes("class_energy")
+        label = int(self.labels([label], 1, "label")[0])
+        if label not in self._class_energies:
+            self._class_energies[label] = ClassEnergy(self, label)
+        return self._class_energies[label]
 
     @property
     def input_shape(self) -> tuple:
@@ -99,7 +193,7 @@ class NetworkEnergy(TrainableEnergy):
         arrays = {"params": self._flat_parameters()}
         if self._buffer_shapes:
             arrays["buffers"] = _native.energy_get_buffers(self._handle)
-        return arrays, {"net": self.net.to_config(), "input_shape": list(self._input_shape)}
+        return arrays, {"net": self.net.to_config(), "input_shape": list(self._input_shape), "n_classes": self.n_classes}
 
     @classmethod
     def _from_state(cls, arrays, meta):
@@ -108,7 +202,10 @@ class NetworkEnergy(TrainableEnergy):
         expected = sum(math.prod(s) for _, s in net._parameter_shapes(input_shape))
         if arrays["params"].size != expected:
             raise ValueError(f"the file's network has {expected} parameters but the file holds {arrays['params'].size}")
-        energy = cls(net, input_shape, seed=0)
+        n_classes = meta.get("n_classes")
+        if n_classes is not None and (isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2):
+            raise ValueError(f"the file's n_classes must be an integer of at least 2; got {n_classes!r}")
+        energy = cls(net, input_shape, seed=0, n_classes=n_classes)
         energy._load_flat(arrays["params"])
         if energy._buffer_shapes:
             if "buffers" not in arrays:
@@ -117,4 +214,29 @@ class NetworkEnergy(TrainableEnergy):
         return energy
 
     def __repr__(self) -> str:
-        return f"NetworkEnergy(input_shape={self._input_shape}, num_parameters={self.num_parameters})"
+        classes = f", n_classes={self.n_classes}" if self.n_classes else ""
+        return f"NetworkEnergy(input_shape={self._input_shape}, num_parameters={self.num_parameters}{classes})"
+
+
+class ClassEnergy(Energy):
+    """``E(x, y) = −f(x)[y]`` of a classifier :class:`NetworkEnergy` for one class ``y`` (see
+    :meth:`NetworkEnergy.class_energy`); evaluated and sampled like any energy, with the
+    classifier's current parameters."""
+
+    def __init__(self, parent, label):
+        self.parent, self.label, self.dim = parent, label, parent.dim
+        self._handle = _native.energy_class_create(parent._handle, label)
+
+    @property
+    def input_shape(self) -> tuple:
+        return self.parent.input_shape
+
+    def __reduce__(self):
+        return (_class_energy, (self.parent, self.label))
+
+    def __repr__(self) -> str:
+        return f"ClassEnergy({self.parent!r}, label={self.label})"
+
+
+def _class_energy(parent, label):
+    return parent.class_energy(label)

@@ -88,7 +88,7 @@ def _sample(energy, x0, kernel, n_steps, step_size, *, seed, thin, return_trajec
 
 def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None, clamp=None, seed=None,
              thin=None, return_trajectory=False, diagnostics=False, return_info=False, chain_offset=0,
-             progress=False):
+             progress=False, y=None):
     """Run unadjusted Langevin dynamics (ULA) on a batch of chains.
 
     Per step and chain: ``g = ∇x E(x)`` (clipped elementwise to ``±grad_clip`` if given), then
@@ -137,6 +137,12 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
         of 4 rows with another kernel). :mod:`ebm_swift.distributed` cuts runs this way.
     progress : bool
         Show a progress bar (tqdm when installed).
+    y : array_like of int, shape (n,), optional
+        Class labels, for a classifier energy (``NetworkEnergy(..., n_classes=K)``): chain ``i``
+        samples ``p(x | y_i) ∝ exp(f(x)[y_i])`` (the class-conditional energy
+        ``E(x, y) = −f(x)[y]``). The chains of each class run together, class by class; chain
+        ``i``'s noise depends on the seed and its rank among the chains sorted by class. Not
+        combined with recording (``thin``, ``return_trajectory``, ``diagnostics``).
 
     Returns
     -------
@@ -154,6 +160,11 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
     KeyboardInterrupt
         On Ctrl-C, within about 50 ms of the current step.
     """
+    if y is not None:
+        return _langevin_by_class(energy, x0, y, n_steps, step_size, noise_scale=noise_scale, grad_clip=grad_clip,
+                                  clamp=clamp, seed=seed, thin=thin, return_trajectory=return_trajectory,
+                                  diagnostics=diagnostics, return_info=return_info, chain_offset=chain_offset,
+                                  progress=progress)
     x, recorded, shape, recording = _sample(
         energy, x0, "langevin", n_steps, step_size, seed=seed, thin=thin, return_trajectory=return_trajectory,
         diagnostics=diagnostics, progress=progress, noise_scale=noise_scale, grad_clip=grad_clip, clamp=clamp,
@@ -161,6 +172,32 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
     if recording or flag(return_info, "return_info"):
         return x, _info(recorded, shape)
     return x
+
+
+def _langevin_by_class(energy, x0, y, n_steps, step_size, *, thin, return_trajectory, diagnostics, return_info,
+                       chain_offset, progress, seed, **options):
+    """`langevin` with labels: each class's chains on its class-conditional energy, with chain
+    offsets that keep every chain's noise distinct."""
+    if getattr(energy, "n_classes", None) is None:
+        raise ValueError("y needs a classifier energy (NetworkEnergy with n_classes); this energy has no classes")
+    if thin is not None or flag(return_trajectory, "return_trajectory") or flag(diagnostics, "diagnostics"):
+        raise ValueError("y (class-conditional sampling) is not combined with thin, return_trajectory or diagnostics")
+    flat, shape = as_samples(x0, energy.input_shape, "x0")
+    labels = energy.labels(y, flat.shape[0], "y")
+    if isinstance(chain_offset, bool) or not isinstance(chain_offset, (int, np.integer)) or chain_offset < 0:
+        raise ValueError(f"chain_offset must be a non-negative integer; got {chain_offset!r}")
+    offset = int(chain_offset)
+    seed = resolve_seed(seed)
+    out = np.empty_like(flat)
+    order = np.argsort(labels, kind="stable")
+    start = 0
+    for label in np.unique(labels):
+        rows = order[labels[order] == label]
+        out[rows] = langevin(energy.class_energy(int(label)), flat[rows], n_steps, step_size, seed=seed,
+                             chain_offset=offset + start, progress=progress, **options)
+        start += len(rows)
+    out = out.reshape(shape)
+    return (out, {}) if flag(return_info, "return_info") else out
 
 
 _ADAPTATION_DOC = """adapt_step_size : bool

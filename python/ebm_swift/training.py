@@ -34,7 +34,7 @@ __all__ = ["Trainer", "TrainingDivergedError"]
 _OPTIMIZERS = {"sgd": _native.EBM_OPT_SGD, "adam": _native.EBM_OPT_ADAM}
 #: Training objectives and their codes in the C ABI (ebm_swift.h, EBM_OBJECTIVE_*).
 OBJECTIVES = {"ml": _native.EBM_OBJECTIVE_ML, "dsm": _native.EBM_OBJECTIVE_DSM, "ssm": _native.EBM_OBJECTIVE_SSM,
-              "nce": _native.EBM_OBJECTIVE_NCE}
+              "nce": _native.EBM_OBJECTIVE_NCE, "jem": _native.EBM_OBJECTIVE_JEM}
 _PROJECTIONS = {"rademacher": _native.EBM_PROJECTION_RADEMACHER, "gaussian": _native.EBM_PROJECTION_GAUSSIAN}
 HISTORY_KEYS = ("loss", "e_data", "e_model", "grad_norm", "lr", "step_time")
 
@@ -143,6 +143,11 @@ class Trainer:
       ``ℓ = E_v[−vᵀ ∇x²E v + ½ ⟨∇x E, v⟩²]`` over ``n_projections`` random directions per row;
       Gaussian directions use the variance-reduced form ``E_v[−vᵀ ∇x²E v] + ½ ‖∇x E‖²``.
 
+    With ``objective="jem"`` (a joint energy model, Grathwohl et al. 2020) the energy is a classifier
+    (``NetworkEnergy(..., n_classes=K)``, ``E(x) = −logsumexp f(x)``) and every batch comes with
+    labels: a step descends ``L`` above (the negatives sampled from ``p(x)``) plus
+    ``cross_entropy_weight`` × the cross-entropy of ``p(y|x) = softmax f(x)`` on the batch.
+
     With ``objective="nce"`` (noise-contrastive estimation, Gutmann & Hyvärinen 2010) a step
     classifies the batch against ``noise_ratio`` samples per row of a Gaussian ``noise`` by
     logistic regression on ``G(x) = −E(x) − c − ln q(x) − ln ν``, learning the log-normaliser ``c``
@@ -196,8 +201,10 @@ class Trainer:
         distribution; common on images).
     alpha : float, default 0.0
         Weight of the energy regulariser (``objective="ml"`` only).
-    objective : {"ml", "dsm", "ssm"}, default "ml"
+    objective : {"ml", "dsm", "ssm", "nce", "jem"}, default "ml"
         What a step minimises (above).
+    cross_entropy_weight : float, default 1.0
+        ``"jem"``'s weight of the classification loss.
     sigma : float or sequence of float, optional
         ``"dsm"``'s noise scale(s), default 0.1; a geometric list (largest first, e.g.
         ``np.geomspace(1, 0.01, 10)``) for multi-scale training.
@@ -234,7 +241,7 @@ class Trainer:
                  noise_scale=None, grad_clip=None, clamp=None, sampler="langevin", n_leapfrog=10, persistent=True,
                  buffer_size=10000, reinit_prob=0.05, init_range=(-1.0, 1.0), data_noise=0.0, alpha=0.0,
                  objective="ml", sigma=None, n_projections=1, projection="rademacher", noise=None, noise_ratio=1,
-                 ema_decay=None, seed=None):
+                 ema_decay=None, cross_entropy_weight=1.0, seed=None):
         if not isinstance(energy, TrainableEnergy):
             raise TypeError(f"energy must be an energy with parameters (MLPEnergy, NetworkEnergy); got {type(energy).__name__}")
         if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
@@ -277,8 +284,8 @@ class Trainer:
         if not isinstance(objective, str) or objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {sorted(OBJECTIVES)}; got {objective!r}")
         self.objective = objective
-        if objective != "ml" and self.alpha > 0:
-            raise ValueError(f"alpha regularises the energies of model samples: objective='ml' only; got alpha={alpha!r} "
+        if objective not in ("ml", "jem") and self.alpha > 0:
+            raise ValueError(f"alpha regularises the energies of model samples: objective='ml' or 'jem' only; got alpha={alpha!r} "
                              f"with objective={objective!r}")
         if sigma is not None and objective != "dsm":
             raise ValueError(f"sigma is the noise scale of objective='dsm'; got sigma with objective={objective!r}")
@@ -287,6 +294,9 @@ class Trainer:
         if not isinstance(projection, str) or projection not in _PROJECTIONS:
             raise ValueError(f"projection must be one of {sorted(_PROJECTIONS)}; got {projection!r}")
         self.projection = projection
+        if objective == "jem" and getattr(energy, "n_classes", None) is None:
+            raise ValueError("objective='jem' needs a classifier energy: NetworkEnergy(net, input_shape, n_classes=K)")
+        self.cross_entropy_weight = non_negative_float(cross_entropy_weight, "cross_entropy_weight")
         if noise is not None and objective != "nce":
             raise ValueError(f"noise is the noise distribution of objective='nce'; got noise with objective={objective!r}")
         self.noise = None if noise is None else _noise(noise, energy.dim)
@@ -321,7 +331,7 @@ class Trainer:
             "data_noise": self.data_noise, "clip_grad_norm": self.clip_grad_norm or 0.0,
             "objective": OBJECTIVES[self.objective], "n_projections": self.n_projections,
             "projection": _PROJECTIONS[self.projection], "noise_ratio": self.noise_ratio,
-            "ema_decay": self.ema_decay or 0.0,
+            "ema_decay": self.ema_decay or 0.0, "cross_entropy_weight": self.cross_entropy_weight,
         }
         arrays = {"sigmas": None if self.sigma is None else np.asarray(self.sigma, dtype=np.float64),
                   "noise_mean": None if self.noise is None else self.noise[0],
@@ -332,13 +342,15 @@ class Trainer:
         """The learning rate of the next step."""
         return self.lr if self.lr_schedule is None else float(self.lr_schedule(self.n_iter, self.lr))
 
-    def step(self, x_batch) -> dict:
+    def step(self, x_batch, y_batch=None) -> dict:
         """One training step.
 
         Parameters
         ----------
-        x_batch : array_like, shape (b, dim)
+        x_batch : array_like, shape (b, dim) or (b, *input_shape)
             Data; ``b ≤ buffer_size`` for persistent chains. Never modified.
+        y_batch : array_like of int, shape (b,), optional
+            Class labels: required by ``objective="jem"``, refused by the others.
 
         Returns
         -------
@@ -354,6 +366,7 @@ class Trainer:
             buffer and optimiser are then left as they were before the step.
         """
         x = as_samples(x_batch, self.energy.input_shape, "x_batch")[0]
+        labels = self._labels(y_batch, x.shape[0], "y_batch")
         if self._uses_buffer and x.shape[0] > self.buffer_size:
             raise ValueError(
                 f"x_batch has {x.shape[0]} rows but buffer_size is {self.buffer_size}; "
@@ -367,19 +380,30 @@ class Trainer:
         # as it returns cannot leave a completed step unrecorded).
         history = tuple(self.history[k] for k in HISTORY_KEYS)
         try:
-            values = _native.trainer_step(self._native_trainer(x), x, self.energy.dim, lr, history)
+            values = _native.trainer_step(self._native_trainer(x), x, self.energy.dim, labels, lr, history)
         except TrainingDivergedError:
             raise
         except DivergenceError as exc:
             raise TrainingDivergedError(str(exc), self.n_iter + 1, exc.quantity, exc.site, exc.chain) from None
         return dict(zip(HISTORY_KEYS, values))
 
-    def fit(self, X, *, epochs=1, batch_size=128, shuffle=True, progress=True, callback=None):
+    def _labels(self, y, n, name):
+        if self.objective != "jem":
+            if y is not None:
+                raise ValueError(f"{name}: labels are for objective='jem' only; got labels with objective={self.objective!r}")
+            return None
+        if y is None:
+            raise ValueError(f"{name}: objective='jem' trains on labelled data; pass the labels")
+        return self.energy.labels(y, n, name)
+
+    def fit(self, X, y=None, *, epochs=1, batch_size=128, shuffle=True, progress=True, callback=None):
         """Train on ``X`` for a number of epochs.
 
         Parameters
         ----------
-        X : array_like, shape (n, dim)
+        X : array_like, shape (n, dim) or (n, *input_shape)
+        y : array_like of int, shape (n,), optional
+            Class labels (``objective="jem"`` only, and required there).
         epochs : int
         batch_size : int
             At most ``n`` (and at most ``buffer_size`` with persistent chains). The last batch of an
@@ -397,6 +421,7 @@ class Trainer:
             :attr:`history` (every step so far, this call's included).
         """
         data = as_samples(X, self.energy.input_shape, "X")[0]
+        labels = self._labels(y, data.shape[0], "y")
         epochs = positive_int(epochs, "epochs")
         batch_size = positive_int(batch_size, "batch_size")
         n = data.shape[0]
@@ -415,7 +440,8 @@ class Trainer:
                 order = (np.random.default_rng([self.seed, self.epochs_done]).permutation(n) if shuffle
                          else np.arange(n))
                 for start in range(0, n, batch_size):
-                    record = self.step(data[order[start : start + batch_size]])
+                    rows = order[start : start + batch_size]
+                    record = self.step(data[rows], None if labels is None else labels[rows])
                     if bar:
                         bar.advance(record)
                     if callback is not None and callback(self, record) is False:
@@ -488,7 +514,7 @@ class Trainer:
             "init_range": list(self.init_range), "data_noise": self.data_noise, "alpha": self.alpha,
             "objective": self.objective, "sigma": None if self.sigma is None else list(self.sigma),
             "n_projections": self.n_projections, "projection": self.projection, "noise_ratio": self.noise_ratio,
-            "ema_decay": self.ema_decay, "seed": self.seed,
+            "ema_decay": self.ema_decay, "cross_entropy_weight": self.cross_entropy_weight, "seed": self.seed,
         }
 
     def _state(self):

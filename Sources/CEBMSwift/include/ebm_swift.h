@@ -53,6 +53,7 @@ typedef int32_t ebm_status;
 #define EBM_OBJECTIVE_DSM 1 /* denoising score matching at the noise scales sigmas */
 #define EBM_OBJECTIVE_SSM 2 /* sliced score matching with n_projections directions per row */
 #define EBM_OBJECTIVE_NCE 3 /* noise-contrastive estimation against N(noise_mean, noise_cov) */
+#define EBM_OBJECTIVE_JEM 4 /* joint energy model: ML of p(x) plus cross_entropy_weight x the cross-entropy of p(y|x) */
 #define EBM_PROJECTION_RADEMACHER 0
 #define EBM_PROJECTION_GAUSSIAN 1 /* with the variance-reduced loss */
 
@@ -162,6 +163,7 @@ typedef struct ebm_trainer_config {
     const double *noise_cov;  /* NCE: dim x dim, symmetric positive definite */
     int64_t noise_ratio;      /* NCE: noise samples per data row, 1 to 1024 */
     double ema_decay;         /* in (0, 1): keep a moving average of the parameters; 0: none */
+    double cross_entropy_weight; /* JEM: the weight of the cross-entropy term */
 } ebm_trainer_config;
 
 /* What one training step measured. */
@@ -279,9 +281,21 @@ typedef struct ebm_layer {
 /* An energy computed by a network of n_layers layers (which must end in one output per sample)
  * on inputs of shape input_shape[0..rank-1] (e.g. channels, height, width), initialised like
  * PyTorch's defaults from seed. Its parameters follow PyTorch's state_dict order. On success
- * *out owns a new handle; inconsistent shapes give EBM_ERR_INVALID_ARGUMENT naming the layer. */
+ * *out owns a new handle; inconsistent shapes give EBM_ERR_INVALID_ARGUMENT naming the layer.
+ * With n_classes >= 2 the network is a classifier ending in n_classes logits f(x), and the energy
+ * is E(x) = -logsumexp f(x) (a joint energy model; see ebm_energy_logits, ebm_energy_class_create). */
 ebm_status ebm_network_create(const int64_t *input_shape, int64_t rank, const ebm_layer *layers,
-                              int64_t n_layers, uint64_t seed, ebm_energy **out);
+                              int64_t n_layers, int64_t n_classes, uint64_t seed, ebm_energy **out);
+
+/* A classifier energy's number of classes (0 for other energies), and its logits: count = n * classes
+ * floats, row-major. */
+ebm_status ebm_energy_num_classes(const ebm_energy *energy, int64_t *out);
+ebm_status ebm_energy_logits(const ebm_energy *energy, const float *x, int64_t n, float *logits, int64_t count);
+
+/* The class-conditional energy E(x, y) = -f(x)[label] of a classifier energy, as a new handle that
+ * shares the classifier's parameters (and keeps it alive): sampling it draws the model's samples of
+ * that class. */
+ebm_status ebm_energy_class_create(ebm_energy *energy, int64_t label, ebm_energy **out);
 
 /* ---- parameters of trainable energies (MLPs and networks) -------------------------------------- */
 
@@ -352,8 +366,9 @@ void ebm_trainer_destroy(ebm_trainer *trainer);
  * replacement (each re-drawn from the uniform init box with probability reinit_prob), moved by
  * the sampler kernel, written back; then one optimiser step on the loss of ebm_train_stats with the
  * negatives held constant. Fills *stats. On any error the model, buffer and optimiser are
- * unchanged. */
-ebm_status ebm_trainer_step(ebm_trainer *trainer, const float *x, int64_t n, double lr,
+ * unchanged. Objectives other than ML sample nothing (see EBM_OBJECTIVE_*). labels (n class
+ * indices) are JEM's, and NULL for every other objective. */
+ebm_status ebm_trainer_step(ebm_trainer *trainer, const float *x, int64_t n, const int32_t *labels, double lr,
                             ebm_train_stats *stats, ebm_poll_fn poll, void *poll_ctx);
 
 /* Buffer size and a copy of the persistent chains (count must be buffer_size * dim). */

@@ -13,12 +13,28 @@ public final class NetworkEnergy {
     /// Rows per chain block when the network samples in blocks of its own (see
     /// `NetworkEnergy+Blocking.swift`), else `nil`.
     let blockRows: Int?
+    /// For a joint energy model (`classes` given): the classifier, whose `classes` logits `f(x)`
+    /// the energy reads as `E(x) = −logsumexp f(x)`; `network` is it followed by
+    /// `NegativeLogSumExp` (the same layers, so the same parameters). See `NetworkEnergy+Classes.swift`.
+    public let classifier: Sequential?
 
-    /// - Throws: `EBMError.invalidArgument` unless the network ends in one output per sample.
-    public init(network: Sequential, seed: UInt64) throws {
-        try require(network.outputCount == 1,
-                    "an energy network must end in one output per sample, got shape \(network.outputShape)")
-        self.network = network
+    /// An energy from a network with one output per sample or, with `classes`, from a classifier
+    /// ending in `classes` logits (a joint energy model).
+    /// - Throws: `EBMError.invalidArgument` unless the network ends in one output per sample (or
+    ///   `classes` of them).
+    public init(network: Sequential, seed: UInt64, classes: Int? = nil) throws {
+        if let k = classes {
+            try require(network.outputShape == [k],
+                        "a classifier energy with \(k) classes must end in \(k) outputs per sample, got shape \(network.outputShape)")
+            classifier = network
+            self.network = try Sequential(network.layers + [try NegativeLogSumExp(classes: k)])
+        } else {
+            try require(network.outputCount == 1,
+                        "an energy network must end in one output per sample, got shape \(network.outputShape)")
+            classifier = nil
+            self.network = network
+        }
+        let network = self.network
         self.parameters = FloatBuffer(count: network.parameterCount)
         var stream = UniformStream(Philox4x32(seed: seed, purpose: Purpose.initialisation))
         network.initialise(parameters.base, &stream)
