@@ -20,7 +20,6 @@ than noise and shuffled images are, by Fréchet distance in a classifier's featu
 """
 
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -36,22 +35,10 @@ auroc = ebm_swift.metrics.auroc  # P(a score of `lower` is below one of `higher`
 
 
 @pytest.fixture(scope="session")
-def fashion_mnist():
-    return ebm_swift.datasets.load_fashion_mnist("train"), ebm_swift.datasets.load_fashion_mnist("test")
-
-
-@pytest.fixture(scope="session")
-def classifier_features(fashion_mnist):
-    """The hidden layer (128 ReLU units) of an MLP classifier trained on 10 000 training images,
-    as the feature map of the Fréchet distance; built once per test session."""
-    neural_network = pytest.importorskip("sklearn.neural_network")
-    (train, labels), (test, test_labels) = fashion_mnist
-    clf = neural_network.MLPClassifier(hidden_layer_sizes=(128,), max_iter=15, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning: 15 epochs are enough for features
-        clf.fit(train[:10_000].reshape(10_000, -1), labels[:10_000])
-    assert clf.score(test[:2000].reshape(2000, -1), test_labels[:2000]) > 0.8  # a real classifier
-    weights, bias = clf.coefs_[0], clf.intercepts_[0]
+def classifier_features(fashion_classifier):
+    """The hidden layer of the independent classifier (conftest.py), as the feature map of the
+    Fréchet distance."""
+    weights, bias = fashion_classifier.coefs_[0], fashion_classifier.intercepts_[0]
     return lambda z: np.maximum(np.asarray(z, dtype=np.float64).reshape(len(z), -1) @ weights + bias, 0)
 
 
