@@ -37,30 +37,9 @@ public final class GaussianEnergy {
                             "cov must be symmetric: cov[\(i), \(j)] = \(a) but cov[\(j), \(i)] = \(b)")
             }
         }
-        // Cholesky–Banachiewicz: L lower triangular with Σ = L Lᵀ; a non-positive pivot means Σ
-        // is not positive definite.
-        var l = [Double](repeating: 0, count: d * d)
-        for i in 0..<d {
-            for j in 0...i {
-                var s = covariance[i * d + j]
-                for k in 0..<j { s -= l[i * d + k] * l[j * d + k] }
-                if i == j {
-                    try require(s > 0, "cov must be positive definite (Cholesky pivot \(i) is \(s))")
-                    l[i * d + i] = s.squareRoot()
-                } else {
-                    l[i * d + j] = s / l[j * d + j]
-                }
-            }
-        }
-        // L⁻¹ by forward substitution, column by column; then P = (L⁻¹)ᵀ L⁻¹.
-        var inv = [Double](repeating: 0, count: d * d)
-        for col in 0..<d {
-            for i in col..<d {
-                var s: Double = i == col ? 1 : 0
-                for k in col..<i { s -= l[i * d + k] * inv[k * d + col] }
-                inv[i * d + col] = s / l[i * d + i]
-            }
-        }
+        // Σ = L Lᵀ, then the precision P = (L⁻¹)ᵀ L⁻¹.
+        let l = try Cholesky.factor(covariance, dimension: d, "cov")
+        let inv = Cholesky.inverse(l, dimension: d)
         var p = [Float](repeating: 0, count: d * d)
         for i in 0..<d {
             for j in 0..<d {

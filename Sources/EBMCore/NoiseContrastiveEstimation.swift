@@ -35,30 +35,14 @@ struct NoiseContrastiveEstimation: DataObjective {
         try require(d > 0 && covariance.count == d * d, "the NCE noise needs a mean of d values and a d × d covariance")
         try require(ratio >= 1 && ratio <= 1024, "noise_ratio must be in [1, 1024], got \(ratio)")
         try require(mean.allSatisfy(\.isFinite) && covariance.allSatisfy(\.isFinite), "the NCE noise must be finite")
-        var l = [Double](repeating: 0, count: d * d)
         for i in 0..<d {
-            for j in 0...i {
+            for j in 0..<i {
                 try require(abs(covariance[i * d + j] - covariance[j * d + i]) <= 1e-9 * max(1, abs(covariance[i * d + j])),
                             "the NCE noise covariance must be symmetric")
-                var s = covariance[i * d + j]
-                for k in 0..<j { s -= l[i * d + k] * l[j * d + k] }
-                if i == j {
-                    try require(s > 0, "the NCE noise covariance must be positive definite")
-                    l[i * d + i] = s.squareRoot()
-                } else {
-                    l[i * d + j] = s / l[j * d + j]
-                }
             }
         }
-        // L⁻¹ by forward substitution, column by column.
-        var inverse = [Double](repeating: 0, count: d * d)
-        for c in 0..<d {
-            for i in c..<d {
-                var s = i == c ? 1.0 : 0.0
-                for k in c..<i { s -= l[i * d + k] * inverse[k * d + c] }
-                inverse[i * d + c] = s / l[i * d + i]
-            }
-        }
+        let l = try Cholesky.factor(covariance, dimension: d, "the NCE noise covariance")
+        let inverse = Cholesky.inverse(l, dimension: d)
         dimension = d
         self.ratio = ratio
         self.mean = FloatBuffer(mean.map { Float($0) })

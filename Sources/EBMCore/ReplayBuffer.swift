@@ -13,6 +13,9 @@ public final class ReplayBuffer {
     /// The swap partners of the last draw, so it can be undone.
     private var swaps: [Int] = []
     private var drawn = 0
+    /// The slots of the last class-partitioned draw (`nil` after a plain draw).
+    private let slots: UnsafeMutablePointer<Int>
+    private var partitioned = false
 
     /// A buffer of `capacity` states uniform on `[low, high]^dimension`, drawn from `stream`.
     public init(capacity: Int, dimension: Int, low: Float, high: Float, stream: inout UniformStream) {
@@ -22,9 +25,14 @@ public final class ReplayBuffer {
         for i in 0..<states.count { states.base[i] = stream.nextUniform(low, high) }
         permutation = .allocate(capacity: capacity)
         for i in 0..<capacity { permutation[i] = i }
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: 0, count: capacity)
     }
 
-    deinit { permutation.deallocate() }
+    deinit {
+        permutation.deallocate()
+        slots.deallocate()
+    }
 
     /// Copies `count` distinct states, chosen uniformly without replacement, into `batch`
     /// (`count × dimension`); each is replaced by a fresh uniform draw on `[low, high]` with
@@ -49,13 +57,39 @@ public final class ReplayBuffer {
             }
         }
         drawn = count
+        partitioned = false
+    }
+
+    /// The class-partitioned draw of joint energy models (JEM's class-conditional buffer): the
+    /// buffer is split into `partitions` interleaved partitions (slot `s` holds class
+    /// `s mod partitions`), and row `k` of `batch` takes a state of class `labels[k]` from a slot of
+    /// that partition chosen uniformly — with replacement, as JEM draws — or, with probability
+    /// `reinitProbability`, a fresh uniform draw. `writeBack` stores the rows in those slots (a slot
+    /// drawn twice keeps the later row). The permutation of plain draws is left alone.
+    public func draw(labels: UnsafePointer<Int32>, partitions: Int, count: Int,
+                     into batch: UnsafeMutableBufferPointer<Float>, reinitProbability: Float, low: Float, high: Float,
+                     stream: inout UniformStream) {
+        precondition(count <= capacity && partitions <= capacity && batch.count >= count * dimension)
+        for k in 0..<count {
+            let c = Int(labels[k])
+            let size = (capacity - c + partitions - 1) / partitions
+            slots[k] = c + partitions * stream.nextInt(below: size)
+            let row = batch.baseAddress! + k * dimension
+            if stream.nextUnit() < reinitProbability {
+                for j in 0..<dimension { row[j] = stream.nextUniform(low, high) }
+            } else {
+                row.update(from: states.base + slots[k] * dimension, count: dimension)
+            }
+        }
+        drawn = count
+        partitioned = true
     }
 
     /// Stores the `count` moved states of the last draw back in their slots.
     public func writeBack(_ batch: UnsafeBufferPointer<Float>) {
         precondition(batch.count >= drawn * dimension)
         for k in 0..<drawn {
-            (states.base + permutation[k] * dimension)
+            (states.base + (partitioned ? slots[k] : permutation[k]) * dimension)
                 .update(from: batch.baseAddress! + k * dimension, count: dimension)
         }
     }
@@ -83,7 +117,9 @@ public final class ReplayBuffer {
 
     /// Undoes the last draw's effect on the permutation, as if it had never happened.
     public func undoDraw() {
-        for k in stride(from: drawn - 1, through: 0, by: -1) { permutation.swapAt(k, swaps[k]) }
+        if !partitioned {
+            for k in stride(from: drawn - 1, through: 0, by: -1) { permutation.swapAt(k, swaps[k]) }
+        }
         drawn = 0
     }
 }

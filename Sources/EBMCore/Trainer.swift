@@ -105,6 +105,9 @@ public final class Trainer<Model: TrainableEnergy> {
     private let kernel: any SamplerKernel
     /// The objective's computation when it needs the data only (`nil`: maximum likelihood).
     private let dataObjective: (any DataObjective)?
+    /// A joint energy model's class energies `E(x, y)`, when its negatives are class-conditional
+    /// (empty otherwise).
+    private let classEnergies: [ClassEnergy]
     /// The objective's own parameters (NCE's log-normaliser; none for the others) and their optimiser.
     public let objectiveParameters: FloatBuffer
     public let objectiveOptimizer: Optimizer
@@ -125,6 +128,15 @@ public final class Trainer<Model: TrainableEnergy> {
         self.settings = try settings.validated()
         kernel = try settings.sampler.kernel(dimension: model.dimension)
         dataObjective = try settings.objective.dataObjective()
+        if case .jointEnergy(_, true) = settings.objective {
+            guard let network = model as? NetworkEnergy, let k = network.classes else {
+                throw EBMError.invalidArgument("a joint energy model needs a classifier energy (n_classes)")
+            }
+            try require(settings.bufferSize >= k, "a class-conditional buffer needs buffer_size >= n_classes (\(k)), got \(settings.bufferSize)")
+            classEnergies = try (0..<k).map { try ClassEnergy(network, label: $0) }
+        } else {
+            classEnergies = []
+        }
         optimizer = Optimizer(settings.optimizer, count: model.parameterCount)
         var stream = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferInit))
         buffer = ReplayBuffer(capacity: settings.bufferSize, dimension: model.dimension,
@@ -138,7 +150,7 @@ public final class Trainer<Model: TrainableEnergy> {
             model.lock.read { averaged.base.update(from: model.parameters.base, count: model.parameterCount) }
         }
         averagedParameters = averaged
-        workspace = StepWorkspace(model: model, capacity: 1, rows: 1, threads: 1)
+        workspace = StepWorkspace(model: model, capacity: 1, rows: 1, threads: 1, classEnergies: classEnergies)
         gradient = FloatBuffer(count: model.parameterCount + objectiveParameters.count)
         backup = FloatBuffer(count: 3 * (model.parameterCount + objectiveParameters.count))
         bufferBackup = FloatBuffer(count: model.buffers.count)
@@ -176,7 +188,7 @@ public final class Trainer<Model: TrainableEnergy> {
         let threads = ChainParallel.defaultThreads
         if workspace.capacity < rows || workspace.blocks.rows != rows || workspace.threads != threads {
             workspace = StepWorkspace(model: model, capacity: max(rows, workspace.capacity), rows: rows, threads: threads,
-                                      objective: dataObjective)
+                                      objective: dataObjective, classEnergies: classEnergies)
         }
         let ws = workspace
         if let objective = dataObjective {
@@ -186,19 +198,18 @@ public final class Trainer<Model: TrainableEnergy> {
 
         var draws = UniformStream(Philox4x32(seed: settings.seed, purpose: Purpose.bufferDraws,
                                              index: UInt64(stepCount)))
-        if settings.persistent {
+        if let labels, !classEnergies.isEmpty { ws.sortLabels(labels, rows: rows, classes: classEnergies.count) }
+        if settings.persistent && !classEnergies.isEmpty {
+            buffer.draw(labels: ws.sortedLabels, partitions: classEnergies.count, count: rows, into: negatives,
+                        reinitProbability: settings.reinitProbability, low: settings.initLow, high: settings.initHigh,
+                        stream: &draws)
+        } else if settings.persistent {
             buffer.draw(count: rows, into: negatives, reinitProbability: settings.reinitProbability,
                         low: settings.initLow, high: settings.initHigh, stream: &draws)
         } else {
             for i in 0..<(rows * d) { negatives[i] = draws.nextUniform(settings.initLow, settings.initHigh) }
         }
-        let stateful = model.buffers.count > 0
-        if stateful {
-            model.lock.write {
-                bufferBackup.base.update(from: model.buffers.base, count: model.buffers.count)
-                model.trainingStepWillBegin()
-            }
-        }
+        beginStep()
         do {
             let stats = try model.lock.read { () throws -> TrainingStepStatistics in
                 try sampleNegatives(negatives, ws, shouldStop: shouldStop)
@@ -212,13 +223,27 @@ public final class Trainer<Model: TrainableEnergy> {
             return stats
         } catch {
             if settings.persistent { buffer.undoDraw() }
-            if stateful {
-                model.lock.write {
-                    model.buffers.base.update(from: bufferBackup.base, count: model.buffers.count)
-                    model.parametersDidChange()
-                }
-            }
+            failStep()
             throw error
+        }
+    }
+
+    /// The start of every step: the model's buffers are saved and a spectral norm's power
+    /// iteration runs (`trainingStepWillBegin`).
+    private func beginStep() {
+        guard model.buffers.count > 0 else { return }
+        model.lock.write {
+            bufferBackup.base.update(from: model.buffers.base, count: model.buffers.count)
+            model.trainingStepWillBegin()
+        }
+    }
+
+    /// A failed step: the model's buffers as they were before `beginStep`.
+    private func failStep() {
+        guard model.buffers.count > 0 else { return }
+        model.lock.write {
+            model.buffers.base.update(from: bufferBackup.base, count: model.buffers.count)
+            model.parametersDidChange()
         }
     }
 
@@ -230,13 +255,7 @@ public final class Trainer<Model: TrainableEnergy> {
         let x = ws.joint.base
         x.update(from: data.baseAddress!, count: rows * d)
         addDataNoise(rows: rows, ws)
-        let stateful = model.buffers.count > 0
-        if stateful {
-            model.lock.write {
-                bufferBackup.base.update(from: model.buffers.base, count: model.buffers.count)
-                model.trainingStepWillBegin()
-            }
-        }
+        beginStep()
         do {
             let stats = try model.lock.read { () throws -> TrainingStepStatistics in
                 let blocks = ws.objectiveBlocks, scale = 1 / Float(rows), step = stepCount
@@ -270,12 +289,7 @@ public final class Trainer<Model: TrainableEnergy> {
             stepCount += 1
             return stats
         } catch {
-            if stateful {
-                model.lock.write {
-                    model.buffers.base.update(from: bufferBackup.base, count: model.buffers.count)
-                    model.parametersDidChange()
-                }
-            }
+            failStep()
             throw error
         }
     }
@@ -348,11 +362,24 @@ public final class Trainer<Model: TrainableEnergy> {
     }
 
     /// Moves the negatives by the configured kernel, noise keyed by `(seed, step count)`.
+    /// With class-conditional negatives (sorted by class, `ws.classStarts`), each class's chains
+    /// move on its class energy, chain offsets keeping every chain's noise its own.
     private func sampleNegatives(_ negatives: UnsafeMutableBufferPointer<Float>, _ ws: StepWorkspace<Model>,
                                  shouldStop: () -> Bool) throws {
-        try Sampling.run(model, kernel: kernel, x: negatives, blocks: ws.blocks, steps: settings.sampler.steps,
-                         noise: Philox4x32(seed: settings.seed, purpose: Purpose.langevinNoise, index: UInt64(stepCount)),
-                         workspaces: ws.samplers, poll: { _ in shouldStop() })
+        let noise = Philox4x32(seed: settings.seed, purpose: Purpose.langevinNoise, index: UInt64(stepCount))
+        guard !classEnergies.isEmpty else {
+            try Sampling.run(model, kernel: kernel, x: negatives, blocks: ws.blocks, steps: settings.sampler.steps,
+                             noise: noise, workspaces: ws.samplers, poll: { _ in shouldStop() })
+            return
+        }
+        let d = model.dimension
+        for (c, energy) in classEnergies.enumerated() {
+            let start = ws.classStarts[c], n = ws.classStarts[c + 1] - start
+            guard n > 0 else { continue }
+            try Sampling.run(energy, kernel: kernel, x: UnsafeMutableBufferPointer(rebasing: negatives[(start * d)..<((start + n) * d)]),
+                             blocks: energy.blocks(rows: n), steps: settings.sampler.steps, noise: noise,
+                             chainOffset: start, workspaces: ws.classSamplers[c], poll: { _ in shouldStop() })
+        }
     }
 
     /// Forward and backward over `[data; negatives]` (`2·rows` rows), filling `gradient`.
@@ -364,7 +391,7 @@ public final class Trainer<Model: TrainableEnergy> {
     /// block order, so the result does not depend on the thread count.
     private func lossAndGradient(rows: Int, labels: UnsafePointer<Int32>?, _ ws: StepWorkspace<Model>) throws
         -> TrainingStepStatistics {
-        if let labels, case .jointEnergy(let weight) = settings.objective {
+        if let labels, case .jointEnergy(let weight, _) = settings.objective {
             return try jointLossAndGradient(rows: rows, labels: labels, crossEntropyWeight: weight, ws)
         }
         let e = ws.energies.base, c = ws.cotangent.base
@@ -546,8 +573,19 @@ private final class StepWorkspace<Model: TrainableEnergy> {
     /// A joint energy model's logits and their cotangents per thread, and each block's cross-entropy.
     let logitScratch: [FloatBuffer]
     let blockCrossEntropy: UnsafeMutableBufferPointer<Double>
+    /// Class-conditional negatives: per class its sampler workspaces, the batch's labels sorted
+    /// by class and where each class starts (`classes + 1` entries).
+    let classSamplers: [[SamplerWorkspace<ClassEnergy>]]
+    let sortedLabels: UnsafeMutablePointer<Int32>
+    let classStarts: UnsafeMutablePointer<Int>
 
-    init(model: Model, capacity: Int, rows: Int, threads: Int, objective: (any DataObjective)? = nil) {
+    init(model: Model, capacity: Int, rows: Int, threads: Int, objective: (any DataObjective)? = nil,
+         classEnergies: [ClassEnergy] = []) {
+        classSamplers = classEnergies.map { SamplerWorkspace.perThread($0, blocks: $0.blocks(rows: rows), threads: threads) }
+        sortedLabels = .allocate(capacity: max(1, capacity))
+        sortedLabels.initialize(repeating: 0, count: max(1, capacity))
+        classStarts = .allocate(capacity: classEnergies.count + 1)
+        classStarts.initialize(repeating: 0, count: classEnergies.count + 1)
         dataNoise = FloatBuffer(count: capacity * model.dimension)
         self.capacity = capacity
         self.threads = threads
@@ -583,5 +621,21 @@ private final class StepWorkspace<Model: TrainableEnergy> {
     deinit {
         blockSums.deallocate()
         blockCrossEntropy.deallocate()
+        sortedLabels.deallocate()
+        classStarts.deallocate()
+    }
+
+    /// `sortedLabels ← labels` sorted (a counting sort) and `classStarts` the start of each class.
+    func sortLabels(_ labels: UnsafePointer<Int32>, rows: Int, classes: Int) {
+        classStarts.update(repeating: 0, count: classes + 1)
+        for i in 0..<rows { classStarts[Int(labels[i]) + 1] += 1 }
+        for c in 0..<classes { classStarts[c + 1] += classStarts[c] }
+        var k = 0
+        for c in 0..<classes {
+            for _ in classStarts[c]..<classStarts[c + 1] {
+                sortedLabels[k] = Int32(c)
+                k += 1
+            }
+        }
     }
 }

@@ -7,8 +7,10 @@ public enum TrainingObjective: Sendable, Equatable {
     case maximumLikelihood
     /// A joint energy model (Grathwohl et al. 2020): maximum likelihood of `p(x)` for a classifier
     /// energy `E(x) = −logsumexp f(x)`, plus `weight` × the cross-entropy of `p(y|x)` on labelled
-    /// data (`Trainer.step`'s labels).
-    case jointEnergy(crossEntropyWeight: Float)
+    /// data (`Trainer.step`'s labels). With `classConditional`, each data row's negative comes from
+    /// its class's partition of the buffer and moves on `E(x, y) = −f(x)[y]` (JEM's
+    /// class-conditional buffer); otherwise on `E(x)`.
+    case jointEnergy(crossEntropyWeight: Float, classConditional: Bool)
     /// Denoising score matching (`DenoisingScoreMatching.swift`).
     case denoisingScoreMatching(sigmas: [Float])
     /// Sliced score matching (`SlicedScoreMatching.swift`).

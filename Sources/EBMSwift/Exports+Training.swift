@@ -45,7 +45,7 @@ extension TrainingObjective {
         case EBM_OBJECTIVE_JEM:
             try require(c.cross_entropy_weight >= 0 && c.cross_entropy_weight.isFinite,
                         "the cross-entropy weight must be non-negative and finite, got \(c.cross_entropy_weight)")
-            self = .jointEnergy(crossEntropyWeight: Float(c.cross_entropy_weight))
+            self = .jointEnergy(crossEntropyWeight: Float(c.cross_entropy_weight), classConditional: c.class_conditional != 0)
         case EBM_OBJECTIVE_NCE:
             let d = dimension
             self = .noiseContrastive(

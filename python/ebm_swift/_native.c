@@ -763,6 +763,7 @@ static const config_field TRAINER_FIELDS[] = {
     FIELD(ebm_trainer_config, noise_ratio, FIELD_INT64),
     FIELD(ebm_trainer_config, ema_decay, FIELD_DOUBLE),
     FIELD(ebm_trainer_config, cross_entropy_weight, FIELD_DOUBLE),
+    FIELD(ebm_trainer_config, class_conditional, FIELD_INT32),
     {NULL, 0, FIELD_INT32, NULL},
 }; /* the arrays sigmas, noise_mean and noise_cov cross in a second dict (trainer_create) */
 

@@ -205,6 +205,11 @@ class Trainer:
         What a step minimises (above).
     cross_entropy_weight : float, default 1.0
         ``"jem"``'s weight of the classification loss.
+    class_conditional : bool, default False
+        ``"jem"``'s class-conditional buffer: the persistent chains are split into ``n_classes``
+        partitions (slot ``s`` holds class ``s mod n_classes``), each data row's negative is drawn
+        from its class's partition (with replacement, as JEM does) and moves on
+        ``E(x, y) = −f(x)[y]``, so :attr:`buffer` holds samples of every class in turn.
     sigma : float or sequence of float, optional
         ``"dsm"``'s noise scale(s), default 0.1; a geometric list (largest first, e.g.
         ``np.geomspace(1, 0.01, 10)``) for multi-scale training.
@@ -241,7 +246,7 @@ class Trainer:
                  noise_scale=None, grad_clip=None, clamp=None, sampler="langevin", n_leapfrog=10, persistent=True,
                  buffer_size=10000, reinit_prob=0.05, init_range=(-1.0, 1.0), data_noise=0.0, alpha=0.0,
                  objective="ml", sigma=None, n_projections=1, projection="rademacher", noise=None, noise_ratio=1,
-                 ema_decay=None, cross_entropy_weight=1.0, seed=None):
+                 ema_decay=None, cross_entropy_weight=1.0, class_conditional=False, seed=None):
         if not isinstance(energy, TrainableEnergy):
             raise TypeError(f"energy must be an energy with parameters (MLPEnergy, NetworkEnergy); got {type(energy).__name__}")
         if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
@@ -297,6 +302,11 @@ class Trainer:
         if objective == "jem" and getattr(energy, "n_classes", None) is None:
             raise ValueError("objective='jem' needs a classifier energy: NetworkEnergy(net, input_shape, n_classes=K)")
         self.cross_entropy_weight = non_negative_float(cross_entropy_weight, "cross_entropy_weight")
+        self.class_conditional = flag(class_conditional, "class_conditional")
+        if self.class_conditional and objective != "jem":
+            raise ValueError(f"class_conditional is a buffer of objective='jem'; got it with objective={objective!r}")
+        if self.class_conditional and self.buffer_size < energy.n_classes:
+            raise ValueError(f"class_conditional needs buffer_size >= n_classes ({energy.n_classes}); got {self.buffer_size}")
         if noise is not None and objective != "nce":
             raise ValueError(f"noise is the noise distribution of objective='nce'; got noise with objective={objective!r}")
         self.noise = None if noise is None else _noise(noise, energy.dim)
@@ -332,6 +342,7 @@ class Trainer:
             "objective": OBJECTIVES[self.objective], "n_projections": self.n_projections,
             "projection": _PROJECTIONS[self.projection], "noise_ratio": self.noise_ratio,
             "ema_decay": self.ema_decay or 0.0, "cross_entropy_weight": self.cross_entropy_weight,
+            "class_conditional": int(self.class_conditional),
         }
         arrays = {"sigmas": None if self.sigma is None else np.asarray(self.sigma, dtype=np.float64),
                   "noise_mean": None if self.noise is None else self.noise[0],
@@ -514,7 +525,8 @@ class Trainer:
             "init_range": list(self.init_range), "data_noise": self.data_noise, "alpha": self.alpha,
             "objective": self.objective, "sigma": None if self.sigma is None else list(self.sigma),
             "n_projections": self.n_projections, "projection": self.projection, "noise_ratio": self.noise_ratio,
-            "ema_decay": self.ema_decay, "cross_entropy_weight": self.cross_entropy_weight, "seed": self.seed,
+            "ema_decay": self.ema_decay, "cross_entropy_weight": self.cross_entropy_weight,
+            "class_conditional": self.class_conditional, "seed": self.seed,
         }
 
     def _state(self):

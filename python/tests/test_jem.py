@@ -93,6 +93,33 @@ def test_jem_trains_a_classifier_and_a_density_on_blobs():
         assert np.linalg.norm(samples[labels == k].mean(0) - centers[k]) < 0.3, k
 
 
+def test_a_class_conditional_buffer_holds_each_class_in_its_partition():
+    """JEM's class-conditional buffer: slot s holds class s mod K; after training on the blobs each
+    partition's chains sit at their own blob (mean within 0.3 of its centre), and the run is the
+    same with one and two threads."""
+    X, y, centers = blobs()
+    runs = []
+    default = ebm_swift.get_num_threads()
+    try:
+        for threads in (1, 2):
+            ebm_swift.set_num_threads(threads)
+            net = nn.Sequential(nn.Linear(2, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU(), nn.Linear(64, 3))
+            energy = ebm_swift.NetworkEnergy(net, (2,), seed=0, n_classes=3)
+            trainer = ebm_swift.Trainer(energy, objective="jem", class_conditional=True, lr=1e-3, n_steps=20,
+                                        step_size=0.05, init_range=(-4, 4), alpha=0.1, buffer_size=600,
+                                        reinit_prob=0.0, seed=0)
+            trainer.fit(X, y, epochs=40, batch_size=128, progress=False)
+            runs.append((trainer.buffer, energy.parameters()))
+    finally:
+        ebm_swift.set_num_threads(default)
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    for k, v in runs[0][1].items():
+        np.testing.assert_array_equal(v, runs[1][1][k])
+    buffer = runs[0][0]
+    for k in range(3):
+        assert np.linalg.norm(buffer[k::3].mean(0) - centers[k]) < 0.3, k
+
+
 def test_conditional_sampling_is_seeded_and_keeps_shapes():
     energy = ebm_swift.NetworkEnergy(small_classifier(), (2,), seed=0, n_classes=3)
     x0 = np.random.default_rng(0).normal(size=(50, 2))
@@ -108,12 +135,14 @@ def test_conditional_sampling_is_seeded_and_keeps_shapes():
     np.testing.assert_array_equal(a[:1], alone)
 
 
-def test_jem_saves_and_resumes_exactly(tmp_path):
+@pytest.mark.parametrize("conditional", [False, True])
+def test_jem_saves_and_resumes_exactly(tmp_path, conditional):
     X, y, _ = blobs(512)
 
     def run(split):
         energy = ebm_swift.NetworkEnergy(small_classifier(), (2,), seed=0, n_classes=3)
-        trainer = ebm_swift.Trainer(energy, objective="jem", n_steps=5, step_size=0.05, init_range=(-4, 4), seed=1)
+        trainer = ebm_swift.Trainer(energy, objective="jem", n_steps=5, step_size=0.05, init_range=(-4, 4), seed=1,
+                                    class_conditional=conditional)
         for i in range(6):
             if i == split:
                 trainer.save(tmp_path / "jem.npz")
@@ -123,7 +152,8 @@ def test_jem_saves_and_resumes_exactly(tmp_path):
         return trainer
 
     whole, resumed = run(None), run(3)
-    assert resumed.energy.n_classes == 3
+    assert resumed.energy.n_classes == 3 and resumed.class_conditional == conditional
+    np.testing.assert_array_equal(whole.buffer, resumed.buffer)
     for k, v in whole.energy.parameters().items():
         np.testing.assert_array_equal(v, resumed.energy.parameters()[k])
     assert whole.history["loss"] == resumed.history["loss"]
@@ -169,6 +199,10 @@ def test_jem_divergence_leaves_the_model_as_it_was():
     (lambda e, t: ebm_swift.MLPEnergy(2, seed=0).energy(np.zeros((2, 2)), [0, 1]), TypeError, "positional argument"),
     (lambda e, t: ebm_swift.Trainer(e, objective="jem", cross_entropy_weight=-1.0), ValueError,
      "cross_entropy_weight"),
+    (lambda e, t: ebm_swift.Trainer(e, class_conditional=True), ValueError, "objective='jem'"),
+    (lambda e, t: ebm_swift.Trainer(e, objective="jem", class_conditional="yes"), TypeError, "class_conditional"),
+    (lambda e, t: ebm_swift.Trainer(e, objective="jem", class_conditional=True, buffer_size=2), ValueError,
+     "buffer_size >= n_classes"),
 ])
 def test_bad_jem_arguments(call, exc, match):
     energy = ebm_swift.NetworkEnergy(small_classifier(), (2,), seed=0, n_classes=3)

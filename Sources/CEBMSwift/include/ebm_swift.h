@@ -164,6 +164,9 @@ typedef struct ebm_trainer_config {
     int64_t noise_ratio;      /* NCE: noise samples per data row, 1 to 1024 */
     double ema_decay;         /* in (0, 1): keep a moving average of the parameters; 0: none */
     double cross_entropy_weight; /* JEM: the weight of the cross-entropy term */
+    int32_t class_conditional;   /* JEM: 1: the buffer is partitioned by class (slot s holds class
+                                    s mod n_classes), each data row's negative comes from its class's
+                                    partition and moves on E(x, y) = -f(x)[y]; 0: on E(x) */
 } ebm_trainer_config;
 
 /* What one training step measured. */

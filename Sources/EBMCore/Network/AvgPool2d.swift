@@ -1,6 +1,6 @@
 /// PyTorch's `nn.AvgPool2d(kernel_size, stride)` on `NCHW` samples (no padding; windows that
 /// would cross the border are dropped, as `ceil_mode=False`).
-public final class AvgPool2d: NetworkLayer {
+public final class AvgPool2d: LinearMapLayer {
     public let channels: Int, inputHeight: Int, inputWidth: Int
     public let kernel: (h: Int, w: Int), stride: (h: Int, w: Int)
     public let outputHeight: Int, outputWidth: Int
@@ -61,17 +61,5 @@ public final class AvgPool2d: NetworkLayer {
                 }
             }
         }
-    }
-
-    /// Linear: every block goes through the plain pass.
-    public func forwardJet(_ b: LayerBuffers, order: Int) {
-        forward(b.stacked(order + 1), saving: false)
-    }
-
-    public func backwardJet(
-        _ b: LayerBuffers, order: Int, outputCotangent dy: UnsafePointer<Float>,
-        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
-    ) {
-        backward(b.stacked(order + 1), outputCotangent: dy, inputCotangent: inputCotangent, parameterGradient: parameterGradient)
     }
 }

@@ -32,6 +32,23 @@ extension LayerBuffers {
     }
 }
 
+/// A layer that is a linear map without parameters (`Flatten`, `AvgPool2d`): its jet is its plain
+/// pass over the stacked blocks.
+public protocol LinearMapLayer: NetworkLayer {}
+
+extension LinearMapLayer {
+    public func forwardJet(_ b: LayerBuffers, order: Int) {
+        forward(b.stacked(order + 1), saving: false)
+    }
+
+    public func backwardJet(
+        _ b: LayerBuffers, order: Int, outputCotangent dy: UnsafePointer<Float>,
+        inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
+    ) {
+        backward(b.stacked(order + 1), outputCotangent: dy, inputCotangent: inputCotangent, parameterGradient: parameterGradient)
+    }
+}
+
 /// The jet of an elementwise map `y = f(x)` on `count` values per block, with `f` given by
 /// `derivatives(x₀) → (f, f', f'', f''')` (activations, leaky ReLUs).
 @inline(__always)
