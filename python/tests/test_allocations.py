@@ -51,13 +51,30 @@ SCRIPT = textwrap.dedent(
     images = np.zeros((64, 1, 8, 8), dtype=np.float32)
     conv_trainers = {n: ebm_swift.Trainer(ebm_swift.NetworkEnergy(conv_net(), (1, 8, 8), seed=0), n_steps=n,
                                           buffer_size=128, seed=0) for n in (5, 500)}
-    out = {
+    # Training steps of every objective (a JEM with its class-conditional buffer): a step starts
+    # the worker threads of its parallel passes, a constant number of allocations per native call
+    # (10 for a maximum-likelihood step with two threads); nothing may grow with the batch. Ten
+    # steps on 256-row batches against ten on 1024-row batches (both split over the threads).
+    big = ebm_swift.datasets.make_toy("8gaussians", 1024, seed=0)
+    classifier = lambda: nn.Sequential(nn.Linear(2, 16), nn.SiLU(), nn.Linear(16, 3))
+    def objective_trainer(name):
+        if name == "jem":
+            return ebm_swift.Trainer(ebm_swift.NetworkEnergy(classifier(), (2,), seed=0, n_classes=3), objective="jem",
+                                     class_conditional=True, n_steps=5, buffer_size=2048, seed=0)
+        return ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (64, 64), seed=0), objective=name, n_steps=5,
+                                 buffer_size=2048, seed=0)
+    def steps(trainer, rows):
+        y = np.arange(rows) % 3 if trainer.objective == "jem" else None
+        return lambda: [trainer.step(big[:rows], y) for _ in range(10)]
+    out = {f"{name}_steps": [allocations(steps(objective_trainer(name), rows)) for rows in (256, 1024)]
+           for name in ("ml", "dsm", "ssm", "nce", "jem")}
+    out.update({
         "mlp": [allocations(lambda n=n: ebm_swift.langevin(model, x0, n, 0.01, seed=0)) for n in (50, 500)],
         "gauss": [allocations(lambda n=n: ebm_swift.langevin(gauss, x0, n, 0.01, seed=0)) for n in (50, 500)],
         "trainer": [allocations(lambda n=n: trainers[n].step(data)) for n in (5, 500)],
         "conv": [allocations(lambda n=n: ebm_swift.langevin(conv, images, n, 0.01, seed=0)) for n in (50, 500)],
         "conv_trainer": [allocations(lambda n=n: conv_trainers[n].step(images)) for n in (5, 500)],
-    }
+    })
     print(json.dumps(out))
     """
 )
@@ -72,8 +89,9 @@ def test_no_allocation_per_langevin_step(tmp_path):
     assert result.returncode == 0, result.stderr
     counts = json.loads(result.stdout.strip().splitlines()[-1])
     for name, (short, long) in counts.items():
-        # The long run has 450 (or 495) more steps. Allow a handful of extra allocations for the
-        # Ctrl-C poll, which may take the GIL and run Python's signal check a few more times.
+        # The long run has 450 (or 495, or 18 training) more steps. Allow a handful of extra
+        # allocations for the Ctrl-C poll, which may take the GIL and run Python's signal check a
+        # few more times.
         ours, everyone = (short["libebm_swift"], long["libebm_swift"]), (short[""], long[""])
         assert ours[1] <= ours[0] + 10, (
             f"{name}: libebm_swift made {ours[0]} allocations in the short run, {ours[1]} in the long one "
