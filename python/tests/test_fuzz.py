@@ -147,6 +147,61 @@ def test_trainer_construction_and_step(data):
 
 
 @FUZZ
+@given(data=st.data())
+def test_second_order_derivatives(data):
+    energy = data.draw(st.sampled_from([MLP, NET]))
+    x = data.draw(arrays(energy))
+    v = data.draw(st.one_of(arrays(energy), st.just(x)))
+    v_copy = v.copy()
+    for method in (energy.directional_derivatives, energy.grad_params_of_score, energy.grad_params_of_curvature):
+        out = run(lambda z: method(z, v), x)
+        check_unchanged(v, v_copy)
+        if out is None:
+            continue
+        if isinstance(out, tuple):
+            assert all(o.dtype == np.float32 and o.shape == (x.shape[0],) for o in out)
+        else:
+            assert list(out) == list(energy.parameters())
+
+
+CLASSIFIER = ebm_swift.NetworkEnergy(ebm_swift.nn.Sequential(ebm_swift.nn.Linear(3, 6), ebm_swift.nn.Tanh(),
+                                                             ebm_swift.nn.Linear(6, 4)), (3,), seed=0, n_classes=4)
+labels = st.one_of(hnp.arrays(st.sampled_from([np.dtype(np.int64), np.dtype(np.int32), np.dtype(np.float64),
+                                                np.dtype(bool), np.dtype(np.uint8)]),
+                              st.integers(0, 6), elements=st.integers(-2, 5)), scalars)
+
+
+@FUZZ
+@given(data=st.data())
+def test_objectives_construction_and_step(data):
+    """Trainer(objective=…) with random options, then a step with random (labelled) batches."""
+    objective = data.draw(st.one_of(st.sampled_from(["ml", "dsm", "ssm", "nce", "jem"]), scalars))
+    kwargs = {"objective": objective}
+    for key, strategy in (("sigma", st.one_of(st.floats(1e-3, 2), st.lists(st.floats(-1, 2), max_size=3), scalars)),
+                          ("n_projections", st.one_of(st.integers(-1, 3), scalars)),
+                          ("projection", st.one_of(st.sampled_from(["rademacher", "gaussian"]), scalars)),
+                          ("noise_ratio", st.one_of(st.integers(-1, 3), scalars)),
+                          ("ema_decay", st.one_of(st.none(), st.floats(-1, 2), scalars)),
+                          ("class_conditional", st.one_of(st.booleans(), scalars)),
+                          ("cross_entropy_weight", st.one_of(st.floats(0, 2), scalars))):
+        if data.draw(st.booleans()):
+            kwargs[key] = data.draw(strategy)
+    energy = CLASSIFIER if objective == "jem" and data.draw(st.booleans()) else MLP
+    try:
+        trainer = ebm_swift.Trainer(energy, seed=0, n_steps=2, buffer_size=16, **kwargs)
+    except DOCUMENTED:
+        return
+    x = data.draw(arrays(energy))
+    y = data.draw(st.one_of(st.none(), labels))
+    y_copy = None if y is None or not isinstance(y, np.ndarray) else y.copy()
+    record = run(lambda z: trainer.step(z, y), x)
+    if y_copy is not None:
+        check_unchanged(y, y_copy)
+    if record is not None:
+        assert trainer.n_iter == 1 and all(len(v) == 1 for v in trainer.history.values())
+
+
+@FUZZ
 @given(mean=hnp.arrays(np.float64, st.integers(1, 3), elements=st.floats(-1e20, 1e20)),
        scale=st.floats(1e-30, 1e30), correlation=st.floats(-1, 1))
 def test_gaussian_construction(mean, scale, correlation):
