@@ -25,14 +25,13 @@ import argparse
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from timing import save_json, timed  # noqa: E402
+from timing import ebm_swift_runtime, run_child, save_json, timed  # noqa: E402
 
 BATCH, LANGEVIN_STEPS, TRAIN_LANGEVIN_STEPS = 128, 100, 20
 STEP, NOISE, GRAD_CLIP, CLAMP = 10.0, 0.005, 0.03, (-1.0, 1.0)
@@ -206,11 +205,7 @@ def measure(name, threads, repeats):
            "langevin_gflops": BATCH * LANGEVIN_STEPS * 2 * f / lang / 1e9,
            "train_steps_per_s": 1 / train, "train_gflops": train_flops / train / 1e9}
     if name == "ebm_swift":
-        import ebm_swift
-
-        cfg = ebm_swift.show_config("dicts")
-        out["runtime"] = {"isa": cfg["instruction_set"]["selected"], "blas_core": cfg["blas"]["core"],
-                          "blas_version": cfg["blas"]["version"], "threads": ebm_swift.get_num_threads()}
+        out["runtime"] = ebm_swift_runtime()
     if name == "torch":
         out["threads"] = threads
     return out
@@ -228,8 +223,7 @@ def main():
         return
 
     def child(name, threads=1):
-        cmd = [sys.executable, __file__, "--only", name, "--threads", str(threads), "--repeats", str(args.repeats)]
-        return json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout)
+        return run_child(__file__, "--only", name, "--threads", threads, "--repeats", args.repeats)
 
     rows = {"ebm_swift": child("ebm_swift")}
     if importlib.util.find_spec("jax") is not None:

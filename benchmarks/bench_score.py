@@ -19,7 +19,6 @@ import argparse
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -27,7 +26,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_cnn  # noqa: E402
-from timing import save_json, timed  # noqa: E402
+from timing import ebm_swift_runtime, run_child, save_json, timed  # noqa: E402
 from workload import weights as mlp_weights  # noqa: E402
 
 CASES = {"toy2d": (2, 128, 256), "digits8x8": (64, 256, 128), "uva_cnn": (None, None, 128)}
@@ -159,11 +158,7 @@ def measure(name, case, objective, threads, repeats):
     x = case_batch(case)
     out = {"train_steps_per_s": 1 / timed(lambda: peer.step(x), repeats)}
     if name == "ebm_swift":
-        import ebm_swift
-
-        cfg = ebm_swift.show_config("dicts")
-        out["runtime"] = {"isa": cfg["instruction_set"]["selected"], "blas_core": cfg["blas"]["core"],
-                          "blas_version": cfg["blas"]["version"], "threads": ebm_swift.get_num_threads()}
+        out["runtime"] = ebm_swift_runtime()
     if name == "torch":
         out["threads"] = threads
     return out
@@ -184,9 +179,8 @@ def main():
         return
 
     def child(name, case, objective, threads=1):
-        cmd = [sys.executable, __file__, "--only", name, "--case", case, "--objective", objective,
-               "--threads", str(threads), "--repeats", str(args.repeats)]
-        return json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout)
+        return run_child(__file__, "--only", name, "--case", case, "--objective", objective, "--threads", threads,
+                         "--repeats", args.repeats)
 
     peers = [p for p in ("torch", "jax") if importlib.util.find_spec(p) is not None]
     for p in {"torch", "jax"} - set(peers):

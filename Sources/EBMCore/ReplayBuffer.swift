@@ -49,12 +49,7 @@ public final class ReplayBuffer {
             let j = k + stream.nextInt(below: capacity - k)
             swaps.append(j)
             permutation.swapAt(k, j)
-            let row = batch.baseAddress! + k * dimension
-            if stream.nextUnit() < reinitProbability {
-                for c in 0..<dimension { row[c] = stream.nextUniform(low, high) }
-            } else {
-                row.update(from: states.base + permutation[k] * dimension, count: dimension)
-            }
+            fill(batch.baseAddress! + k * dimension, slot: permutation[k], reinitProbability, low, high, &stream)
         }
         drawn = count
         partitioned = false
@@ -74,15 +69,21 @@ public final class ReplayBuffer {
             let c = Int(labels[k])
             let size = (capacity - c + partitions - 1) / partitions
             slots[k] = c + partitions * stream.nextInt(below: size)
-            let row = batch.baseAddress! + k * dimension
-            if stream.nextUnit() < reinitProbability {
-                for j in 0..<dimension { row[j] = stream.nextUniform(low, high) }
-            } else {
-                row.update(from: states.base + slots[k] * dimension, count: dimension)
-            }
+            fill(batch.baseAddress! + k * dimension, slot: slots[k], reinitProbability, low, high, &stream)
         }
         drawn = count
         partitioned = true
+    }
+
+    /// `row ← ` the state in `slot`, or with probability `reinitProbability` a fresh uniform draw.
+    @inline(__always)
+    private func fill(_ row: UnsafeMutablePointer<Float>, slot: Int, _ reinitProbability: Float, _ low: Float, _ high: Float,
+                      _ stream: inout UniformStream) {
+        if stream.nextUnit() < reinitProbability {
+            for c in 0..<dimension { row[c] = stream.nextUniform(low, high) }
+        } else {
+            row.update(from: states.base + slot * dimension, count: dimension)
+        }
     }
 
     /// Stores the `count` moved states of the last draw back in their slots.

@@ -408,16 +408,8 @@ public final class Trainer<Model: TrainableEnergy> {
                                     into: ws.partials.base + b * p, workspace: scratch)
         }
         sumPartials(count: blocks.count, ws)
-        var sumPos = 0.0, sumNeg = 0.0, sqPos = 0.0, sqNeg = 0.0
-        for i in 0..<rows {
-            let positive = Double(e[i]), negative = Double(e[rows + i])
-            sumPos += positive; sumNeg += negative; sqPos += positive * positive; sqNeg += negative * negative
-        }
-        let m = Double(rows), alpha = Double(settings.alpha)
-        let stats = TrainingStepStatistics(
-            loss: (sumPos - sumNeg) / m + alpha * (sqPos + sqNeg) / m,
-            dataEnergy: sumPos / m, modelEnergy: sumNeg / m, gradientNorm: 0)
-        guard stats.loss.isFinite, sumPos.isFinite, sumNeg.isFinite else {
+        let stats = contrastiveStatistics(rows: rows, ws)
+        guard stats.loss.isFinite, stats.dataEnergy.isFinite, stats.modelEnergy.isFinite else {
             throw EBMError.diverged(Divergence(.training, .energy, step: stepCount + 1,
                 "training diverged at step \(stepCount + 1): non-finite energy (mean E(data) = \(stats.dataEnergy), mean E(model) = \(stats.modelEnergy))"))
         }
@@ -466,20 +458,27 @@ public final class Trainer<Model: TrainableEnergy> {
         sumPartials(count: blocks.count, ws)
         var crossEntropy = 0.0
         for b in 0..<blocks.count { crossEntropy += ws.blockCrossEntropy[b] }
+        var stats = contrastiveStatistics(rows: rows, ws)
+        stats.loss += Double(crossEntropyWeight) * crossEntropy / Double(rows)
+        guard stats.loss.isFinite else {
+            throw EBMError.diverged(Divergence(.training, .energy, step: stepCount + 1,
+                "training diverged at step \(stepCount + 1): non-finite energy or cross-entropy (mean E(data) = \(stats.dataEnergy), mean E(model) = \(stats.modelEnergy))"))
+        }
+        return try clippedGradient(stats)
+    }
+
+    /// The contrastive loss `mean E(x⁺) − mean E(x⁻) + α (mean E(x⁺)² + mean E(x⁻)²)` and the two
+    /// means, from the energies of `[data; negatives]` in `ws.energies`.
+    private func contrastiveStatistics(rows: Int, _ ws: StepWorkspace<Model>) -> TrainingStepStatistics {
+        let e = ws.energies.base
         var sumPos = 0.0, sumNeg = 0.0, sqPos = 0.0, sqNeg = 0.0
         for i in 0..<rows {
             let positive = Double(e[i]), negative = Double(e[rows + i])
             sumPos += positive; sumNeg += negative; sqPos += positive * positive; sqNeg += negative * negative
         }
         let m = Double(rows), alpha = Double(settings.alpha)
-        let stats = TrainingStepStatistics(
-            loss: (sumPos - sumNeg) / m + alpha * (sqPos + sqNeg) / m + Double(crossEntropyWeight) * crossEntropy / m,
-            dataEnergy: sumPos / m, modelEnergy: sumNeg / m, gradientNorm: 0)
-        guard stats.loss.isFinite else {
-            throw EBMError.diverged(Divergence(.training, .energy, step: stepCount + 1,
-                "training diverged at step \(stepCount + 1): non-finite energy or cross-entropy (mean E(data) = \(stats.dataEnergy), mean E(model) = \(stats.modelEnergy))"))
-        }
-        return try clippedGradient(stats)
+        return TrainingStepStatistics(loss: (sumPos - sumNeg) / m + alpha * (sqPos + sqNeg) / m,
+                                      dataEnergy: sumPos / m, modelEnergy: sumNeg / m, gradientNorm: 0)
     }
 
     /// Checks that `gradient` is finite, clips it to `gradientClipNorm`, and returns `stats` with
