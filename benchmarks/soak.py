@@ -6,7 +6,10 @@ the number of open descriptors after a warm-up, and at the end.
 One round: create and destroy every energy type (MLP, network with a spectral norm, Gaussian,
 mixture, double well, banana, callable), evaluate energies, gradients and parameter gradients,
 sample with ULA and MALA, estimate log Z by AIS, take a trainer step, save and load a trainer,
-pickle and unpickle an energy, and raise (and catch) a validation error and a callable's error.
+pickle and unpickle an energy, and raise (and catch) a validation error and a callable's error;
+then second-order derivatives, a step of each other objective (DSM, SSM, NCE, JEM with its
+class-conditional buffer and a moving average), a classifier energy's logits, class energies and
+conditional sampling.
 """
 
 import argparse
@@ -30,7 +33,7 @@ def open_descriptors():
     return len(os.listdir("/proc/self/fd"))
 
 
-def one_round(i, folder, x, images, trainer):
+def one_round(i, folder, x, images, trainer, objective_trainers, labels):
     mlp = ebm_swift.MLPEnergy(2, (16, 16), seed=i)
     net = ebm_swift.NetworkEnergy(nn.Sequential(nn.SpectralNorm(nn.Conv2d(1, 2, 3, padding=1)), nn.SiLU(), nn.Flatten(),
                                                 nn.Linear(2 * 4 * 4, 1)), (1, 4, 4), seed=i)
@@ -65,21 +68,40 @@ def one_round(i, folder, x, images, trainer):
         failing.energy(x)
     except ZeroDivisionError:
         pass
-    for h in trainer.history.values():
-        h.clear()  # the history grows by design (six floats a step); the library's memory is measured
+    mlp.directional_derivatives(x, x)
+    mlp.grad_params_of_score(x, x)
+    net.grad_params_of_curvature(images, images)
+    for t in objective_trainers:
+        t.step(x, labels if t.objective == "jem" else None)
+    objective_trainers[-1].averaged_energy()
+    classifier = objective_trainers[-1].energy
+    classifier.logits(x)
+    classifier.energy(x, labels)
+    ebm_swift.langevin(classifier, x, 2, 0.01, y=labels, seed=i)
+    classifier.class_energy(i % 3).grad_x(x)
+    for t in (trainer, *objective_trainers):
+        for h in t.history.values():
+            h.clear()  # the history grows by design (six floats a step); the library's memory is measured
 
 
 def soak(calls, warmup=200):
     x = np.random.default_rng(0).normal(size=(16, 2)).astype(np.float32)
     images = np.random.default_rng(1).uniform(-1, 1, size=(8, 1, 4, 4)).astype(np.float32)
     trainer = ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (16, 16), seed=0), n_steps=2, buffer_size=64, seed=0)
+    labels = np.arange(16) % 3
+    classifier = ebm_swift.NetworkEnergy(nn.Sequential(nn.Linear(2, 8), nn.SiLU(), nn.Linear(8, 3)), (2,), seed=0,
+                                         n_classes=3)
+    objective_trainers = [ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (16, 16), seed=0), objective=o, seed=0)
+                          for o in ("dsm", "ssm", "nce")]
+    objective_trainers.append(ebm_swift.Trainer(classifier, objective="jem", class_conditional=True, n_steps=2,
+                                                buffer_size=64, ema_decay=0.99, seed=0))
     with tempfile.TemporaryDirectory() as folder:
         for i in range(warmup):
-            one_round(i, folder, x, images, trainer)
+            one_round(i, folder, x, images, trainer, objective_trainers, labels)
         before = {"rss_mb": resident_mb(), "fds": open_descriptors()}
         checkpoints = []
         for i in range(calls):
-            one_round(warmup + i, folder, x, images, trainer)
+            one_round(warmup + i, folder, x, images, trainer, objective_trainers, labels)
             if (i + 1) % max(1, calls // 5) == 0:
                 checkpoints.append({"calls": i + 1, "rss_mb": round(resident_mb(), 1), "fds": open_descriptors()})
         after = {"rss_mb": resident_mb(), "fds": open_descriptors()}
