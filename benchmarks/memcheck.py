@@ -5,7 +5,7 @@ CPython, glibc's loader and NumPy produce records of their own under memcheck (u
 reads in the allocator, interpreter-lifetime allocations); the script counts them apart and fails
 only on records whose stack passes through ebm_swift. Valgrind does not run AVX-512, so the core's
 AVX2 build and OpenBLAS's Haswell kernels are forced; `PYTHONMALLOC=malloc` lets memcheck see
-every Python allocation. About ten minutes on a 2-core machine (163 tests).
+every Python allocation. About twelve minutes on a 2-core machine (194 tests).
 """
 
 import os
