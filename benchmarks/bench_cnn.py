@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from timing import ebm_swift_runtime, run_child, save_json, timed  # noqa: E402
+from timing import run_child, save_json, tagged, timed  # noqa: E402
 
 BATCH, LANGEVIN_STEPS, TRAIN_LANGEVIN_STEPS = 128, 100, 20
 STEP, NOISE, GRAD_CLIP, CLAMP = 10.0, 0.005, 0.03, (-1.0, 1.0)
@@ -204,11 +204,7 @@ def measure(name, threads, repeats):
     out = {"langevin_chain_steps_per_s": BATCH * LANGEVIN_STEPS / lang,
            "langevin_gflops": BATCH * LANGEVIN_STEPS * 2 * f / lang / 1e9,
            "train_steps_per_s": 1 / train, "train_gflops": train_flops / train / 1e9}
-    if name == "ebm_swift":
-        out["runtime"] = ebm_swift_runtime()
-    if name == "torch":
-        out["threads"] = threads
-    return out
+    return tagged(out, name, threads)
 
 
 def main():

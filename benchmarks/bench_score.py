@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_cnn  # noqa: E402
-from timing import ebm_swift_runtime, run_child, save_json, timed  # noqa: E402
+from timing import run_child, save_json, tagged, timed  # noqa: E402
 from workload import weights as mlp_weights  # noqa: E402
 
 CASES = {"toy2d": (2, 128, 256), "digits8x8": (64, 256, 128), "uva_cnn": (None, None, 128)}
@@ -157,11 +157,7 @@ def measure(name, case, objective, threads, repeats):
     peer = {"ebm_swift": EbmSwift, "torch": Torch, "jax": Jax}[name](case, objective, case_weights(case), threads)
     x = case_batch(case)
     out = {"train_steps_per_s": 1 / timed(lambda: peer.step(x), repeats)}
-    if name == "ebm_swift":
-        out["runtime"] = ebm_swift_runtime()
-    if name == "torch":
-        out["threads"] = threads
-    return out
+    return tagged(out, name, threads)
 
 
 def main():

@@ -26,6 +26,16 @@ def save_json(path, results):
             json.dump(results, f, indent=1)
 
 
+def tagged(out, name, threads):
+    """A peer's measured `out`, tagged with what it ran on: ebm_swift's build, BLAS core and thread
+    count, or the thread count PyTorch was given."""
+    if name == "ebm_swift":
+        out["runtime"] = ebm_swift_runtime()
+    if name == "torch":
+        out["threads"] = threads
+    return out
+
+
 def ebm_swift_runtime():
     """The build, BLAS core and thread count a figure of ebm_swift was measured with."""
     import ebm_swift
