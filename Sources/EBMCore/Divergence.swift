@@ -2,7 +2,15 @@
 /// they stop, carried across the C ABI as data (`ebm_last_divergence`), never as prose to parse.
 public struct Divergence: Equatable, Sendable {
     /// The computation that diverged.
-    public enum Site: String, CaseIterable, Sendable { case langevin, mala, hmc, ais, training }
+    /// A sampler kernel's `kind`, or one of the other computations below.
+    public struct Site: RawRepresentable, Hashable, Sendable {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let ais = Site(rawValue: "ais")
+        public static let training = Site(rawValue: "training")
+        /// Every site: the registered kernels' and the others.
+        public static var allCases: [Site] { KernelRegistry.kinds.map(Site.init) + [.ais, .training] }
+    }
     /// The quantity that became NaN or infinite.
     public enum Quantity: String, CaseIterable, Sendable {
         case samples, energy, gradient, parameters

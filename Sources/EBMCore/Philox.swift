@@ -102,4 +102,6 @@ public enum Purpose {
     static let projections: UInt64 = 11
     /// Noise-contrastive estimation's noise samples.
     static let nceNoise: UInt64 = 12
+    /// The Barker proposal's increments (and, through derived keys, its sign flips and acceptance uniforms).
+    public static let barkerNoise: UInt64 = 13
 }

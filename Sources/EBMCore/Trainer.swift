@@ -126,7 +126,7 @@ public final class Trainer<Model: TrainableEnergy> {
     public init(model: Model, settings: TrainerSettings) throws {
         self.model = model
         self.settings = try settings.validated()
-        kernel = try settings.sampler.kernel(dimension: model.dimension)
+        kernel = settings.sampler.kernel
         dataObjective = try settings.objective.dataObjective()
         if case .jointEnergy(_, true) = settings.objective {
             guard let network = model as? NetworkEnergy, let k = network.classes else {

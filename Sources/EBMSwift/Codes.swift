@@ -33,13 +33,3 @@ extension Activation: ABICoded {
         }
     }
 }
-
-extension SamplerSettings.Kind: ABICoded {
-    var abiCode: Int32 {
-        switch self {
-        case .langevin: EBM_KERNEL_LANGEVIN
-        case .mala: EBM_KERNEL_MALA
-        case .hmc: EBM_KERNEL_HMC
-        }
-    }
-}

@@ -1,26 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CEBMSwift
 import EBMCore
 
 // C exports of sampling, AIS and the thread setting. See ebm_swift.h for ownership.
-
-extension SamplerSettings {
-    /// The core's settings from the C config (checked when the kernel is made); `dimension` sizes
-    /// the inverse mass.
-    init(_ c: ebm_sampler_config, dimension: Int) throws {
-        self.init(kind: try Kind(abiCode: c.kernel, "sampler kernel"), steps: Int(clamping: c.n_steps),
-                  stepSize: Float(c.step_size))
-        noiseScale = c.noise_scale < 0 ? nil : Float(c.noise_scale)
-        gradientClip = c.grad_clip > 0 ? Float(c.grad_clip) : nil
-        clamp = c.has_clamp != 0 ? (Float(c.clamp_low), Float(c.clamp_high)) : nil
-        leapfrogSteps = Int(clamping: c.n_leapfrog)
-        inverseMass = c.inverse_mass.map { Array(UnsafeBufferPointer(start: $0, count: dimension)) }
-        if c.divergence_threshold > 0 { divergenceThreshold = Float(c.divergence_threshold) }
-        if c.adapt_step_size != 0 || c.adapt_mass != 0 {
-            adaptation = try AdaptationSettings(warmupSteps: Int(clamping: c.n_warmup), targetAcceptance: c.target_accept,
-                                                adaptMass: c.adapt_mass != 0)
-        }
-    }
-}
 
 /// Runs `body` with a `SamplerRecording` into the caller's output buffers, then reduces the
 /// per-block step sums into the caller's `(steps, 3)` means.
@@ -53,18 +39,8 @@ private struct RunSampler: EnergyVisitor {
     let output: ebm_sampler_output?
     let poll: (Double) -> Bool
 
-    /// The random stream of each kernel (the same keys as before kernels shared one path).
-    var purpose: UInt64 {
-        switch settings.kind {
-        case .langevin: Purpose.langevinNoise
-        case .mala: Purpose.malaNoise
-        case .hmc: Purpose.hmcNoise
-        }
-    }
-
     func visit<E: EnergyFunction>(_ energy: E) throws {
-        let kernel = try settings.kernel(dimension: energy.dimension)
-        try run(energy, kernel)
+        try run(energy, settings.kernel)
     }
 
     private func run<E: EnergyFunction, K: SamplerKernel>(_ energy: E, _ kernel: K) throws {
@@ -77,7 +53,7 @@ private struct RunSampler: EnergyVisitor {
             try accepted.withUnsafeMutableBufferPointer { a in
                 try divergent.withUnsafeMutableBufferPointer { v in
                     try Sampling.run(energy, kernel: kernel, x: x, blocks: blocks, steps: settings.steps,
-                                     noise: Philox4x32(seed: seed, purpose: purpose), chainOffset: chainOffset,
+                                     noise: Philox4x32(seed: seed, purpose: type(of: kernel).noisePurpose), chainOffset: chainOffset,
                                      adaptation: adaptation,
                                      counts: ChainCounts(accepted: a.baseAddress, divergent: v.baseAddress),
                                      workspaces: workspaces, recording: recording, poll: poll)
@@ -92,7 +68,7 @@ private struct RunSampler: EnergyVisitor {
             if let a = adaptation {
                 sizes.update(from: a.stepSizes.base, count: rows)
             } else {
-                sizes.update(repeating: settings.stepSize, count: rows)
+                sizes.update(repeating: kernel.stepSize, count: rows)
             }
         }
         if let masses = o.inverse_mass {
@@ -100,7 +76,7 @@ private struct RunSampler: EnergyVisitor {
                 masses.update(from: m.base, count: rows * d)
             } else {
                 for i in 0..<rows {
-                    for j in 0..<d { masses[i * d + j] = settings.inverseMass?[j] ?? 1 }
+                    for j in 0..<d { masses[i * d + j] = kernel.inverseMass?.base[j] ?? 1 }
                 }
             }
         }
@@ -129,43 +105,60 @@ public func ebmSetNumThreads(_ n: Int64) { ChainParallel.setDefaultThreads(Int(c
 @_cdecl("ebm_get_num_threads")
 public func ebmGetNumThreads() -> Int64 { Int64(ChainParallel.defaultThreads) }
 
+@_cdecl("ebm_sampler_kinds")
+public func ebmSamplerKinds() -> UnsafePointer<CChar> { samplerKinds }
+
+/// The registered kernels' names, made once.
+private let samplerKinds = UnsafePointer(strdup(KernelRegistry.kinds.joined(separator: ","))!)
+
 @_cdecl("ebm_sample")
 public func ebmSample(
-    _ energy: OpaquePointer?, _ x: UnsafeMutablePointer<Float>?, _ n: Int64,
-    _ config: UnsafePointer<ebm_sampler_config>?, _ output: UnsafePointer<ebm_sampler_output>?,
-    _ poll: ebm_poll_fn?, _ pollContext: UnsafeMutableRawPointer?
+    _ energy: OpaquePointer?, _ x: UnsafeMutablePointer<Float>?, _ n: Int64, _ sampler: UnsafePointer<ebm_record>?,
+    _ run: UnsafePointer<ebm_record>?, _ adaptation: UnsafePointer<ebm_record>?,
+    _ output: UnsafePointer<ebm_sampler_output>?, _ poll: ebm_poll_fn?, _ pollContext: UnsafeMutableRawPointer?
 ) -> ebm_status {
     withStatus {
         let h = try object(energy, as: EnergyHandle.self)
-        let c = try nonNull(config, "config").pointee
         let rows = try checkedCount(n, "n")
-        try require(c.chain_offset >= 0, "chain_offset must be non-negative, got \(c.chain_offset)")
+        let (steps, seed, chainOffset) = try SettingsRecord.read(try SettingsRecord(run, role: "run")) {
+            (try $0.integer("n_steps"), try $0.bits("seed"), try $0.integer("chain_offset"))
+        }
+        try require(chainOffset >= 0, "chain_offset must be non-negative, got \(chainOffset)")
+        let settings = try SamplerSettings(sampler: try SettingsRecord(sampler, role: "sampler"), steps: steps,
+                                           adaptation: try SettingsRecord(optional: adaptation, role: "adaptation"),
+                                           dimension: h.dimension)
         try h.read(RunSampler(
             x: UnsafeMutableBufferPointer(start: try nonNull(x, "x"), count: rows * h.dimension),
-            settings: try SamplerSettings(c, dimension: h.dimension), seed: c.seed,
-            chainOffset: Int(c.chain_offset), output: output?.pointee, poll: pollFunction(poll, pollContext)))
+            settings: settings, seed: seed, chainOffset: chainOffset, output: output?.pointee,
+            poll: pollFunction(poll, pollContext)))
     }
 }
 
 @_cdecl("ebm_ais_log_z")
 public func ebmAISLogZ(
-    _ energy: OpaquePointer?, _ config: UnsafePointer<ebm_ais_config>?, _ baseMean: UnsafePointer<Double>?,
-    _ output: UnsafeMutablePointer<ebm_ais_output>?, _ poll: ebm_poll_fn?, _ pollContext: UnsafeMutableRawPointer?
+    _ energy: OpaquePointer?, _ transition: UnsafePointer<ebm_record>?, _ run: UnsafePointer<ebm_record>?,
+    _ baseMean: UnsafePointer<Double>?, _ output: UnsafeMutablePointer<ebm_ais_output>?, _ poll: ebm_poll_fn?,
+    _ pollContext: UnsafeMutableRawPointer?
 ) -> ebm_status {
     withStatus {
         let h = try object(energy, as: EnergyHandle.self)
-        let c = try nonNull(config, "config").pointee
         let out = try nonNull(output, "out")
-        let chains = try checkedCount(c.n_chains, "n_chains")
+        let (chainCount, temperatures, steps, baseStd, seed, chainOffset) = try SettingsRecord.read(try SettingsRecord(run, role: "run")) {
+            (try $0.integer("n_chains"), try $0.integer("n_temps"), try $0.integer("n_steps"), try $0.number("base_std"),
+             try $0.bits("seed"), try $0.integer("chain_offset"))
+        }
+        let chains = try checkedCount(Int64(chainCount), "n_chains")
         let settings = try AnnealedImportanceSampling.Settings(
-            temperatures: Int(clamping: c.n_temps), transition: try SamplerSettings(c.transition, dimension: h.dimension),
-            baseStd: Float(c.base_std), seed: c.transition.seed)
+            temperatures: temperatures,
+            transition: try SamplerSettings(sampler: try SettingsRecord(transition, role: "transition"), steps: steps,
+                                            adaptation: nil, dimension: h.dimension),
+            baseStd: Float(baseStd), seed: seed)
         let mean = UnsafeBufferPointer(start: try nonNull(baseMean, "base_mean"), count: h.dimension).map(Float.init)
         var weights = [Double](repeating: 0, count: chains), accepted = weights, divergent = weights
         let result = try weights.withUnsafeMutableBufferPointer { w in
             try accepted.withUnsafeMutableBufferPointer { a in
                 try divergent.withUnsafeMutableBufferPointer { v in
-                    try h.read(RunAIS(baseMean: mean, settings: settings, chainOffset: Int(clamping: c.transition.chain_offset),
+                    try h.read(RunAIS(baseMean: mean, settings: settings, chainOffset: chainOffset,
                                       logWeights: w,
                                       counts: ChainCounts(accepted: a.baseAddress, divergent: v.baseAddress),
                                       poll: pollFunction(poll, pollContext)))

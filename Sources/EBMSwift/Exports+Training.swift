@@ -3,70 +3,19 @@ import EBMCore
 
 // C exports of the persistent-chain trainer. See ebm_swift.h for ownership.
 
-extension TrainerSettings {
-    /// The core's settings from the C config, validated.
-    init(_ c: ebm_trainer_config, dimension: Int) throws {
-        let rule: OptimizerSettings.Rule
-        switch c.optimizer {
-        case EBM_OPT_SGD: rule = .sgd(momentum: Float(c.beta1))
-        case EBM_OPT_ADAM: rule = .adam(beta1: Float(c.beta1), beta2: Float(c.beta2), epsilon: Float(c.eps))
-        default: throw EBMError.invalidArgument("unknown optimizer code \(c.optimizer)")
-        }
-        var settings = try TrainerSettings(
-            sampler: try SamplerSettings(c.sampler, dimension: dimension),
-            optimizer: try OptimizerSettings(rule: rule, learningRate: Float(c.lr),
-                                             weightDecay: Float(c.weight_decay)),
-            bufferSize: Int(clamping: c.buffer_size), reinitProbability: Float(c.reinit_prob),
-            initLow: Float(c.init_low), initHigh: Float(c.init_high), alpha: Float(c.alpha),
-            seed: c.sampler.seed)
-        settings.persistent = c.persistent != 0
-        settings.dataNoise = Float(c.data_noise)
-        settings.gradientClipNorm = c.clip_grad_norm > 0 ? Float(c.clip_grad_norm) : nil
-        settings.objective = try TrainingObjective(c, dimension: dimension)
-        settings.averageDecay = c.ema_decay != 0 ? Float(c.ema_decay) : nil
-        self = try settings.validated()
-    }
-}
-
-extension TrainingObjective {
-    /// The objective of the C config (its arrays read here).
-    init(_ c: ebm_trainer_config, dimension: Int) throws {
-        switch c.objective {
-        case EBM_OBJECTIVE_ML:
-            self = .maximumLikelihood
-        case EBM_OBJECTIVE_DSM:
-            let sigmas = UnsafeBufferPointer(start: try nonNull(c.sigmas, "sigmas"), count: try checkedCount(c.n_sigmas, "n_sigmas"))
-            self = .denoisingScoreMatching(sigmas: sigmas.map { Float($0) })
-        case EBM_OBJECTIVE_SSM:
-            guard c.projection == EBM_PROJECTION_RADEMACHER || c.projection == EBM_PROJECTION_GAUSSIAN else {
-                throw EBMError.invalidArgument("unknown projection code \(c.projection)")
-            }
-            self = .slicedScoreMatching(projections: Int(clamping: c.n_projections), gaussian: c.projection == EBM_PROJECTION_GAUSSIAN)
-        case EBM_OBJECTIVE_JEM:
-            try require(c.cross_entropy_weight >= 0 && c.cross_entropy_weight.isFinite,
-                        "the cross-entropy weight must be non-negative and finite, got \(c.cross_entropy_weight)")
-            self = .jointEnergy(crossEntropyWeight: Float(c.cross_entropy_weight), classConditional: c.class_conditional != 0)
-        case EBM_OBJECTIVE_NCE:
-            let d = dimension
-            self = .noiseContrastive(
-                mean: Array(UnsafeBufferPointer(start: try nonNull(c.noise_mean, "noise_mean"), count: d)),
-                covariance: Array(UnsafeBufferPointer(start: try nonNull(c.noise_cov, "noise_cov"), count: d * d)),
-                ratio: Int(clamping: c.noise_ratio))
-        default:
-            throw EBMError.invalidArgument("unknown objective code \(c.objective)")
-        }
-    }
-}
-
 @_cdecl("ebm_trainer_create")
 public func ebmTrainerCreate(
-    _ energy: OpaquePointer?, _ config: UnsafePointer<ebm_trainer_config>?,
+    _ energy: OpaquePointer?, _ trainer: UnsafePointer<ebm_record>?, _ optimizer: UnsafePointer<ebm_record>?,
+    _ objective: UnsafePointer<ebm_record>?, _ sampler: UnsafePointer<ebm_record>?,
     _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> ebm_status {
     withStatus {
         let out = try nonNull(out, "out")
         let model = try object(energy, as: EnergyHandle.self).trainable("ebm_trainer_create")
-        let settings = try TrainerSettings(try nonNull(config, "config").pointee, dimension: model.dimension)
+        let settings = try TrainerSettings(
+            trainer: try SettingsRecord(trainer, role: "trainer"), optimizer: try SettingsRecord(optimizer, role: "optimizer"),
+            objective: try SettingsRecord(objective, role: "objective"),
+            sampler: try SettingsRecord(optional: sampler, role: "sampler"), dimension: model.dimension)
         out.pointee = retainedHandle(TrainerHandle(try makeTrainer(model: model, settings: settings)))
     }
 }

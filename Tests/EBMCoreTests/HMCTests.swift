@@ -27,7 +27,7 @@ final class HMCTests: XCTestCase {
         return (try GaussianEnergy(mean: (0..<d).map { 0.1 * Double($0) }, covariance: sigma), sigma)
     }
 
-    func sample(_ energy: GaussianEnergy, chains: Int, parameters: SamplerSettings, inverseMass: [Float]? = nil,
+    func sample(_ energy: GaussianEnergy, chains: Int, parameters: SamplerSpec, inverseMass: [Float]? = nil,
                 threads: Int = 2, seed: UInt64 = 7) throws -> (x: [Float], accepted: [Double], divergent: [Double]) {
         var x = [Float](repeating: 0, count: chains * energy.dimension)
         var settings = parameters
@@ -80,7 +80,7 @@ final class HMCTests: XCTestCase {
 
     func testIdenticalForOneAndTwoThreads() throws {
         let (energy, _) = try correlatedGaussian()
-        let p = SamplerSettings.hmc(steps: 5, stepSize: 0.2, leapfrogSteps: 5)
+        let p = SamplerSpec.hmc(steps: 5, stepSize: 0.2, leapfrogSteps: 5)
         let one = try sample(energy, chains: 300, parameters: p, threads: 1)
         let two = try sample(energy, chains: 300, parameters: p, threads: 2)
         XCTAssertEqual(one.x, two.x)
@@ -93,7 +93,7 @@ final class HMCTests: XCTestCase {
     /// direction (all but rejected, most trajectories divergent).
     func testDiagonalMassMatrix() throws {
         let energy = try GaussianEnergy(mean: [0, 0], covariance: [0.01, 0, 0, 100])
-        let p = SamplerSettings.hmc(steps: 20, stepSize: 0.8, leapfrogSteps: 3)
+        let p = SamplerSpec.hmc(steps: 20, stepSize: 0.8, leapfrogSteps: 3)
         let scaled = try sample(energy, chains: 500, parameters: p, inverseMass: [0.01, 100])
         let plain = try sample(energy, chains: 500, parameters: p)
         XCTAssertGreaterThan(scaled.accepted.reduce(0, +) / 10_000, 0.8)
@@ -105,6 +105,6 @@ final class HMCTests: XCTestCase {
         XCTAssertLessThan(plain.accepted.reduce(0, +) / 10_000, 0.05)
         XCTAssertGreaterThan(plain.divergent.reduce(0, +) / 10_000, 0.5)
         XCTAssertThrowsError(try sample(energy, chains: 10, parameters: p, inverseMass: [1, 0]))
-        XCTAssertThrowsError(try SamplerSettings.hmc(steps: 1, stepSize: 0.1, leapfrogSteps: 0).kernel(dimension: 2))
+        XCTAssertThrowsError(try SamplerSpec.hmc(steps: 1, stepSize: 0.1, leapfrogSteps: 0).kernel(dimension: 2))
     }
 }

@@ -6,7 +6,7 @@ final class LangevinTests: XCTestCase {
         try GaussianEnergy(mean: [1, -2], covariance: [1, 0.5, 0.5, 2])
     }
 
-    func run(_ energy: GaussianEnergy, _ x: inout [Float], _ p: SamplerSettings, seed: UInt64,
+    func run(_ energy: GaussianEnergy, _ x: inout [Float], _ p: SamplerSpec, seed: UInt64,
              threads: Int = 1, shouldStop: () -> Bool = { false }) throws {
         try runSampler(energy, p, &x, seed: seed, threads: threads, poll: { _ in shouldStop() })
     }
@@ -14,7 +14,7 @@ final class LangevinTests: XCTestCase {
     /// Bit-identical results with 1, 2 and 3 threads (blocks depend only on the chain count).
     func testThreadCountDoesNotChangeResults() throws {
         let g = try gaussian()
-        let p = SamplerSettings.langevin(steps: 40, stepSize: 0.05)
+        let p = SamplerSpec.langevin(steps: 40, stepSize: 0.05)
         var one = (0..<(2 * 1000)).map { Float($0 % 17) / 4 }, two = one, three = one
         try run(g, &one, p, seed: 3, threads: 1)
         try run(g, &two, p, seed: 3, threads: 2)
@@ -40,7 +40,7 @@ final class LangevinTests: XCTestCase {
     /// Same seed → identical chains; another seed → different chains.
     func testDeterministic() throws {
         let g = try gaussian()
-        let p = SamplerSettings.langevin(steps: 50, stepSize: 0.05)
+        let p = SamplerSpec.langevin(steps: 50, stepSize: 0.05)
         var a = [Float](repeating: 0, count: 64), b = a, c = a
         try run(g, &a, p, seed: 7)
         try run(g, &b, p, seed: 7)
@@ -54,12 +54,12 @@ final class LangevinTests: XCTestCase {
     func testNoiselessStepIsGradientDescent() throws {
         let g = try gaussian()
         var x: [Float] = [3, 3]
-        try run(g, &x, SamplerSettings.langevin(steps: 1, stepSize: 0.1, noiseScale: 0), seed: 0)
+        try run(g, &x, SamplerSpec.langevin(steps: 1, stepSize: 0.1, noiseScale: 0), seed: 0)
         // P = Σ⁻¹ = [[2, −0.5], [−0.5, 1]] / 1.75; x − μ = (2, 5).
         let expected: [Float] = [3 - 0.1 * (2 * 2 - 0.5 * 5) / 1.75, 3 - 0.1 * (-0.5 * 2 + 5) / 1.75]
         XCTAssertEqual(x[0], expected[0], accuracy: 1e-6)
         XCTAssertEqual(x[1], expected[1], accuracy: 1e-6)
-        try run(g, &x, SamplerSettings.langevin(steps: 2000, stepSize: 0.1, noiseScale: 0), seed: 0)
+        try run(g, &x, SamplerSpec.langevin(steps: 2000, stepSize: 0.1, noiseScale: 0), seed: 0)
         XCTAssertEqual(x[0], 1, accuracy: 1e-4)
         XCTAssertEqual(x[1], -2, accuracy: 1e-4)
     }
@@ -67,11 +67,11 @@ final class LangevinTests: XCTestCase {
     func testClampAndGradientClip() throws {
         let g = try gaussian()
         var x = [Float](repeating: 10, count: 200)
-        try run(g, &x, SamplerSettings.langevin(steps: 30, stepSize: 0.5, clamp: (-0.5, 0.25)), seed: 1)
+        try run(g, &x, SamplerSpec.langevin(steps: 30, stepSize: 0.5, clamp: (-0.5, 0.25)), seed: 1)
         XCTAssertTrue(x.allSatisfy { $0 >= -0.5 && $0 <= 0.25 })
         // With grad_clip = c and no noise, one step moves each coordinate by at most η c.
         var y: [Float] = [100, 100]
-        try run(g, &y, SamplerSettings.langevin(steps: 1, stepSize: 0.1, noiseScale: 0, gradientClip: 2), seed: 1)
+        try run(g, &y, SamplerSpec.langevin(steps: 1, stepSize: 0.1, noiseScale: 0, gradientClip: 2), seed: 1)
         XCTAssertEqual(y[0], 100 - 0.1 * 2, accuracy: 1e-4)
         XCTAssertEqual(y[1], 100 - 0.1 * 2, accuracy: 1e-4)
     }
@@ -81,9 +81,9 @@ final class LangevinTests: XCTestCase {
     func testDivergenceIsDetected() throws {
         let g = try GaussianEnergy(mean: [0], covariance: [1e-3])
         var x: [Float] = [1, 2, 3]
-        XCTAssertThrowsError(try run(g, &x, SamplerSettings.langevin(steps: 10_000, stepSize: 1), seed: 0)) { error in
+        XCTAssertThrowsError(try run(g, &x, SamplerSpec.langevin(steps: 10_000, stepSize: 1), seed: 0)) { error in
             guard case EBMError.diverged(let divergence) = error else { return XCTFail("\(error)") }
-            XCTAssertEqual(divergence.site, .langevin)
+            XCTAssertEqual(divergence.site.rawValue, "langevin")
             XCTAssertEqual(divergence.quantity, .samples)
             XCTAssertGreaterThan(divergence.step, 0)
             XCTAssertTrue(divergence.message.contains("step \(divergence.step) of 10000"))
@@ -94,7 +94,7 @@ final class LangevinTests: XCTestCase {
         let g = try gaussian()
         var x = [Float](repeating: 0, count: 8)
         var polls = 0
-        XCTAssertThrowsError(try run(g, &x, SamplerSettings.langevin(steps: 1000, stepSize: 0.01), seed: 0,
+        XCTAssertThrowsError(try run(g, &x, SamplerSpec.langevin(steps: 1000, stepSize: 0.01), seed: 0,
                                      shouldStop: { polls += 1; return polls > 5 })) { error in
             XCTAssertEqual(error as? EBMError, .interrupted)
         }
@@ -102,10 +102,10 @@ final class LangevinTests: XCTestCase {
     }
 
     func testInvalidParametersThrow() {
-        XCTAssertThrowsError(try SamplerSettings.langevin(steps: 0, stepSize: 0.1).kernel(dimension: 1))
-        XCTAssertThrowsError(try SamplerSettings.langevin(steps: 1, stepSize: -1).kernel(dimension: 1))
-        XCTAssertThrowsError(try SamplerSettings.langevin(steps: 1, stepSize: 0.1, noiseScale: -1).kernel(dimension: 1))
-        XCTAssertThrowsError(try SamplerSettings.langevin(steps: 1, stepSize: 0.1, clamp: (1, 0)).kernel(dimension: 1))
-        XCTAssertThrowsError(try SamplerSettings.langevin(steps: 1, stepSize: 0.1, gradientClip: 0).kernel(dimension: 1))
+        XCTAssertThrowsError(try SamplerSpec.langevin(steps: 0, stepSize: 0.1).kernel(dimension: 1))
+        XCTAssertThrowsError(try SamplerSpec.langevin(steps: 1, stepSize: -1).kernel(dimension: 1))
+        XCTAssertThrowsError(try SamplerSpec.langevin(steps: 1, stepSize: 0.1, noiseScale: -1).kernel(dimension: 1))
+        XCTAssertThrowsError(try SamplerSpec.langevin(steps: 1, stepSize: 0.1, clamp: (1, 0)).kernel(dimension: 1))
+        XCTAssertThrowsError(try SamplerSpec.langevin(steps: 1, stepSize: 0.1, gradientClip: 0).kernel(dimension: 1))
     }
 }

@@ -93,8 +93,8 @@ final class AnalyticEnergyTests: XCTestCase {
     /// with HMC transitions, and with 1 and 2 threads gives bit-identical weights.
     func testAISOnGaussian() throws {
         let g = try GaussianEnergy(mean: [1, -1, 0.5], covariance: [2, 0.3, 0, 0.3, 1, 0, 0, 0, 0.5])
-        for transition in [SamplerSettings.mala(steps: 2, stepSize: 0.2), .hmc(steps: 1, stepSize: 0.3, leapfrogSteps: 3)] {
-            let settings = try AnnealedImportanceSampling.Settings(temperatures: 100, transition: transition, baseStd: 2, seed: 9)
+        for transition in [SamplerSpec.mala(steps: 2, stepSize: 0.2), .hmc(steps: 1, stepSize: 0.3, leapfrogSteps: 3)] {
+            let settings = try AnnealedImportanceSampling.Settings(temperatures: 100, transition: try transition.settings(dimension: 3), baseStd: 2, seed: 9)
             var results: [[Double]] = []
             for threads in [1, 2] {
                 var w = [Double](repeating: 0, count: 512), a = w

@@ -54,7 +54,7 @@ final class NetworkEnergyTests: XCTestCase {
         let rows = 150
         var rng = TestRNG(state: 4)
         let x0 = (0..<(rows * energy.dimension)).map { _ in Float(rng.normal()) }
-        let p = SamplerSettings.langevin(steps: 10, stepSize: 0.01)
+        let p = SamplerSpec.langevin(steps: 10, stepSize: 0.01)
         func run(threads: Int) throws -> [Float] {
             var x = x0
             try runSampler(energy, p, &x, threads: threads)

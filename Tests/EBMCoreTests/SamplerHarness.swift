@@ -1,5 +1,54 @@
 @testable import EBMCore
 
+/// A sampler as the tests write it: a kernel's name and settings, made into `SamplerSettings`
+/// through the registry and a settings record (the path the ABI takes).
+struct SamplerSpec {
+    var kind: String
+    var steps: Int
+    var stepSize: Float
+    var noiseScale: Float? = nil
+    var gradientClip: Float? = nil
+    var clamp: (low: Float, high: Float)? = nil
+    var leapfrogSteps = 1
+    var inverseMass: [Float]? = nil
+    var adaptation: AdaptationSettings? = nil
+
+    static func langevin(steps: Int, stepSize: Float, noiseScale: Float? = nil, gradientClip: Float? = nil,
+                         clamp: (low: Float, high: Float)? = nil) -> SamplerSpec {
+        SamplerSpec(kind: "langevin", steps: steps, stepSize: stepSize, noiseScale: noiseScale, gradientClip: gradientClip,
+                    clamp: clamp)
+    }
+    static func mala(steps: Int, stepSize: Float) -> SamplerSpec { SamplerSpec(kind: "mala", steps: steps, stepSize: stepSize) }
+    static func barker(steps: Int, stepSize: Float) -> SamplerSpec { SamplerSpec(kind: "barker", steps: steps, stepSize: stepSize) }
+    static func hmc(steps: Int, stepSize: Float, leapfrogSteps: Int, inverseMass: [Float]? = nil) -> SamplerSpec {
+        SamplerSpec(kind: "hmc", steps: steps, stepSize: stepSize, leapfrogSteps: leapfrogSteps, inverseMass: inverseMass)
+    }
+
+    /// The kernel's record: only the fields its kind reads.
+    var record: SettingsRecord {
+        var f: [String: SettingValue] = ["step_size": .number(Double(stepSize))]
+        switch kind {
+        case "langevin":
+            f["noise_scale"] = noiseScale.map { .number(Double($0)) } ?? SettingValue.none
+            f["grad_clip"] = gradientClip.map { .number(Double($0)) } ?? SettingValue.none
+            f["clamp"] = clamp.map { .array([Double($0.low), Double($0.high)]) } ?? SettingValue.none
+        case "hmc":
+            f["n_leapfrog"] = .integer(Int64(leapfrogSteps))
+            f["inverse_mass"] = inverseMass.map { .array($0.map(Double.init)) } ?? SettingValue.none
+            f["divergence_threshold"] = .number(Double(HMC.defaultDivergenceThreshold))
+        default: break
+        }
+        return SettingsRecord(role: "sampler", kind: kind, fields: f)
+    }
+
+    func settings(dimension: Int) throws -> SamplerSettings {
+        try SamplerSettings(kernel: try KernelRegistry.kernel(record, dimension: dimension), steps: steps,
+                            adaptation: adaptation)
+    }
+
+    func kernel(dimension: Int) throws -> SamplerSettings { try settings(dimension: dimension) }
+}
+
 /// What a test run of a sampler returns besides the states: per-chain counts and, when adapted,
 /// the adaptation's final state.
 struct SamplerRun {
@@ -15,11 +64,11 @@ struct SamplerRun {
 /// noise keyed by `(seed, purpose)`.
 @discardableResult
 func runSampler<E: EnergyFunction>(
-    _ energy: E, _ settings: SamplerSettings, _ x: inout [Float], seed: UInt64 = 1, purpose: UInt64 = Purpose.langevinNoise,
+    _ energy: E, _ spec: SamplerSpec, _ x: inout [Float], seed: UInt64 = 1, purpose: UInt64 = Purpose.langevinNoise,
     threads: Int = 1, chainOffset: Int = 0, poll: (Double) -> Bool = { _ in false }
 ) throws -> SamplerRun {
-    let kernel = try settings.kernel(dimension: energy.dimension)
-    return try runKernel(energy, kernel, settings, &x, seed: seed, purpose: purpose, threads: threads,
+    let settings = try spec.settings(dimension: energy.dimension)
+    return try runKernel(energy, settings.kernel, settings, &x, seed: seed, purpose: purpose, threads: threads,
                          chainOffset: chainOffset, poll: poll)
 }
 

@@ -5,7 +5,7 @@ final class TrainerTests: XCTestCase {
     func makeTrainer(seed: UInt64 = 1, lr: Float = 1e-3, steps: Int = 5, bufferSize: Int = 64) throws -> Trainer<NetworkEnergy> {
         let model = try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [16, 16], activation: .swish, seed: 0)
         let settings = try TrainerSettings(
-            sampler: SamplerSettings.langevin(steps: steps, stepSize: 0.01),
+            sampler: try SamplerSpec.langevin(steps: steps, stepSize: 0.01).settings(dimension: 1),
             optimizer: try OptimizerSettings(rule: .adam(beta1: 0, beta2: 0.999, epsilon: 1e-8), learningRate: lr),
             bufferSize: bufferSize, reinitProbability: 0.05, initLow: -2, initHigh: 2, alpha: 0.1, seed: seed)
         return try Trainer(model: model, settings: settings)
@@ -67,7 +67,7 @@ final class TrainerTests: XCTestCase {
             let network = try Sequential([try SpectralNorm(try Linear(inFeatures: 2, outFeatures: 16)),
                                           ActivationLayer(.swish, shape: [16]), try Linear(inFeatures: 16, outFeatures: 1)])
             let settings = try TrainerSettings(
-                sampler: SamplerSettings.langevin(steps: 5, stepSize: 0.01),
+                sampler: try SamplerSpec.langevin(steps: 5, stepSize: 0.01).settings(dimension: 1),
                 optimizer: try OptimizerSettings(rule: .adam(beta1: 0, beta2: 0.999, epsilon: 1e-8), learningRate: 1e-3),
                 bufferSize: 64, reinitProbability: 0.05, initLow: -2, initHigh: 2, alpha: 0.1, seed: 1)
             return try Trainer(model: try NetworkEnergy(network: network, seed: 0), settings: settings)

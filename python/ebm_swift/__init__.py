@@ -9,12 +9,12 @@ Main entry points: :class:`MLPEnergy`, :class:`GaussianEnergy`, :func:`langevin`
 """
 
 from . import _loading  # before _native: loads the BLAS and the core built for this CPU
-from . import _native, datasets, diagnostics, distributed, metrics, nn, plots, schedules
+from . import _native, datasets, diagnostics, distributed, metrics, nn, plots, samplers, schedules
 from ._native import DivergenceError
 from .callable_energy import CallableEnergy
 from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy, TrainableEnergy
 from .network_energy import NetworkEnergy
-from .sampling import ais_log_z, get_num_threads, hmc, langevin, mala, set_num_threads
+from .sampling import ais_log_z, barker, get_num_threads, hmc, langevin, mala, sample, set_num_threads
 from .targets import BananaEnergy, DoubleWellEnergy, GaussianMixtureEnergy
 from .estimator import EnergyBasedModel
 from .persistence import load, save
@@ -46,6 +46,9 @@ __all__ = [
     "DoubleWellEnergy",
     "GaussianMixtureEnergy",
     "ais_log_z",
+    "barker",
+    "sample",
+    "samplers",
     "diagnostics",
     "distributed",
     "get_num_threads",

@@ -697,145 +697,80 @@ fail:
     return result;
 }
 
-/* ---- configuration structs, filled by name ---------------------------------------------------- */
+/* ---- settings records ------------------------------------------------------------------------- */
 
-/* A config struct crosses from Python as a dict whose keys are exactly the struct's field names
-   (nested structs as nested dicts): a missing, unknown or mistyped field is an error naming it,
-   never a silently shifted positional argument. Each struct is described once, by this table. */
-typedef enum { FIELD_INT32, FIELD_INT64, FIELD_UINT64, FIELD_DOUBLE, FIELD_STRUCT } field_type;
+/* A record crosses from Python as (kind, settings): a str and a dict whose values are None, an int
+   (a seed up to 2**64 - 1 keeps its bits), a float, a str or a 1-d array of numbers. The shim only
+   converts; the core reads the settings strictly by name. The record holds references to every
+   name and value until record_clear, so the GIL can be released while the core reads it. */
+#define MAX_SETTINGS 64
 
-typedef struct config_field {
-    const char *name;
-    size_t offset;
-    field_type type;
-    const struct config_field *fields; /* FIELD_STRUCT: the nested struct's table */
-} config_field;
+typedef struct {
+    ebm_record record;
+    ebm_setting settings[MAX_SETTINGS];
+    PyObject *items;                     /* the dict's (name, value) pairs */
+    PyArrayObject *arrays[MAX_SETTINGS]; /* the float64 arrays of array settings */
+} record_storage;
 
-#define FIELD(type_, name_, kind_) {#name_, offsetof(type_, name_), kind_, NULL}
+static void record_clear(record_storage *r) {
+    for (int k = 0; k < MAX_SETTINGS; k++) Py_CLEAR(r->arrays[k]);
+    Py_CLEAR(r->items);
+}
 
-static const config_field SAMPLER_FIELDS[] = {
-    FIELD(ebm_sampler_config, kernel, FIELD_INT32),
-    FIELD(ebm_sampler_config, n_steps, FIELD_INT64),
-    FIELD(ebm_sampler_config, step_size, FIELD_DOUBLE),
-    FIELD(ebm_sampler_config, noise_scale, FIELD_DOUBLE),
-    FIELD(ebm_sampler_config, grad_clip, FIELD_DOUBLE),
-    FIELD(ebm_sampler_config, has_clamp, FIELD_INT32),
-    FIELD(ebm_sampler_config, clamp_low, FIELD_DOUBLE),
-    FIELD(ebm_sampler_config, clamp_high, FIELD_DOUBLE),
-    FIELD(ebm_sampler_config, n_leapfrog, FIELD_INT64),
-    FIELD(ebm_sampler_config, divergence_threshold, FIELD_DOUBLE),
-    FIELD(ebm_sampler_config, adapt_step_size, FIELD_INT32),
-    FIELD(ebm_sampler_config, adapt_mass, FIELD_INT32),
-    FIELD(ebm_sampler_config, n_warmup, FIELD_INT64),
-    FIELD(ebm_sampler_config, target_accept, FIELD_DOUBLE),
-    FIELD(ebm_sampler_config, seed, FIELD_UINT64),
-    FIELD(ebm_sampler_config, chain_offset, FIELD_INT64),
-    {NULL, 0, FIELD_INT32, NULL},
-}; /* inverse_mass, a pointer, is passed as an array beside the dict */
-
-static const config_field AIS_FIELDS[] = {
-    {"transition", offsetof(ebm_ais_config, transition), FIELD_STRUCT, SAMPLER_FIELDS},
-    FIELD(ebm_ais_config, n_chains, FIELD_INT64),
-    FIELD(ebm_ais_config, n_temps, FIELD_INT64),
-    FIELD(ebm_ais_config, base_std, FIELD_DOUBLE),
-    {NULL, 0, FIELD_INT32, NULL},
-};
-
-static const config_field TRAINER_FIELDS[] = {
-    {"sampler", offsetof(ebm_trainer_config, sampler), FIELD_STRUCT, SAMPLER_FIELDS},
-    FIELD(ebm_trainer_config, optimizer, FIELD_INT32),
-    FIELD(ebm_trainer_config, lr, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, beta1, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, beta2, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, eps, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, weight_decay, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, buffer_size, FIELD_INT64),
-    FIELD(ebm_trainer_config, reinit_prob, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, init_low, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, init_high, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, alpha, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, persistent, FIELD_INT32),
-    FIELD(ebm_trainer_config, data_noise, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, clip_grad_norm, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, objective, FIELD_INT32),
-    FIELD(ebm_trainer_config, n_projections, FIELD_INT64),
-    FIELD(ebm_trainer_config, projection, FIELD_INT32),
-    FIELD(ebm_trainer_config, noise_ratio, FIELD_INT64),
-    FIELD(ebm_trainer_config, ema_decay, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, cross_entropy_weight, FIELD_DOUBLE),
-    FIELD(ebm_trainer_config, class_conditional, FIELD_INT32),
-    {NULL, 0, FIELD_INT32, NULL},
-}; /* the arrays sigmas, noise_mean and noise_cov cross in a second dict (trainer_create) */
-
-/* Fills the struct at `base` from `dict` by the table `fields`. 0, or -1 with TypeError (missing
-   or unknown field, not a dict), OverflowError or the conversion's error set. */
-static int fill_config(void *base, const config_field *fields, PyObject *dict, const char *what) {
-    Py_ssize_t count = 0;
-    if (!PyDict_Check(dict)) {
-        PyErr_Format(PyExc_TypeError, "%s: expected a dict of fields, got %s", what, Py_TYPE(dict)->tp_name);
-        return -1;
-    }
-    for (const config_field *f = fields; f->name != NULL; f++, count++) {
-        char *at = (char *)base + f->offset;
-        PyObject *value = PyDict_GetItemString(dict, f->name); /* borrowed */
-        if (value == NULL) {
-            PyErr_Format(PyExc_TypeError, "%s: missing field '%s'", what, f->name);
+static int setting_from(PyObject *value, ebm_setting *s, PyArrayObject **array, const char *role) {
+    if (value == Py_None) {
+        s->type = EBM_SETTING_NONE;
+    } else if (PyFloat_Check(value)) {
+        s->type = EBM_SETTING_NUMBER;
+        s->number = PyFloat_AsDouble(value);
+    } else if (PyUnicode_Check(value)) {
+        s->type = EBM_SETTING_TEXT;
+        if ((s->text = PyUnicode_AsUTF8(value)) == NULL) return -1;
+    } else if (PyLong_Check(value) || (PyIndex_Check(value) && !PyArray_Check(value))) {
+        int overflow = 0;
+        PyObject *index = PyNumber_Index(value);
+        if (index == NULL) return -1;
+        s->type = EBM_SETTING_INTEGER;
+        s->integer = PyLong_AsLongLongAndOverflow(index, &overflow);
+        if (overflow > 0) s->integer = (int64_t)PyLong_AsUnsignedLongLong(index); /* a seed's bits */
+        Py_DECREF(index);
+        if (PyErr_Occurred()) return -1;
+    } else {
+        *array = (PyArrayObject *)PyArray_FROM_OTF(value, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
+        if (*array == NULL) return -1;
+        if (PyArray_NDIM(*array) != 1) {
+            PyErr_Format(PyExc_TypeError, "%s setting '%s': expected a 1-d array", role, s->name);
             return -1;
         }
-        if (f->type == FIELD_STRUCT) {
-            if (fill_config(at, f->fields, value, f->name) < 0) return -1;
-            continue;
-        }
-        if (f->type != FIELD_DOUBLE && !PyLong_Check(value)) {
-            PyErr_Format(PyExc_TypeError, "%s.%s: expected an int, got %s", what, f->name, Py_TYPE(value)->tp_name);
-            return -1;
-        }
-        switch (f->type) {
-        case FIELD_INT32: {
-            long long v = PyLong_AsLongLong(value);
-            if (v == -1 && PyErr_Occurred()) return -1;
-            if (v < INT32_MIN || v > INT32_MAX) {
-                PyErr_Format(PyExc_OverflowError, "%s.%s: %lld is out of the int32 range", what, f->name, v);
-                return -1;
-            }
-            *(int32_t *)at = (int32_t)v;
-            break;
-        }
-        case FIELD_INT64:
-            *(int64_t *)at = (int64_t)PyLong_AsLongLong(value);
-            if (*(int64_t *)at == -1 && PyErr_Occurred()) return -1;
-            break;
-        case FIELD_UINT64:
-            *(uint64_t *)at = (uint64_t)PyLong_AsUnsignedLongLong(value);
-            if (*(uint64_t *)at == (uint64_t)-1 && PyErr_Occurred()) return -1;
-            break;
-        default:
-            *(double *)at = PyFloat_AsDouble(value);
-            if (*(double *)at == -1.0 && PyErr_Occurred()) return -1;
-        }
-    }
-    if (PyDict_Size(dict) != count) {
-        PyObject *key;
-        Py_ssize_t pos = 0;
-        while (PyDict_Next(dict, &pos, &key, NULL)) {
-            const config_field *f = fields;
-            const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
-            while (name != NULL && f->name != NULL && strcmp(f->name, name) != 0) f++;
-            if (name == NULL || f->name == NULL) {
-                PyErr_Format(PyExc_TypeError, "%s: unknown field %R", what, key);
-                return -1;
-            }
-        }
+        s->type = EBM_SETTING_ARRAY;
+        s->array = (const double *)PyArray_DATA(*array);
+        s->count = PyArray_SIZE(*array);
     }
     return 0;
 }
 
-/* The optional inverse mass beside a sampler config: None, or `dim` floats (a new reference in
-   *out, NULL for None). 0, or -1 with an exception set. */
-static int inverse_mass_from(PyObject *obj, npy_intp dim, PyArrayObject **out) {
-    *out = NULL;
-    if (obj == Py_None) return 0;
-    if ((*out = as_float32(obj, 1, dim, "inverse_mass")) == NULL) return -1;
+/* Fills r from obj, a (kind, dict) pair. 0, or -1 with an exception set (r then needs record_clear). */
+static int record_from(PyObject *obj, const char *role, record_storage *r) {
+    PyObject *kind, *dict;
+    memset(r, 0, sizeof *r);
+    if (!PyArg_ParseTuple(obj, "O!O!", &PyUnicode_Type, &kind, &PyDict_Type, &dict)) return -1;
+    if (PyDict_Size(dict) > MAX_SETTINGS) {
+        PyErr_Format(PyExc_ValueError, "%s: at most %d settings", role, MAX_SETTINGS);
+        return -1;
+    }
+    if ((r->record.kind = PyUnicode_AsUTF8(kind)) == NULL || (r->items = PyDict_Items(dict)) == NULL) return -1;
+    r->record.settings = r->settings;
+    r->record.count = PyList_GET_SIZE(r->items);
+    for (Py_ssize_t k = 0; k < r->record.count; k++) {
+        PyObject *item = PyList_GET_ITEM(r->items, k), *name = PyTuple_GET_ITEM(item, 0);
+        if (!PyUnicode_Check(name)) {
+            PyErr_Format(PyExc_TypeError, "%s: setting names must be str, got %R", role, name);
+            return -1;
+        }
+        if ((r->settings[k].name = PyUnicode_AsUTF8(name)) == NULL ||
+            setting_from(PyTuple_GET_ITEM(item, 1), &r->settings[k], &r->arrays[k], role) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -907,71 +842,77 @@ static int check_state(PyArrayObject *x, npy_intp dim) {
     return 0;
 }
 
-/* sample(handle, x, config, inverse_mass, thin, want_stats, progress) -> dict of recordings (see
-   recording_result); x is sampled in place. `config` holds the fields of ebm_sampler_config. */
+/* sample(handle, x, sampler, run, adaptation, thin, want_stats, progress) -> dict of recordings
+   (see recording_result); x is sampled in place. sampler, run: (kind, dict) records; adaptation:
+   a record or None. */
 static PyObject *py_sample(PyObject *self, PyObject *args) {
-    PyObject *capsule, *config_obj, *mass_obj, *progress, *result = NULL;
-    PyArrayObject *x, *mass = NULL;
+    PyObject *capsule, *sampler_obj, *run_obj, *adaptation_obj, *progress, *result = NULL;
+    PyArrayObject *x;
     ebm_energy *e;
-    ebm_sampler_config config;
-    long long thin;
-    int want_stats;
+    record_storage sampler, run, adaptation;
+    long long thin, n_steps;
+    int want_stats, want_mass;
     npy_intp dim;
     poll_state poll;
     recording rec;
     ebm_status status;
     memset(&rec, 0, sizeof rec);
-    memset(&config, 0, sizeof config);
-    if (!PyArg_ParseTuple(args, "OO!OOLpO", &capsule, &PyArray_Type, &x, &config_obj, &mass_obj, &thin, &want_stats,
-                          &progress))
+    memset(&sampler, 0, sizeof sampler);
+    memset(&run, 0, sizeof run);
+    memset(&adaptation, 0, sizeof adaptation);
+    if (!PyArg_ParseTuple(args, "OO!OOOLLppO", &capsule, &PyArray_Type, &x, &sampler_obj, &run_obj, &adaptation_obj,
+                          &n_steps, &thin, &want_stats, &want_mass, &progress))
         return NULL;
     if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0 || check_state(x, dim) < 0) return NULL;
-    if (fill_config(&config, SAMPLER_FIELDS, config_obj, "config") < 0 || inverse_mass_from(mass_obj, dim, &mass) < 0)
+    if (record_from(sampler_obj, "sampler", &sampler) < 0 || record_from(run_obj, "run", &run) < 0 ||
+        (adaptation_obj != Py_None && record_from(adaptation_obj, "adaptation", &adaptation) < 0))
         goto fail;
-    if (config.n_steps < 1) {
+    if (n_steps < 1) {
         PyErr_SetString(PyExc_ValueError, "n_steps must be positive");
         goto fail;
     }
-    config.inverse_mass = mass ? (const float *)PyArray_DATA(mass) : NULL;
-    if (recording_init(&rec, PyArray_DIM(x, 0), dim, (npy_intp)config.n_steps, (npy_intp)thin, want_stats,
-                       config.adapt_mass) < 0)
+    if (recording_init(&rec, PyArray_DIM(x, 0), dim, (npy_intp)n_steps, (npy_intp)thin, want_stats, want_mass) < 0)
         goto fail;
     poll_init(&poll, progress, capsule);
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_sample(e, (float *)PyArray_DATA(x), PyArray_DIM(x, 0), &config, &rec.out, poll_signals, &poll);
+    status = ebm_sample(e, (float *)PyArray_DATA(x), PyArray_DIM(x, 0), &sampler.record, &run.record,
+                        adaptation_obj != Py_None ? &adaptation.record : NULL, &rec.out, poll_signals, &poll);
     Py_END_ALLOW_THREADS
     result = status == EBM_OK ? recording_result(&rec) : raise_call_status(status, capsule);
 fail:
     recording_clear(&rec);
-    Py_XDECREF(mass);
+    record_clear(&sampler);
+    record_clear(&run);
+    record_clear(&adaptation);
     return result;
 }
 
-/* ais_log_z(handle, config, base_mean, inverse_mass, progress)
-   -> (log_z, std_err, log_weights, acceptance, n_divergent); `config` holds ebm_ais_config's fields. */
+/* ais_log_z(handle, transition, run, n_chains, base_mean, progress)
+   -> (log_z, std_err, log_weights, acceptance, n_divergent); transition, run: records. */
 static PyObject *py_ais_log_z(PyObject *self, PyObject *args) {
-    PyObject *capsule, *config_obj, *mean_obj, *mass_obj, *progress, *result = NULL;
-    PyArrayObject *mean = NULL, *mass = NULL, *weights = NULL, *acceptance = NULL, *divergent = NULL;
+    PyObject *capsule, *transition_obj, *run_obj, *mean_obj, *progress, *result = NULL;
+    PyArrayObject *mean = NULL, *weights = NULL, *acceptance = NULL, *divergent = NULL;
     ebm_energy *e;
-    ebm_ais_config config;
+    record_storage transition, run;
     ebm_ais_output out;
     npy_intp dim, n;
+    long long n_chains;
     poll_state poll;
     ebm_status status;
-    memset(&config, 0, sizeof config);
     memset(&out, 0, sizeof out);
-    if (!PyArg_ParseTuple(args, "OOOOO", &capsule, &config_obj, &mean_obj, &mass_obj, &progress)) return NULL;
+    memset(&transition, 0, sizeof transition);
+    memset(&run, 0, sizeof run);
+    if (!PyArg_ParseTuple(args, "OOOLOO", &capsule, &transition_obj, &run_obj, &n_chains, &mean_obj, &progress))
+        return NULL;
     if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
-    if (fill_config(&config, AIS_FIELDS, config_obj, "config") < 0 || inverse_mass_from(mass_obj, dim, &mass) < 0)
-        goto fail;
-    config.transition.inverse_mass = mass ? (const float *)PyArray_DATA(mass) : NULL;
+    if (record_from(transition_obj, "transition", &transition) < 0 || record_from(run_obj, "run", &run) < 0) goto fail;
     mean = (PyArrayObject *)PyArray_FROM_OTF(mean_obj, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
     if (mean == NULL) goto fail;
-    if (PyArray_NDIM(mean) != 1 || PyArray_DIM(mean, 0) != dim || config.n_chains < 1) {
+    if (PyArray_NDIM(mean) != 1 || PyArray_DIM(mean, 0) != dim || n_chains < 1) {
         PyErr_SetString(PyExc_ValueError, "base_mean must be (dim,) and n_chains positive");
         goto fail;
     }
-    n = (npy_intp)config.n_chains;
+    n = (npy_intp)n_chains;
     weights = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64);
     acceptance = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64);
     divergent = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT64);
@@ -981,7 +922,8 @@ static PyObject *py_ais_log_z(PyObject *self, PyObject *args) {
     out.n_divergent = (double *)PyArray_DATA(divergent);
     poll_init(&poll, progress, capsule);
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_ais_log_z(e, &config, (const double *)PyArray_DATA(mean), &out, poll_signals, &poll);
+    status = ebm_ais_log_z(e, &transition.record, &run.record, (const double *)PyArray_DATA(mean), &out, poll_signals,
+                           &poll);
     Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
         raise_call_status(status, capsule);
@@ -990,8 +932,9 @@ static PyObject *py_ais_log_z(PyObject *self, PyObject *args) {
     result = Py_BuildValue("(ddOOO)", out.log_z, out.std_err, (PyObject *)weights, (PyObject *)acceptance,
                            (PyObject *)divergent);
 fail:
+    record_clear(&transition);
+    record_clear(&run);
     Py_XDECREF(mean);
-    Py_XDECREF(mass);
     Py_XDECREF(weights);
     Py_XDECREF(acceptance);
     Py_XDECREF(divergent);
@@ -1022,6 +965,9 @@ static PyObject *py_ais_summarise(PyObject *self, PyObject *args) {
     return Py_BuildValue("(dd)", log_z, std_err);
 }
 
+/* sampler_kinds() -> the registered kernels' names, as a str "a,b,c" */
+static PyObject *py_sampler_kinds(PyObject *self, PyObject *args) { return PyUnicode_FromString(ebm_sampler_kinds()); }
+
 static PyObject *py_set_num_threads(PyObject *self, PyObject *args) {
     long long n;
     if (!PyArg_ParseTuple(args, "L", &n)) return NULL;
@@ -1035,51 +981,24 @@ static PyObject *py_get_num_threads(PyObject *self, PyObject *args) {
 
 /* ---- training --------------------------------------------------------------------------------- */
 
-/* The float64 array `name` of `arrays` (a dict), or NULL for None; a new reference in *out.
-   `count` >= 0 requires that many values. 0, or -1 with an exception set. */
-static int config_array(PyObject *arrays, const char *name, npy_intp count, PyArrayObject **out) {
-    PyObject *value = PyDict_GetItemString(arrays, name); /* borrowed */
-    *out = NULL;
-    if (value == NULL) {
-        PyErr_Format(PyExc_TypeError, "arrays: missing field '%s'", name);
-        return -1;
-    }
-    if (value == Py_None) return 0;
-    *out = (PyArrayObject *)PyArray_FROM_OTF(value, NPY_FLOAT64, NPY_ARRAY_IN_ARRAY);
-    if (*out == NULL) return -1;
-    if (PyArray_NDIM(*out) != 1 || (count >= 0 && PyArray_SIZE(*out) != count)) {
-        PyErr_Format(PyExc_ValueError, "%s: expected a 1-d array%s", name, count >= 0 ? " of the stated size" : "");
-        Py_CLEAR(*out);
-        return -1;
-    }
-    return 0;
-}
-
-/* trainer_create(handle, config, arrays) -> trainer; `config` holds ebm_trainer_config's scalar
-   fields, `arrays` its arrays by name: sigmas (DSM), noise_mean and noise_cov (NCE, flattened),
-   each None or float64. */
+/* trainer_create(handle, trainer, optimizer, objective, sampler) -> trainer; each a (kind, dict)
+   record, sampler None for objectives without negatives. */
 static PyObject *py_trainer_create(PyObject *self, PyObject *args) {
-    PyObject *capsule, *config_obj, *arrays, *result = NULL;
-    PyArrayObject *sigmas = NULL, *mean = NULL, *cov = NULL;
+    PyObject *capsule, *objs[4], *result = NULL;
+    static const char *roles[4] = {"trainer", "optimizer", "objective", "sampler"};
+    record_storage records[4];
     ebm_energy *e;
     ebm_trainer *out = NULL;
-    ebm_trainer_config c;
-    npy_intp dim;
     ebm_status status;
-    memset(&c, 0, sizeof c);
-    if (!PyArg_ParseTuple(args, "OOO!", &capsule, &config_obj, &PyDict_Type, &arrays)) return NULL;
-    if ((e = energy_from(capsule)) == NULL || energy_dim(e, &dim) < 0) return NULL;
-    if (fill_config(&c, TRAINER_FIELDS, config_obj, "config") < 0 || config_array(arrays, "sigmas", -1, &sigmas) < 0 ||
-        config_array(arrays, "noise_mean", dim, &mean) < 0 || config_array(arrays, "noise_cov", dim * dim, &cov) < 0)
-        goto fail;
-    if (sigmas != NULL) {
-        c.sigmas = (const double *)PyArray_DATA(sigmas);
-        c.n_sigmas = PyArray_SIZE(sigmas);
+    memset(records, 0, sizeof records);
+    if (!PyArg_ParseTuple(args, "OOOOO", &capsule, &objs[0], &objs[1], &objs[2], &objs[3])) return NULL;
+    if ((e = energy_from(capsule)) == NULL) return NULL;
+    for (int k = 0; k < 4; k++) {
+        if ((k < 3 || objs[k] != Py_None) && record_from(objs[k], roles[k], &records[k]) < 0) goto fail;
     }
-    c.noise_mean = mean ? (const double *)PyArray_DATA(mean) : NULL;
-    c.noise_cov = cov ? (const double *)PyArray_DATA(cov) : NULL;
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_trainer_create(e, &c, &out);
+    status = ebm_trainer_create(e, &records[0].record, &records[1].record, &records[2].record,
+                                objs[3] != Py_None ? &records[3].record : NULL, &out);
     Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
         raise_status(status);
@@ -1088,9 +1007,7 @@ static PyObject *py_trainer_create(PyObject *self, PyObject *args) {
     result = PyCapsule_New(out, TRAINER_CAPSULE, trainer_capsule_destroy);
     if (result == NULL) ebm_trainer_destroy(out);
 fail:
-    Py_XDECREF(sigmas);
-    Py_XDECREF(mean);
-    Py_XDECREF(cov);
+    for (int k = 0; k < 4; k++) record_clear(&records[k]);
     return result;
 }
 
@@ -1375,6 +1292,7 @@ static PyMethodDef methods[] = {
     {"banana_create", py_banana_create, METH_VARARGS, NULL},
     {"callable_create", py_callable_create, METH_VARARGS, NULL},
     {"sample", py_sample, METH_VARARGS, NULL},
+    {"sampler_kinds", py_sampler_kinds, METH_NOARGS, NULL},
     {"ais_log_z", py_ais_log_z, METH_VARARGS, NULL},
     {"ais_summarise", py_ais_summarise, METH_VARARGS, NULL},
     {"set_num_threads", py_set_num_threads, METH_VARARGS, NULL},
@@ -1406,10 +1324,6 @@ static int add_codes(PyObject *m) {
     if (PyModule_AddIntConstant(m, #name, name) < 0) return -1;
     CODE(EBM_ACT_SWISH) CODE(EBM_ACT_TANH) CODE(EBM_ACT_SOFTPLUS) CODE(EBM_ACT_ELU) CODE(EBM_ACT_LEAKY_RELU)
     CODE(EBM_ACT_GELU) CODE(EBM_ACT_GELU_ERF)
-    CODE(EBM_OPT_SGD) CODE(EBM_OPT_ADAM)
-    CODE(EBM_OBJECTIVE_ML) CODE(EBM_OBJECTIVE_DSM) CODE(EBM_OBJECTIVE_SSM) CODE(EBM_OBJECTIVE_NCE) CODE(EBM_OBJECTIVE_JEM)
-    CODE(EBM_PROJECTION_RADEMACHER) CODE(EBM_PROJECTION_GAUSSIAN)
-    CODE(EBM_KERNEL_LANGEVIN) CODE(EBM_KERNEL_MALA) CODE(EBM_KERNEL_HMC)
     CODE(EBM_LAYER_LINEAR) CODE(EBM_LAYER_CONV2D) CODE(EBM_LAYER_AVGPOOL2D) CODE(EBM_LAYER_ACTIVATION)
     CODE(EBM_LAYER_LEAKY_RELU) CODE(EBM_LAYER_FLATTEN) CODE(EBM_LAYER_RESIDUAL) CODE(EBM_LAYER_SPECTRAL_NORM)
 #undef CODE

@@ -133,9 +133,9 @@ def _chunks(n, chunk_size):
 
 
 def _sample_chunk(energy, sampler, x, n_steps, step_size, seed, offset, kwargs):
-    from . import sampling
+    from . import samplers
 
-    return getattr(sampling, sampler)(energy, x, n_steps, step_size, seed=seed, chain_offset=offset, **kwargs)
+    return getattr(samplers, sampler)(energy, x, n_steps, step_size, seed=seed, chain_offset=offset, **kwargs)
 
 
 def _ais_chunk(energy, n_chains, seed, offset, kwargs):
@@ -155,9 +155,6 @@ def _train(make_trainer, params, X, steps, batch_size):
 # ---- public functions ------------------------------------------------------------------------
 
 
-_SAMPLERS = ("langevin", "mala", "hmc")
-
-
 def sample(energy, x0, n_steps, step_size, *, sampler="langevin", client=None, chunk_size=DEFAULT_CHUNK_SIZE,
            seed=None, **kwargs):
     """Sample chains on a cluster: the same result as the local sampler, bit for bit.
@@ -175,8 +172,9 @@ def sample(energy, x0, n_steps, step_size, *, sampler="langevin", client=None, c
         Initial states; never modified.
     n_steps, step_size
         As in the local sampler.
-    sampler : {"langevin", "mala", "hmc"}
-        The local function run on each chunk.
+    sampler : str, default "langevin"
+        The name of a registered kernel (``"langevin"``, ``"mala"``, ``"hmc"``, ``"barker"``, …):
+        its sampling function (``ebm_swift.<name>``) runs on each chunk.
     client : dask.distributed.Client, the ray module, or None
         ``None`` uses the default Dask client.
     chunk_size : int
@@ -197,17 +195,19 @@ def sample(energy, x0, n_steps, step_size, *, sampler="langevin", client=None, c
     """
     if not isinstance(energy, Energy):
         raise TypeError(f"energy must be an ebm_swift Energy; got {type(energy).__name__}")
-    if not isinstance(sampler, str) or sampler not in _SAMPLERS:
-        raise ValueError(f"sampler must be one of {list(_SAMPLERS)}; got {sampler!r}")
+    from .samplers import REGISTRY
+
+    if not isinstance(sampler, str) or sampler not in REGISTRY:
+        raise ValueError(f"sampler must be one of {list(REGISTRY)}; got {sampler!r}")
     for name in ("chain_offset", "diagnostics", "progress"):
         if name in kwargs:
             raise TypeError(f"distributed.sample sets {name} itself; got {name}={kwargs[name]!r}")
-    from . import sampling
+    from . import samplers
 
     seed = resolve_seed(seed)
     x, shape = as_samples(x0, energy.input_shape, "x0")
     # Bad arguments fail here, on the client, before any task is sent.
-    inspect.signature(getattr(sampling, sampler)).bind(energy, x, n_steps, step_size, seed=seed, **kwargs)
+    inspect.signature(getattr(samplers, sampler)).bind(energy, x, n_steps, step_size, seed=seed, **kwargs)
     _check_locally(sampler, energy, n_steps, step_size, seed, kwargs)
     backend = _backend(client)
     chunks = _chunks(len(x), chunk_size)
@@ -239,10 +239,14 @@ def _gathered_shape(key, value, n):
 
 def _check_locally(sampler, energy, n_steps, step_size, seed, kwargs):
     """The sampler's own argument checks, on the client, before any task is sent."""
-    from ._sampler_config import sampler_config
+    from .samplers import from_name
+    from .samplers._record import adaptation_record, check_chain_offset, check_steps
 
-    settings = {k: v for k, v in kwargs.items() if k in inspect.signature(sampler_config).parameters}
-    sampler_config(sampler, n_steps, step_size, seed=seed, input_shape=energy.input_shape, **settings)
+    record = from_name(sampler, step_size, **kwargs)
+    record.settings(energy.input_shape)
+    adaptation_record(record, check_steps(n_steps), **{k: kwargs.get(k, d) for k, d in (
+        ("adapt_step_size", False), ("adapt_mass", False), ("n_warmup", None), ("target_accept", None))})
+    check_chain_offset(kwargs.get("chain_offset", 0))
     for name in ("return_trajectory", "return_info"):
         if name in kwargs:
             flag(kwargs[name], name)

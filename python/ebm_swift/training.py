@@ -26,16 +26,16 @@ from ._validation import (
 )
 from .energies import TrainableEnergy
 from .persistence import from_nested_state, nested_state, persistent
-from ._sampler_config import KERNELS, kernel_name, sampler_config
+from .samplers import REGISTRY as SAMPLERS, Sampler, from_name
+from .samplers._record import check_steps
 from .schedules import CosineLR, ExponentialLR, StepLR, from_config, to_config
 
 __all__ = ["Trainer", "TrainingDivergedError"]
 
-_OPTIMIZERS = {"sgd": _native.EBM_OPT_SGD, "adam": _native.EBM_OPT_ADAM}
-#: Training objectives and their codes in the C ABI (ebm_swift.h, EBM_OBJECTIVE_*).
-OBJECTIVES = {"ml": _native.EBM_OBJECTIVE_ML, "dsm": _native.EBM_OBJECTIVE_DSM, "ssm": _native.EBM_OBJECTIVE_SSM,
-              "nce": _native.EBM_OBJECTIVE_NCE, "jem": _native.EBM_OBJECTIVE_JEM}
-_PROJECTIONS = {"rademacher": _native.EBM_PROJECTION_RADEMACHER, "gaussian": _native.EBM_PROJECTION_GAUSSIAN}
+_OPTIMIZERS = ("sgd", "adam")
+#: Training objectives (the core's objective records' kinds).
+OBJECTIVES = ("ml", "dsm", "ssm", "nce", "jem")
+_PROJECTIONS = ("rademacher", "gaussian")
 HISTORY_KEYS = ("loss", "e_data", "e_model", "grad_norm", "lr", "step_time")
 
 
@@ -181,9 +181,12 @@ class Trainer:
         Elementwise bound on ``∇x E`` during Langevin sampling.
     clamp : (float, float), optional
         Box the Langevin samples are clipped to.
-    sampler : {"langevin", "mala", "hmc"}, default "langevin"
-        The kernel that moves the negatives (see :func:`ebm_swift.langevin`, :func:`ebm_swift.mala`,
-        :func:`ebm_swift.hmc`). MALA and HMC negatives are exact samples of ``exp(−E)`` at any step
+    sampler : str or Sampler, default "langevin"
+        The kernel that moves the negatives: a registered name (``"langevin"``, ``"mala"``,
+        ``"hmc"``, ``"barker"``; see :func:`ebm_swift.langevin`, :func:`ebm_swift.mala`,
+        :func:`ebm_swift.hmc`, :func:`ebm_swift.barker`) configured by the flat arguments below, or a
+        record such as ``ebm_swift.samplers.HMC(step_size=0.01, n_leapfrog=5)``, whose settings then
+        replace them. MALA and HMC negatives are exact samples of ``exp(−E)`` at any step
         size (``noise_scale``, ``grad_clip`` and ``clamp`` apply to Langevin only); HMC steps cost
         ``n_leapfrog`` gradients each. The step size is not adapted (the energy changes every step):
         tune it once with ``adapt_step_size`` on the untrained model, or watch the acceptance.
@@ -251,7 +254,15 @@ class Trainer:
             raise TypeError(f"energy must be an energy with parameters (MLPEnergy, NetworkEnergy); got {type(energy).__name__}")
         if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}; got {optimizer!r}")
-        kernel_name(sampler, "sampler", tuple(KERNELS))
+        if isinstance(sampler, Sampler):
+            record = sampler
+            if getattr(record, "inverse_mass", None) is not None:
+                raise ValueError("the trainer's negatives use the identity mass: pass an HMC record without inverse_mass")
+            step_size, n_leapfrog = record.step_size, getattr(record, "n_leapfrog", n_leapfrog)
+            noise_scale, grad_clip, clamp = (getattr(record, k, None) for k in ("noise_scale", "grad_clip", "clamp"))
+            sampler = record.kind
+        elif not isinstance(sampler, str) or sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {list(SAMPLERS)} or a sampler record; got {sampler!r}")
         if lr_schedule is not None and not isinstance(lr_schedule, (StepLR, ExponentialLR, CosineLR)):
             raise TypeError(f"lr_schedule must be a StepLR, ExponentialLR or CosineLR; got {type(lr_schedule).__name__}")
         try:
@@ -268,17 +279,17 @@ class Trainer:
         self.clip_grad_norm = optional_positive_float(clip_grad_norm, "clip_grad_norm")
         self.lr_schedule = lr_schedule
         self.seed = resolve_seed(seed)
-        self._sampler_config, _ = sampler_config(
-            sampler, n_steps, step_size, seed=self.seed, input_shape=energy.input_shape, noise_scale=noise_scale,
-            grad_clip=grad_clip, clamp=clamp, n_leapfrog=n_leapfrog)
-        self.n_steps, self.step_size = self._sampler_config["n_steps"], self._sampler_config["step_size"]
+        self.n_steps = check_steps(n_steps)
+        self.step_size = positive_float(step_size, "step_size")
         self.noise_scale = float(np.sqrt(2.0 * self.step_size)) if noise_scale is None else \
-            self._sampler_config["noise_scale"]
-        self._sampler_config["noise_scale"] = self.noise_scale
-        self.grad_clip = grad_clip
-        self.clamp = (self._sampler_config["clamp_low"], self._sampler_config["clamp_high"]) if clamp is not None else None
+            non_negative_float(noise_scale, "noise_scale")
+        self.grad_clip = optional_positive_float(grad_clip, "grad_clip")
+        self.clamp = None if clamp is None else interval(clamp, "clamp")
         self.sampler = sampler
-        self.n_leapfrog = self._sampler_config["n_leapfrog"]
+        self.n_leapfrog = positive_int(n_leapfrog, "n_leapfrog")
+        # The negatives' kernel: the flat arguments mapped onto its record (each kernel takes its own).
+        self.sampler_record = from_name(sampler, self.step_size, noise_scale=self.noise_scale, grad_clip=self.grad_clip,
+                                        clamp=self.clamp, n_leapfrog=self.n_leapfrog)
         self.persistent = flag(persistent, "persistent")
         self.buffer_size = positive_int(buffer_size, "buffer_size")
         count_within_limit(self.buffer_size * energy.dim, "buffer_size × dim")
@@ -332,22 +343,27 @@ class Trainer:
         return self._handle
 
     def _create(self):
-        first = self.betas[0] if self.optimizer == "adam" else self.momentum
-        config = {
-            "sampler": self._sampler_config, "optimizer": _OPTIMIZERS[self.optimizer], "lr": self.lr,
-            "beta1": first, "beta2": self.betas[1], "eps": self.eps, "weight_decay": self.weight_decay,
-            "buffer_size": self.buffer_size, "reinit_prob": self.reinit_prob, "init_low": self.init_range[0],
-            "init_high": self.init_range[1], "alpha": self.alpha, "persistent": int(self.persistent),
-            "data_noise": self.data_noise, "clip_grad_norm": self.clip_grad_norm or 0.0,
-            "objective": OBJECTIVES[self.objective], "n_projections": self.n_projections,
-            "projection": _PROJECTIONS[self.projection], "noise_ratio": self.noise_ratio,
-            "ema_decay": self.ema_decay or 0.0, "cross_entropy_weight": self.cross_entropy_weight,
-            "class_conditional": int(self.class_conditional),
-        }
-        arrays = {"sigmas": None if self.sigma is None else np.asarray(self.sigma, dtype=np.float64),
-                  "noise_mean": None if self.noise is None else self.noise[0],
-                  "noise_cov": None if self.noise is None else self.noise[1].ravel()}
-        self._handle = _native.trainer_create(self.energy._handle, config, arrays)
+        trainer = {"seed": self.seed, "data_noise": self.data_noise, "clip_grad_norm": self.clip_grad_norm,
+                   "ema_decay": self.ema_decay}
+        optimizer = {"lr": self.lr, "weight_decay": self.weight_decay}
+        optimizer.update({"beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps} if self.optimizer == "adam"
+                         else {"momentum": self.momentum})
+        objective = {
+            "ml": lambda: {}, "jem": lambda: {"cross_entropy_weight": self.cross_entropy_weight,
+                                              "class_conditional": int(self.class_conditional)},
+            "dsm": lambda: {"sigmas": np.asarray(self.sigma, dtype=np.float64)},
+            "ssm": lambda: {"n_projections": self.n_projections, "projection": self.projection},
+            "nce": lambda: {"noise_mean": self.noise[0], "noise_cov": self.noise[1].ravel(),
+                            "noise_ratio": self.noise_ratio},
+        }[self.objective]()
+        sampler = None
+        if self.objective in ("ml", "jem"):
+            objective.update({"n_steps": self.n_steps, "persistent": int(self.persistent), "buffer_size": self.buffer_size,
+                              "reinit_prob": self.reinit_prob, "init_low": self.init_range[0],
+                              "init_high": self.init_range[1], "alpha": self.alpha})
+            sampler = (self.sampler_record.kind, self.sampler_record.settings(self.energy.input_shape))
+        self._handle = _native.trainer_create(self.energy._handle, ("", trainer), (self.optimizer, optimizer),
+                                              (self.objective, objective), sampler)
 
     def current_lr(self) -> float:
         """The learning rate of the next step."""
@@ -568,6 +584,12 @@ class Trainer:
 
     def _restore(self, arrays, meta):
         p, b, d = self.energy.num_parameters, self.buffer_size, self.energy.dim
+        if self.objective not in ("ml", "jem"):
+            # No negatives, no buffer: the core keeps one unused slot. Files of earlier versions hold
+            # a buffer such a trainer never read; it is not restored.
+            _, _, buffer, order, _, _ = _native.trainer_get_state(self._handle, p, d)
+            arrays = {**arrays, "buffer": buffer, "permutation": order}
+            b = 1
         counts = {}
         for name in ("step_count", "updates", "epochs_done"):
             value = meta.get(name)

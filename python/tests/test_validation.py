@@ -200,17 +200,38 @@ def test_native_layer_rejects_wrong_buffers_without_crashing(model):
 
     with pytest.raises(ValueError):
         _native.energy_eval(model._handle, np.zeros((2, 5), dtype=np.float32))
-    from ebm_swift._sampler_config import sampler_config
-
-    config, _ = sampler_config("langevin", 1, 0.1, seed=0, input_shape=(3,))
+    sampler = ("langevin", {"step_size": 0.1, "noise_scale": None, "grad_clip": None, "clamp": None})
+    run = ("", {"n_steps": 1, "seed": 0, "chain_offset": 0})
     with pytest.raises(TypeError):
-        _native.sample(model._handle, np.zeros((2, 3), dtype=np.float64), config, None, 0, False, None)
+        _native.sample(model._handle, np.zeros((2, 3), dtype=np.float64), sampler, run, None, 1, 0, False, False, None)
     with pytest.raises(ValueError):
         _native.energy_set_parameters(model._handle, np.zeros(3, dtype=np.float32))
     with pytest.raises(ValueError):
-        _native.sample(model._handle, np.zeros((2, 3), dtype=np.float32), {**config, "n_steps": 0}, None, 0, False, None)
+        _native.sample(model._handle, np.zeros((2, 3), dtype=np.float32), sampler, run, None, 0, 0, False, False, None)
     with pytest.raises(ValueError):
         _native.energy_eval("not a capsule", np.zeros((2, 3), dtype=np.float32))
+
+
+def test_native_records_are_read_strictly(model):
+    """A record with an unknown, missing or mistyped setting fails by name, never silently."""
+    from ebm_swift import _native
+
+    x = np.zeros((2, 3), dtype=np.float32)
+    sampler = {"step_size": 0.1, "noise_scale": None, "grad_clip": None, "clamp": None}
+    run = ("", {"n_steps": 1, "seed": 0, "chain_offset": 0})
+    with pytest.raises(ValueError, match="sampler 'langevin' has no field 'n_leapfrog'"):
+        _native.sample(model._handle, x, ("langevin", {**sampler, "n_leapfrog": 3}), run, None, 1, 0, False, False, None)
+    with pytest.raises(ValueError, match="needs the field 'clamp'"):
+        _native.sample(model._handle, x, ("langevin", {k: v for k, v in sampler.items() if k != "clamp"}), run, None,
+                       1, 0, False, False, None)
+    with pytest.raises(ValueError, match="'step_size' must be a number, got a text"):
+        _native.sample(model._handle, x, ("langevin", {**sampler, "step_size": "big"}), run, None, 1, 0, False, False, None)
+    with pytest.raises(ValueError, match="unknown sampler 'nuts'"):
+        _native.sample(model._handle, x, ("nuts", {"step_size": 0.1}), run, None, 1, 0, False, False, None)
+    with pytest.raises(ValueError, match="the run settings has no field 'thin'"):
+        _native.sample(model._handle, x, ("langevin", sampler), ("", {**run[1], "thin": 2}), None, 1, 0, False, False,
+                       None)
+    assert np.array_equal(x, np.zeros((2, 3)))
 
 
 def test_native_ais_rejects_overflowing_counts_without_crashing():
@@ -218,8 +239,5 @@ def test_native_ais_rejects_overflowing_counts_without_crashing():
 
     g = ebm_swift.GaussianEnergy([0.0], [[1.0]])
     with pytest.raises(ValueError, match="n_temps"):
-        from ebm_swift._sampler_config import sampler_config
-
-        transition, _ = sampler_config("mala", 4, 0.1, seed=0, input_shape=(1,))
-        config = {"transition": transition, "n_chains": 10, "n_temps": 2**62, "base_std": 1.0}
-        _native.ais_log_z(g._handle, config, np.zeros(1), None, None)
+        run = ("", {"n_chains": 10, "n_temps": 2**62, "n_steps": 4, "base_std": 1.0, "seed": 0, "chain_offset": 0})
+        _native.ais_log_z(g._handle, ("mala", {"step_size": 0.1}), run, 10, np.zeros(1), None)

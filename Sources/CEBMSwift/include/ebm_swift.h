@@ -44,18 +44,33 @@ typedef int32_t ebm_status;
 #define EBM_ACT_GELU 5       /* tanh approximation */
 #define EBM_ACT_GELU_ERF 6   /* exact: x Phi(x) (network layers) */
 
-/* Optimisers of ebm_trainer_config. */
-#define EBM_OPT_SGD 0
-#define EBM_OPT_ADAM 1
+/* ---- settings records ------------------------------------------------------------------------
+ * Every configuration crosses as a record: a kind and its settings by name. The library reads a
+ * record strictly: a missing setting, an unknown one or one of the wrong type is
+ * EBM_ERR_INVALID_ARGUMENT naming the record and the setting. Which settings each kind takes is
+ * documented where the kind is defined (the core's kernel, objective and optimiser files, and the
+ * Python records that fill them). */
+#define EBM_SETTING_NONE 0    /* not set (Python's None) */
+#define EBM_SETTING_INTEGER 1 /* integer; a seed carries its 64 bits */
+#define EBM_SETTING_NUMBER 2  /* number */
+#define EBM_SETTING_TEXT 3    /* text: UTF-8, NUL-terminated */
+#define EBM_SETTING_ARRAY 4   /* array of count doubles */
 
-/* Objectives of ebm_trainer_config, and the directions of sliced score matching. */
-#define EBM_OBJECTIVE_ML 0  /* maximum likelihood: contrastive divergence with the sampler's negatives */
-#define EBM_OBJECTIVE_DSM 1 /* denoising score matching at the noise scales sigmas */
-#define EBM_OBJECTIVE_SSM 2 /* sliced score matching with n_projections directions per row */
-#define EBM_OBJECTIVE_NCE 3 /* noise-contrastive estimation against N(noise_mean, noise_cov) */
-#define EBM_OBJECTIVE_JEM 4 /* joint energy model: ML of p(x) plus cross_entropy_weight x the cross-entropy of p(y|x) */
-#define EBM_PROJECTION_RADEMACHER 0
-#define EBM_PROJECTION_GAUSSIAN 1 /* with the variance-reduced loss */
+typedef struct ebm_setting {
+    const char *name;
+    int32_t type; /* EBM_SETTING_* */
+    int64_t integer;
+    double number;
+    const char *text;
+    const double *array;
+    int64_t count;
+} ebm_setting;
+
+typedef struct ebm_record {
+    const char *kind; /* "" for a record with one kind */
+    const ebm_setting *settings;
+    int64_t count;
+} ebm_record;
 
 /* Opaque handles. */
 typedef struct ebm_energy ebm_energy;
@@ -71,40 +86,20 @@ typedef int32_t (*ebm_poll_fn)(void *poll_ctx, double progress);
 typedef int32_t (*ebm_energy_fn)(void *ctx, const float *x, int64_t n, int64_t dim, float *energies,
                                  float *grad);
 
-/* Sampler kernels of ebm_sampler_config. */
-#define EBM_KERNEL_LANGEVIN 0 /* ULA: x <- x - step_size g + noise_scale eps (Algorithm 14.4) */
-#define EBM_KERNEL_MALA 1     /* that move as a proposal with a Metropolis-Hastings test */
-#define EBM_KERNEL_HMC 2      /* leapfrog trajectories of n_leapfrog steps, diagonal mass, Metropolis test */
+/* Sampling runs take three records:
+ *   sampler     kind: a kernel's name ("langevin", "mala", "hmc", "barker", ...; ebm_sampler_kinds)
+ *               with that kernel's settings (step_size, ...).
+ *   run         n_steps (warm-up included), seed, chain_offset.
+ *   adaptation  NULL, or: per-chain dual averaging of the step size towards target_accept during the
+ *               first n_warmup steps (then frozen); adapt_mass (0 or 1) also estimates each chain's
+ *               diagonal inverse mass (kernels with momenta). Counts and acceptance rates then cover
+ *               the steps after warm-up.
+ * The random numbers of chain i at step t depend only on (seed, chain_offset + i, t): chains
+ * [k, k + m) of a run equal the rows of a run of those m chains with chain_offset = k, and no
+ * result depends on the thread count. */
 
-/* One sampling run. Fields a kernel does not use are ignored. The random numbers of chain i at
- * step t depend only on (seed, chain_offset + i, t): chains [k, k + m) of a run equal the rows of
- * a run of those m chains with chain_offset = k, and no result depends on the thread count. */
-typedef struct ebm_sampler_config {
-    int32_t kernel;  /* EBM_KERNEL_* */
-    int64_t n_steps; /* warm-up included */
-    double step_size;
-    /* Langevin: g = grad_x E clipped to +-grad_clip (if > 0); the noise's standard deviation
-     * (< 0: sqrt(2 step_size)); states clamped to [clamp_low, clamp_high] if has_clamp. */
-    double noise_scale;
-    double grad_clip;
-    int32_t has_clamp;
-    double clamp_low;
-    double clamp_high;
-    /* HMC: leapfrog steps per step; diagonal inverse mass (dim floats, NULL: identity); an energy
-     * error above divergence_threshold (<= 0: 1000) makes a trajectory divergent (rejected). */
-    int64_t n_leapfrog;
-    const float *inverse_mass;
-    double divergence_threshold;
-    /* MALA and HMC: per-chain dual averaging of the step size towards target_accept during the
-     * first n_warmup steps (then frozen); adapt_mass also estimates each chain's diagonal inverse
-     * mass (HMC). Counts and acceptance rates then cover the steps after warm-up. */
-    int32_t adapt_step_size;
-    int32_t adapt_mass;
-    int64_t n_warmup;
-    double target_accept;
-    uint64_t seed;
-    int64_t chain_offset;
-} ebm_sampler_config;
+/* The registered kernels' names, separated by commas (static storage). */
+const char *ebm_sampler_kinds(void);
 
 /* Where a sampler writes what it records besides the final states; every pointer may be NULL. */
 typedef struct ebm_sampler_output {
@@ -118,15 +113,9 @@ typedef struct ebm_sampler_output {
     float *inverse_mass; /* (n, dim): each chain's inverse mass at the end (with adapt_mass) */
 } ebm_sampler_output;
 
-/* Annealed importance sampling: n_chains chains from N(base_mean, base_std^2 I) through n_temps
- * inverse temperatures t / n_temps, transition.n_steps steps of the transition kernel at each
- * (not adapted); transition.seed seeds the estimate. */
-typedef struct ebm_ais_config {
-    ebm_sampler_config transition;
-    int64_t n_chains;
-    int64_t n_temps;
-    double base_std;
-} ebm_ais_config;
+/* Annealed importance sampling: the run record holds n_chains, n_temps, n_steps (the transition's
+ * steps at each inverse temperature t / n_temps), base_std, seed and chain_offset; chains start
+ * from N(base_mean, base_std^2 I); the transition is a sampler record (not adapted). */
 
 /* What an AIS estimate writes; the arrays (n_chains doubles each) may be NULL. */
 typedef struct ebm_ais_output {
@@ -137,37 +126,15 @@ typedef struct ebm_ais_output {
     double *n_divergent;
 } ebm_ais_output;
 
-/* A persistent-chain maximum-likelihood trainer (see ebm_trainer_step). */
-typedef struct ebm_trainer_config {
-    ebm_sampler_config sampler; /* the negatives' kernel (not adapted); sampler.seed seeds the whole trainer */
-    int32_t optimizer;           /* EBM_OPT_* */
-    double lr;
-    double beta1;  /* Adam's beta1, or SGD's momentum */
-    double beta2;  /* Adam only */
-    double eps;    /* Adam only */
-    double weight_decay;
-    int64_t buffer_size;
-    double reinit_prob;
-    double init_low;
-    double init_high;
-    double alpha; /* energy regulariser weight */
-    int32_t persistent;    /* 1: replay buffer; 0: short-run chains from uniform noise each step */
-    double data_noise;     /* std of Gaussian noise added to data batches */
-    double clip_grad_norm; /* <= 0: none; else the parameter gradient's norm is capped to it */
-    int32_t objective;     /* EBM_OBJECTIVE_*; objectives other than ML sample no negatives */
-    const double *sigmas;  /* DSM: the n_sigmas noise scales (positive) */
-    int64_t n_sigmas;
-    int64_t n_projections; /* SSM: directions per data row, 1 to 1024 */
-    int32_t projection;    /* SSM: EBM_PROJECTION_* */
-    const double *noise_mean; /* NCE: dim values */
-    const double *noise_cov;  /* NCE: dim x dim, symmetric positive definite */
-    int64_t noise_ratio;      /* NCE: noise samples per data row, 1 to 1024 */
-    double ema_decay;         /* in (0, 1): keep a moving average of the parameters; 0: none */
-    double cross_entropy_weight; /* JEM: the weight of the cross-entropy term */
-    int32_t class_conditional;   /* JEM: 1: the buffer is partitioned by class (slot s holds class
-                                    s mod n_classes), each data row's negative comes from its class's
-                                    partition and moves on E(x, y) = -f(x)[y]; 0: on E(x) */
-} ebm_trainer_config;
+/* A trainer takes four records:
+ *   trainer    seed, data_noise, clip_grad_norm (none or > 0), ema_decay (none or in (0, 1)).
+ *   optimizer  kind "adam" (lr, weight_decay, beta1, beta2, eps) or "sgd" (lr, weight_decay, momentum).
+ *   objective  kind "ml" or "jem" (the negatives: n_steps sampler steps, persistent, buffer_size,
+ *              reinit_prob, init_low, init_high, alpha; jem also cross_entropy_weight and
+ *              class_conditional), "dsm" (sigmas), "ssm" (n_projections, projection "rademacher" or
+ *              "gaussian") or "nce" (noise_mean, noise_cov, noise_ratio).
+ *   sampler    the negatives' kernel (as for ebm_sample, not adapted); NULL for objectives without
+ *              negatives. */
 
 /* What one training step measured. */
 typedef struct ebm_train_stats {
@@ -340,14 +307,15 @@ int64_t ebm_get_num_threads(void);
 
 /* Runs config->n_steps steps of config->kernel on the n chains in x (n * dim floats), in place;
  * output may be NULL. */
-ebm_status ebm_sample(const ebm_energy *energy, float *x, int64_t n, const ebm_sampler_config *config,
-                      const ebm_sampler_output *output, ebm_poll_fn poll, void *poll_ctx);
+ebm_status ebm_sample(const ebm_energy *energy, float *x, int64_t n, const ebm_record *sampler,
+                      const ebm_record *run, const ebm_record *adaptation, const ebm_sampler_output *output,
+                      ebm_poll_fn poll, void *poll_ctx);
 
 /* Annealed importance sampling of ln Z = ln integral exp(-E); base_mean has dim doubles. The
  * chains are global chains transition.chain_offset + i: chunks of an estimate run apart give its
  * log weights exactly, and ebm_ais_summarise combines them as the whole estimate does. */
-ebm_status ebm_ais_log_z(const ebm_energy *energy, const ebm_ais_config *config, const double *base_mean,
-                         ebm_ais_output *out, ebm_poll_fn poll, void *poll_ctx);
+ebm_status ebm_ais_log_z(const ebm_energy *energy, const ebm_record *transition, const ebm_record *run,
+                         const double *base_mean, ebm_ais_output *out, ebm_poll_fn poll, void *poll_ctx);
 
 /* ln Z and its standard error from n finite log weights of an AIS estimate in dimension dim with
  * base standard deviation base_std: the summary ebm_ais_log_z computes, for log weights gathered
@@ -359,7 +327,8 @@ ebm_status ebm_ais_summarise(const double *log_weights, int64_t n, int64_t dim, 
 
 /* A trainer for a trainable energy, an MLP or a network (which it keeps alive and updates). The
  * persistent buffer starts uniform on [init_low, init_high]^dim. On success *out owns a new handle. */
-ebm_status ebm_trainer_create(ebm_energy *energy, const ebm_trainer_config *config, ebm_trainer **out);
+ebm_status ebm_trainer_create(ebm_energy *energy, const ebm_record *trainer, const ebm_record *optimizer,
+                              const ebm_record *objective, const ebm_record *sampler, ebm_trainer **out);
 
 /* Releases a trainer. NULL is ignored. */
 void ebm_trainer_destroy(ebm_trainer *trainer);
@@ -369,7 +338,7 @@ void ebm_trainer_destroy(ebm_trainer *trainer);
  * replacement (each re-drawn from the uniform init box with probability reinit_prob), moved by
  * the sampler kernel, written back; then one optimiser step on the loss of ebm_train_stats with the
  * negatives held constant. Fills *stats. On any error the model, buffer and optimiser are
- * unchanged. Objectives other than ML sample nothing (see EBM_OBJECTIVE_*). labels (n class
+ * unchanged. Objectives other than ml and jem sample nothing. labels (n class
  * indices) are JEM's, and NULL for every other objective. */
 ebm_status ebm_trainer_step(ebm_trainer *trainer, const float *x, int64_t n, const int32_t *labels, double lr,
                             ebm_train_stats *stats, ebm_poll_fn poll, void *poll_ctx);

@@ -13,12 +13,18 @@ public struct MALA: SamplerKernel {
     /// Step size `η` (per chain when adapted).
     public let stepSize: Float
 
-    public var site: Divergence.Site { .mala }
+    public static let kind = "mala"
+    public static let noisePurpose = Purpose.malaNoise
 
     /// - Throws: `EBMError.invalidArgument` for a step size that is not positive and finite.
     public init(stepSize: Float) throws {
         try require(stepSize > 0 && stepSize.isFinite, "step_size must be positive and finite, got \(stepSize)")
         self.stepSize = stepSize
+    }
+
+    /// Settings: `step_size`.
+    public init(settings r: inout SettingsRecord, dimension: Int) throws {
+        try self.init(stepSize: Float(try r.number("step_size")))
     }
 
     public func step<E: EnergyFunction>(

@@ -99,7 +99,7 @@ public enum AnnealedImportanceSampling {
         let d = energy.dimension
         try require(baseMean.count == d, "base_mean must have \(d) values, got \(baseMean.count)")
         try require(chains > 0 && logWeights.count == chains, "n_chains must be positive")
-        let kernel = try settings.transition.kernel(dimension: d)
+        let kernel = settings.transition.kernel
         try require(chainOffset >= 0, "chain_offset must be non-negative, got \(chainOffset)")
         return try run(energy, kernel: kernel, baseMean: baseMean, settings: settings, chains: chains, threads: threads,
                        chainOffset: chainOffset, logWeights: logWeights, counts: counts, poll: poll)

@@ -14,7 +14,8 @@ public struct Langevin: SamplerKernel {
     /// The box the states are clamped to after each step (`±.infinity`: none).
     public let low: Float, high: Float
 
-    public var site: Divergence.Site { .langevin }
+    public static let kind = "langevin"
+    public static let noisePurpose = Purpose.langevinNoise
     public var keepsCache: Bool { false }
     public var adaptable: Bool { false }
 
@@ -38,6 +39,16 @@ public struct Langevin: SamplerKernel {
         self.high = clamp?.high ?? .infinity
     }
 
+    /// Settings `step_size`, `noise_scale` (`nil`: `sqrt(2η)`), `grad_clip` and `clamp` (`(low, high)`), each
+    /// optional but the first.
+    public init(settings r: inout SettingsRecord, dimension: Int) throws {
+        let step = Float(try r.number("step_size"))
+        let noise = try r.optionalNumber("noise_scale").map(Float.init)
+        let clip = try r.optionalNumber("grad_clip").map(Float.init)
+        let box = try r.optionalArray("clamp", count: 2).map { (low: Float($0[0]), high: Float($0[1])) }
+        try self.init(stepSize: step, noiseScale: noise, gradientClip: clip, clamp: box)
+    }
+
     public func step<E: EnergyFunction>(
         _ energy: E, _ s: ChainBlockState, tuning: BlockTuning, noise: Philox4x32, counter: UInt32,
         workspace ws: SamplerWorkspace<E>, step t: Int, of steps: Int
@@ -52,7 +63,7 @@ public struct Langevin: SamplerKernel {
         let finite = Langevin.update(s.x, gradient: s.gradient, noise: eps, count: n * d, stepSize: stepSize,
                                      noiseScale: noiseScale, clip: gradientClip, low: low, high: high)
         if !finite {
-            throw EBMError.diverged(Divergence(.langevin, .samples, step: t + 1,
+            throw EBMError.diverged(Divergence(site, .samples, step: t + 1,
                 "Langevin sampling diverged at step \(t + 1) of \(steps): a gradient or state became NaN or infinite (try a smaller step_size, grad_clip or clamp)"))
         }
         ws.outcome.update(repeating: StepOutcome.accepted.rawValue, count: n)

@@ -21,7 +21,9 @@ public struct HMC: SamplerKernel {
     public let inverseMass: FloatBuffer?
     public let divergenceThreshold: Float
 
-    public var site: Divergence.Site { .hmc }
+    public static let kind = "hmc"
+    public static let noisePurpose = Purpose.hmcNoise
+    public static let adaptsMass = true
     public var gradientsPerStep: Int { leapfrogSteps }
 
     /// The divergence threshold of Stan and BlackJAX: an energy error above 1000 is a divergence.
@@ -42,6 +44,14 @@ public struct HMC: SamplerKernel {
         self.leapfrogSteps = leapfrogSteps
         self.inverseMass = inverseMass.map(FloatBuffer.init)
         self.divergenceThreshold = divergenceThreshold
+    }
+
+    /// Settings `step_size`, `n_leapfrog`, `inverse_mass` (`dimension` values, or none: the identity)
+    /// and `divergence_threshold`.
+    public init(settings r: inout SettingsRecord, dimension: Int) throws {
+        try self.init(stepSize: Float(try r.number("step_size")), leapfrogSteps: try r.integer("n_leapfrog"),
+                      inverseMass: try r.optionalArray("inverse_mass", count: dimension).map { $0.map(Float.init) },
+                      dimension: dimension, divergenceThreshold: Float(try r.number("divergence_threshold")))
     }
 
     public func step<E: EnergyFunction>(

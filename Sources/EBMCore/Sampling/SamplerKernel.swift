@@ -36,7 +36,28 @@ public enum StepOutcome: UInt8 {
 /// Per row the step writes its outcome and the log of its Metropolis acceptance probability (0
 /// for a kernel without a test; −∞ for a divergent trajectory) into the workspace, where the driver reads
 /// them for counts, statistics and step-size adaptation.
+///
+/// A kernel is one file: it declares its name, its settings (read from a `SettingsRecord` by
+/// name), its random stream and its divergence site, and `KernelRegistry` lists it once. Nothing
+/// else in the library names a kernel.
 public protocol SamplerKernel {
+    /// The kernel's name: its key in `KernelRegistry`, its sampler record's kind across the ABI
+    /// and in Python, and where its divergences are reported.
+    static var kind: String { get }
+    /// The purpose tag of the random stream a sampling call draws from (`Purpose`); distinct per
+    /// kernel, so two kernels run with one seed never share their noise.
+    static var noisePurpose: UInt64 { get }
+    /// Whether warm-up can also adapt a diagonal inverse mass (kernels with momenta).
+    static var adaptsMass: Bool { get }
+
+    /// The kernel from its record's fields, for energies of `dimension` inputs.
+    /// - Throws: `EBMError.invalidArgument` naming a missing, unknown or invalid setting.
+    init(settings: inout SettingsRecord, dimension: Int) throws
+
+    /// The step size (per chain, the starting value of adaptation).
+    var stepSize: Float { get }
+    /// The diagonal inverse mass (`dimension` values), for kernels with momenta; `nil`: identity.
+    var inverseMass: FloatBuffer? { get }
     /// Where a NaN or infinity is reported.
     var site: Divergence.Site { get }
     /// Whether the kernel keeps the state's energies and gradients valid across steps (Metropolis
@@ -58,6 +79,9 @@ public protocol SamplerKernel {
 }
 
 extension SamplerKernel {
+    public static var adaptsMass: Bool { false }
+    public var inverseMass: FloatBuffer? { nil }
+    public var site: Divergence.Site { Divergence.Site(rawValue: Self.kind) }
     public var adaptable: Bool { true }
     public var keepsCache: Bool { true }
     public var gradientsPerStep: Int { 1 }
