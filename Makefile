@@ -1,6 +1,7 @@
 # ebm_swift — the two commands of the README:
 #   make demo   builds everything and trains a model on a toy dataset, writing demo.png
-#   make test   runs the Swift tests and the Python tests
+#   make test   runs the Swift tests and the Python tests (what CI runs)
+#   make test-fast  the same without the long quality runs (pytest marker `slow`), for day-to-day work
 # Both install what is missing: a project virtualenv (.venv) with the Python dependencies, OpenBLAS
 # among them (the scipy-openblas32 wheel); the package itself is pip-installed into .venv. The tests
 # also need qemu-user and dataset-fashion-mnist (apt-get, when root).
@@ -10,7 +11,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-installed
 
-.PHONY: demo test build swift-test pytest test-deps wheel bench bench-threads sanitize memcheck clean
+.PHONY: demo test test-fast build swift-test pytest test-deps wheel bench bench-threads sanitize memcheck clean
 
 # The OpenBLAS of the scipy-openblas32 wheel, for the Swift tests (setup.py asks the wheel itself).
 BLAS_DIRS = $(PY) -c "import scipy_openblas32 as s; print(s.get_include_dir(), s.get_lib_dir())"
@@ -19,6 +20,9 @@ demo: build
 	$(PY) examples/demo.py --out demo.png
 
 test: swift-test pytest
+
+test-fast: swift-test build test-deps
+	$(PY) -m pytest -m "not slow"
 
 swift-test: $(DEPS_STAMP)
 	set -e; dirs=$$($(BLAS_DIRS)); inc=$${dirs% *}; lib=$${dirs#* }; \

@@ -24,6 +24,8 @@ import time
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # a long run: `make test-fast` skips it
+
 import ebm_swift
 from architectures import uva_cnn
 from ebm_swift import metrics

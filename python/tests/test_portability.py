@@ -28,7 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CHECK = os.path.join(HERE, "portability_check.py")
 PACKAGE = os.path.dirname(ebm_swift.__file__)
 
-pytestmark = pytest.mark.skipif(not _loading.is_x86_64(), reason="the instruction-set builds exist on x86-64 only")
+pytestmark = [pytest.mark.skipif(not _loading.is_x86_64(), reason="the instruction-set builds exist on x86-64 only"),
+              pytest.mark.slow]  # emulated CPUs: `make test-fast` skips them
 
 # (qemu CPU model, the build the package must choose on it)
 EMULATED = [("Nehalem", "baseline"), ("Haswell", "avx2")]

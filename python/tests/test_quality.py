@@ -10,6 +10,8 @@ import pytest
 import ebm_swift
 from ebm_swift import datasets, metrics
 
+pytestmark = pytest.mark.slow  # a long run: `make test-fast` skips it
+
 # Settings documented in the README; a fixed number of steps (about 45 s each on a 2-core
 # machine) keeps the test deterministic.
 STEPS = 8000
