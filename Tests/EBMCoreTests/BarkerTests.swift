@@ -60,7 +60,8 @@ final class BarkerTests: XCTestCase {
         XCTAssertEqual(one, two)
         XCTAssertEqual(a1, a2)
         // Chains [512, 700) run alone with chain_offset 512 are those rows of the whole run.
-        var tail = Array((0..<(2 * 700)).map { Float($0 % 13) / 6 - 1 }.suffix(2 * 188))
+        let start: [Float] = (0..<(2 * 700)).map { (k: Int) -> Float in Float(k % 13) / 6 - 1 }
+        var tail = Array(start[(2 * 512)...])
         _ = try runSampler(banana, .barker(steps: 40, stepSize: 0.5), &tail, seed: 3, purpose: Purpose.barkerNoise,
                            chainOffset: 512)
         XCTAssertEqual(tail, Array(one.suffix(2 * 188)))
