@@ -1,8 +1,3 @@
-/// An energy with parameters that training can move: the protocol the parameter exports of the
-/// ABI (and, next, the trainer) are written against. `MLPEnergy` and `NetworkEnergy` conform.
-///
-/// Parameters live in one flat vector (`parameters`); evaluations hold `lock` for reading and
-/// updates hold it for writing, and every update ends with `parametersDidChange()`.
 /// An energy whose evaluations must hold a lock for reading (its parameters may change between
 /// calls): trainable energies, and views of them such as `ClassEnergy`.
 public protocol GuardedEnergy: EnergyFunction, AnyObject {
@@ -10,6 +5,11 @@ public protocol GuardedEnergy: EnergyFunction, AnyObject {
     var lock: ReadWriteLock { get }
 }
 
+/// An energy with parameters that training can move: the protocol the parameter exports of the
+/// ABI and the trainer are written against. `NetworkEnergy` (an MLP is one) conforms.
+///
+/// Parameters live in one flat vector (`parameters`); evaluations hold `lock` for reading and
+/// updates hold it for writing, and every update ends with `parametersDidChange()`.
 public protocol TrainableEnergy: GuardedEnergy {
     /// The flat parameter vector.
     var parameters: FloatBuffer { get }
@@ -35,16 +35,6 @@ public protocol TrainableEnergy: GuardedEnergy {
     func parameterGradient(
         _ x: UnsafePointer<Float>, rows: Int, cotangent: UnsafePointer<Float>,
         into grad: UnsafeMutablePointer<Float>, workspace: Workspace)
-    /// Number of classes of a classifier energy (a joint energy model), else `nil`.
-    var classes: Int? { get }
-    /// A classifier energy's logits `f(x)` (`rows × classes`); with `saving`, for `backwardLogits`.
-    func forwardLogits(_ x: UnsafePointer<Float>, rows: Int, logits: UnsafeMutablePointer<Float>, saving: Bool,
-                       workspace: Workspace)
-    /// After `forwardLogits(saving: true)`: `grad ← Σ_i ⟨c_i, ∇w f(x_i)⟩` (overwriting) and the input
-    /// gradient when asked, for per-row logit cotangents `c`.
-    func backwardLogits(_ x: UnsafePointer<Float>, rows: Int, logits: UnsafeMutablePointer<Float>,
-                        cotangents: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>?,
-                        inputGradient: UnsafeMutablePointer<Float>?, workspace: Workspace)
     /// The jet of the energy along `x + ε v` to `order` (1 or 2; see `NetworkLayer+Jet.swift`):
     /// `jet` holds `order + 1` stacked blocks of `rows × dim` — `x`, `v` and (order 2) zeros —
     /// and `outputs` receives `order + 1` blocks of `rows` values: `E(x_i)`, `⟨∇E(x_i), v_i⟩` and

@@ -12,11 +12,11 @@ public func ebmTrainerCreate(
     withStatus {
         let out = try nonNull(out, "out")
         let model = try object(energy, as: EnergyHandle.self).trainable("ebm_trainer_create")
-        let settings = try TrainerSettings(
-            trainer: try SettingsRecord(trainer, role: "trainer"), optimizer: try SettingsRecord(optimizer, role: "optimizer"),
+        out.pointee = retainedHandle(TrainerHandle(try Trainer(
+            model: model, trainer: try SettingsRecord(trainer, role: "trainer"),
+            optimizer: try SettingsRecord(optimizer, role: "optimizer"),
             objective: try SettingsRecord(objective, role: "objective"),
-            sampler: try SettingsRecord(optional: sampler, role: "sampler"), dimension: model.dimension)
-        out.pointee = retainedHandle(TrainerHandle(try makeTrainer(model: model, settings: settings)))
+            sampler: try SettingsRecord(optional: sampler, role: "sampler"))))
     }
 }
 
@@ -46,132 +46,46 @@ public func ebmTrainerStep(
     }
 }
 
-@_cdecl("ebm_trainer_buffer_size")
-public func ebmTrainerBufferSize(_ trainer: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> ebm_status {
-    withStatus {
-        try nonNull(out, "out").pointee = Int64(try object(trainer, as: TrainerHandle.self).trainer.buffer.capacity)
-    }
-}
-
-@_cdecl("ebm_trainer_get_buffer")
-public func ebmTrainerGetBuffer(
-    _ trainer: OpaquePointer?, _ buffer: UnsafeMutablePointer<Float>?, _ count: Int64
+@_cdecl("ebm_trainer_state")
+public func ebmTrainerState(
+    _ trainer: OpaquePointer?, _ entries: UnsafeMutablePointer<ebm_state_entry>?, _ capacity: Int64,
+    _ count: UnsafeMutablePointer<Int64>?
 ) -> ebm_status {
     withStatus {
         let h = try object(trainer, as: TrainerHandle.self)
-        let out = try nonNull(buffer, "buffer")
-        let states = h.trainer.buffer.states
-        guard count == Int64(states.count) else {
-            throw EBMError.invalidArgument("count must be \(states.count), got \(count)")
+        let out = try nonNull(count, "count")
+        try require(capacity >= 0 && (capacity == 0 || entries != nil),
+                    "capacity must be non-negative and entries not NULL when it is positive, got \(capacity)")
+        let room = Int(capacity)
+        for (i, entry) in h.state.prefix(room).enumerated() {
+            let shape = entry.shape.map(Int64.init) + [0, 0]
+            entries![i] = ebm_state_entry(name: UnsafePointer(h.names[i]), type: entry.element.rawValue,
+                                          ndim: Int32(entry.shape.count), shape: (shape[0], shape[1]))
         }
-        h.lock.read { out.update(from: states.base, count: states.count) }
-    }
-}
-
-@_cdecl("ebm_trainer_step_count")
-public func ebmTrainerStepCount(_ trainer: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> ebm_status {
-    withStatus {
-        let h = try object(trainer, as: TrainerHandle.self)
-        try nonNull(out, "out").pointee = Int64(h.lock.read { h.trainer.stepCount })
+        out.pointee = Int64(h.state.count)
     }
 }
 
 @_cdecl("ebm_trainer_get_state")
 public func ebmTrainerGetState(
-    _ trainer: OpaquePointer?, _ first: UnsafeMutablePointer<Float>?, _ second: UnsafeMutablePointer<Float>?,
-    _ nParams: Int64, _ buffer: UnsafeMutablePointer<Float>?, _ nBuffer: Int64,
-    _ permutation: UnsafeMutablePointer<Int64>?, _ bufferSize: Int64,
-    _ stepCount: UnsafeMutablePointer<Int64>?, _ updates: UnsafeMutablePointer<Int64>?
+    _ trainer: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ values: UnsafeMutableRawPointer?, _ count: Int64
 ) -> ebm_status {
     withStatus {
         let h = try object(trainer, as: TrainerHandle.self)
-        let t = h.trainer
-        let p = t.parameterCount, states = t.buffer.states
-        guard nParams == Int64(p), nBuffer == Int64(states.count), bufferSize == Int64(t.buffer.capacity) else {
-            throw EBMError.invalidArgument("state sizes must be \(p) parameters, \(states.count) buffer values, \(t.buffer.capacity) chains")
-        }
-        let m = try nonNull(first, "first_moment"), v = try nonNull(second, "second_moment")
-        let b = try nonNull(buffer, "buffer"), order = try nonNull(permutation, "permutation")
-        let steps = try nonNull(stepCount, "step_count"), count = try nonNull(updates, "updates")
-        h.lock.read {
-            m.update(from: t.optimizer.firstMoment.base, count: p)
-            v.update(from: t.optimizer.secondMoment.base, count: p)
-            b.update(from: states.base, count: states.count)
-            t.buffer.copyPermutation(into: UnsafeMutableBufferPointer(start: order, count: t.buffer.capacity))
-            steps.pointee = Int64(t.stepCount)
-            count.pointee = Int64(t.optimizer.updates)
-        }
+        let entry = try h.entry(try nonNull(name, "name"), count: count)
+        let out = try nonNull(values, "values")
+        h.lock.read { entry.get(out) }
     }
 }
 
 @_cdecl("ebm_trainer_set_state")
 public func ebmTrainerSetState(
-    _ trainer: OpaquePointer?, _ first: UnsafePointer<Float>?, _ second: UnsafePointer<Float>?,
-    _ nParams: Int64, _ buffer: UnsafePointer<Float>?, _ nBuffer: Int64,
-    _ permutation: UnsafePointer<Int64>?, _ bufferSize: Int64, _ stepCount: Int64, _ updates: Int64
+    _ trainer: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ values: UnsafeRawPointer?, _ count: Int64
 ) -> ebm_status {
     withStatus {
         let h = try object(trainer, as: TrainerHandle.self)
-        let p = try checkedCount(nParams, "n_params"), nb = try checkedCount(nBuffer, "n_buffer")
-        let chains = try checkedCount(bufferSize, "buffer_size")
-        try h.lock.write {
-            try h.trainer.restore(
-                stepCount: Int(stepCount), updates: Int(updates),
-                firstMoment: UnsafeBufferPointer(start: try nonNull(first, "first_moment"), count: p),
-                secondMoment: UnsafeBufferPointer(start: try nonNull(second, "second_moment"), count: p),
-                bufferStates: UnsafeBufferPointer(start: try nonNull(buffer, "buffer"), count: nb),
-                permutation: UnsafeBufferPointer(start: try nonNull(permutation, "permutation"), count: chains))
-        }
-    }
-}
-
-@_cdecl("ebm_trainer_num_objective_parameters")
-public func ebmTrainerNumObjectiveParameters(_ trainer: OpaquePointer?, _ out: UnsafeMutablePointer<Int64>?) -> ebm_status {
-    withStatus {
-        try nonNull(out, "out").pointee = Int64(try object(trainer, as: TrainerHandle.self).trainer.objectiveParameters.count)
-    }
-}
-
-@_cdecl("ebm_trainer_get_objective_state")
-public func ebmTrainerGetObjectiveState(_ trainer: OpaquePointer?, _ state: UnsafeMutablePointer<Float>?, _ count: Int64) -> ebm_status {
-    withStatus {
-        let h = try object(trainer, as: TrainerHandle.self)
-        let out = UnsafeMutableBufferPointer(start: try nonNull(state, "state"), count: try checkedCount(count, "count"))
-        try h.lock.read { try h.trainer.copyObjectiveState(into: out) }
-    }
-}
-
-@_cdecl("ebm_trainer_set_objective_state")
-public func ebmTrainerSetObjectiveState(_ trainer: OpaquePointer?, _ state: UnsafePointer<Float>?, _ count: Int64) -> ebm_status {
-    withStatus {
-        let h = try object(trainer, as: TrainerHandle.self)
-        let values = UnsafeBufferPointer(start: try nonNull(state, "state"), count: try checkedCount(count, "count"))
-        try h.lock.write { try h.trainer.restoreObjectiveState(values) }
-    }
-}
-
-@_cdecl("ebm_trainer_get_averaged_parameters")
-public func ebmTrainerGetAveragedParameters(_ trainer: OpaquePointer?, _ values: UnsafeMutablePointer<Float>?, _ count: Int64) -> ebm_status {
-    withStatus {
-        let h = try object(trainer, as: TrainerHandle.self)
-        let out = try nonNull(values, "values"), n = try checkedCount(count, "count")
-        try h.lock.read {
-            let average = h.trainer.averagedParameters
-            try require(average.count > 0, "this trainer keeps no average of the parameters (ema_decay)")
-            try require(n == average.count, "count must be \(average.count), got \(n)")
-            out.update(from: average.base, count: n)
-        }
-    }
-}
-
-@_cdecl("ebm_trainer_set_averaged_parameters")
-public func ebmTrainerSetAveragedParameters(_ trainer: OpaquePointer?, _ values: UnsafePointer<Float>?, _ count: Int64) -> ebm_status {
-    withStatus {
-        let h = try object(trainer, as: TrainerHandle.self)
-        let v = UnsafeBufferPointer(start: try nonNull(values, "values"), count: try checkedCount(count, "count"))
-        try h.lock.write {
-            try require(h.trainer.averagedParameters.count > 0, "this trainer keeps no average of the parameters (ema_decay)")
-            try h.trainer.restoreAveragedParameters(v)
-        }
+        let entry = try h.entry(try nonNull(name, "name"), count: count)
+        let v = try nonNull(values, "values")
+        try h.lock.write { try entry.set(v) }
     }
 }

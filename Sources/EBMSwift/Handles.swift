@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CEBMSwift
 import EBMCore
 
@@ -33,11 +38,28 @@ final class EnergyHandle {
     }
 }
 
-/// The object behind an `ebm_trainer *`; `lock` serialises calls on one trainer.
+/// The object behind an `ebm_trainer *`; `lock` serialises calls on one trainer. Its state
+/// entries (fixed for the trainer's life) and their names as C strings are made once.
 final class TrainerHandle {
-    let trainer: any TrainerInterface
+    let trainer: Trainer
     let lock = ReadWriteLock()
-    init(_ trainer: any TrainerInterface) { self.trainer = trainer }
+    let state: [StateEntry]
+    let names: [UnsafeMutablePointer<CChar>]
+
+    init(_ trainer: Trainer) {
+        self.trainer = trainer
+        state = trainer.state
+        names = state.map { strdup($0.name)! }
+    }
+
+    deinit { names.forEach { free($0) } }
+
+    /// The entry called `name`, checked to hold `count` elements.
+    func entry(_ name: UnsafePointer<CChar>, count: Int64) throws -> StateEntry {
+        let entry = try state.entry(String(cString: name))
+        try require(count == Int64(entry.count), "the trainer's \(entry.name) has \(entry.count) values, got count \(count)")
+        return entry
+    }
 }
 
 // MARK: Opaque pointers ↔ objects (the only place handles are converted)

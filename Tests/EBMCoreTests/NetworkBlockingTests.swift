@@ -36,11 +36,7 @@ final class NetworkBlockingTests: XCTestCase {
     func testTransposedWeightsFollowTheParameters() throws {
         let model = try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [32, 32], activation: .swish, seed: 0)
         XCTAssertEqual(model.network.layers.compactMap { ($0 as? Linear)?.transposedWeight }.count, 2)
-        let settings = try TrainerSettings(
-            sampler: try SamplerSpec.langevin(steps: 5, stepSize: 0.01).settings(dimension: 1),
-            optimizer: try OptimizerSettings(rule: .adam(beta1: 0, beta2: 0.999, epsilon: 1e-8), learningRate: 1e-2),
-            bufferSize: 64, reinitProbability: 0.05, initLow: -2, initHigh: 2, alpha: 0.1, seed: 1)
-        let trainer = try Trainer(model: model, settings: settings)
+        let trainer = try TrainerSpec.maximumLikelihood(lr: 1e-2).trainer(for: model)
         let x: [Float] = (0..<64).map { Float($0 % 13) / 6 - 1 }
         for _ in 0..<3 { _ = try x.withUnsafeBufferPointer { try trainer.step($0, rows: 32, shouldStop: { false }) } }
 

@@ -2,13 +2,9 @@ import XCTest
 @testable import EBMCore
 
 final class TrainerTests: XCTestCase {
-    func makeTrainer(seed: UInt64 = 1, lr: Float = 1e-3, steps: Int = 5, bufferSize: Int = 64) throws -> Trainer<NetworkEnergy> {
+    func makeTrainer(seed: UInt64 = 1, lr: Float = 1e-3, steps: Int = 5, bufferSize: Int = 64) throws -> Trainer {
         let model = try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [16, 16], activation: .swish, seed: 0)
-        let settings = try TrainerSettings(
-            sampler: try SamplerSpec.langevin(steps: steps, stepSize: 0.01).settings(dimension: 1),
-            optimizer: try OptimizerSettings(rule: .adam(beta1: 0, beta2: 0.999, epsilon: 1e-8), learningRate: lr),
-            bufferSize: bufferSize, reinitProbability: 0.05, initLow: -2, initHigh: 2, alpha: 0.1, seed: seed)
-        return try Trainer(model: model, settings: settings)
+        return try TrainerSpec.maximumLikelihood(seed: seed, lr: lr, steps: steps, bufferSize: bufferSize).trainer(for: model)
     }
 
     func data(_ rows: Int) -> [Float] {
@@ -16,7 +12,7 @@ final class TrainerTests: XCTestCase {
         return (0..<(2 * rows)).map { _ in Float(0.3 * rng.normal() + 1) }
     }
 
-    func step(_ t: Trainer<NetworkEnergy>, _ x: [Float], shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
+    func step(_ t: Trainer, _ x: [Float], shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
         try x.withUnsafeBufferPointer { try t.step($0, rows: x.count / 2, shouldStop: shouldStop) }
     }
 
@@ -24,7 +20,7 @@ final class TrainerTests: XCTestCase {
     func testStatisticsAreConsistent() throws {
         let t = try makeTrainer()
         let x = data(16)
-        let reference = ReferenceMLP(t.model)
+        let reference = ReferenceMLP(t.model as! NetworkEnergy)
         let stats = try step(t, x)
         let eData = (0..<16).reduce(0.0) { $0 + reference.energy([Double(x[2 * $1]), Double(x[2 * $1 + 1])]) } / 16
         XCTAssertEqual(stats.dataEnergy, eData, accuracy: 1e-5)
@@ -38,7 +34,7 @@ final class TrainerTests: XCTestCase {
         let x = data(16)
         for _ in 0..<5 { _ = try step(a, x); _ = try step(b, x); _ = try step(c, x) }
         XCTAssertEqual(a.model.parameters.array, b.model.parameters.array)
-        XCTAssertEqual(a.buffer.states.array, b.buffer.states.array)
+        XCTAssertEqual(a.replayBuffer.states.array, b.replayBuffer.states.array)
         XCTAssertNotEqual(a.model.parameters.array, c.model.parameters.array)
     }
 
@@ -49,28 +45,24 @@ final class TrainerTests: XCTestCase {
         let x = data(16)
         _ = try step(a, x)
         _ = try step(b, x)
-        let params = a.model.parameters.array, buffer = a.buffer.states.array
+        let params = a.model.parameters.array, buffer = a.replayBuffer.states.array
         var polls = 0
         XCTAssertThrowsError(try step(a, x, shouldStop: { polls += 1; return polls > 2 }))
         XCTAssertEqual(a.model.parameters.array, params)
-        XCTAssertEqual(a.buffer.states.array, buffer)
+        XCTAssertEqual(a.replayBuffer.states.array, buffer)
         XCTAssertEqual(a.stepCount, 1)
         XCTAssertEqual(try step(a, x), try step(b, x))
         XCTAssertEqual(a.model.parameters.array, b.model.parameters.array)
-        XCTAssertEqual(a.buffer.states.array, b.buffer.states.array)
+        XCTAssertEqual(a.replayBuffer.states.array, b.replayBuffer.states.array)
     }
 
     /// With a spectral norm, a step begins with a power iteration; an interrupted step puts the
     /// buffers back, so the run continues exactly as one that was never interrupted.
     func testFailedStepRestoresTheBuffers() throws {
-        func trainer() throws -> Trainer<NetworkEnergy> {
+        func trainer() throws -> Trainer {
             let network = try Sequential([try SpectralNorm(try Linear(inFeatures: 2, outFeatures: 16)),
                                           ActivationLayer(.swish, shape: [16]), try Linear(inFeatures: 16, outFeatures: 1)])
-            let settings = try TrainerSettings(
-                sampler: try SamplerSpec.langevin(steps: 5, stepSize: 0.01).settings(dimension: 1),
-                optimizer: try OptimizerSettings(rule: .adam(beta1: 0, beta2: 0.999, epsilon: 1e-8), learningRate: 1e-3),
-                bufferSize: 64, reinitProbability: 0.05, initLow: -2, initHigh: 2, alpha: 0.1, seed: 1)
-            return try Trainer(model: try NetworkEnergy(network: network, seed: 0), settings: settings)
+            return try TrainerSpec.maximumLikelihood().trainer(for: try NetworkEnergy(network: network, seed: 0))
         }
         let a = try trainer(), b = try trainer()
         let x = data(16)

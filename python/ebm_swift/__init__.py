@@ -9,7 +9,7 @@ Main entry points: :class:`MLPEnergy`, :class:`GaussianEnergy`, :func:`langevin`
 """
 
 from . import _loading  # before _native: loads the BLAS and the core built for this CPU
-from . import _native, datasets, diagnostics, distributed, metrics, nn, plots, samplers, schedules
+from . import _native, datasets, diagnostics, distributed, metrics, nn, objectives, plots, samplers, schedules
 from ._native import DivergenceError
 from .callable_energy import CallableEnergy
 from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy, TrainableEnergy
@@ -49,6 +49,7 @@ __all__ = [
     "barker",
     "sample",
     "samplers",
+    "objectives",
     "diagnostics",
     "distributed",
     "get_num_threads",

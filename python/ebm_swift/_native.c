@@ -1011,82 +1011,6 @@ fail:
     return result;
 }
 
-/* trainer_objective_state(handle) -> float32 array (3 k,) or None when the objective has no parameters */
-static PyObject *py_trainer_objective_state(PyObject *self, PyObject *args) {
-    PyObject *capsule;
-    PyArrayObject *state;
-    ebm_trainer *t;
-    int64_t k = 0;
-    npy_intp n;
-    ebm_status status;
-    if (!PyArg_ParseTuple(args, "O", &capsule) || (t = trainer_from(capsule)) == NULL) return NULL;
-    if ((status = ebm_trainer_num_objective_parameters(t, &k)) != EBM_OK) return raise_status(status);
-    if (k == 0) Py_RETURN_NONE;
-    n = (npy_intp)(3 * k);
-    if ((state = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT32)) == NULL) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    status = ebm_trainer_get_objective_state(t, (float *)PyArray_DATA(state), 3 * k);
-    Py_END_ALLOW_THREADS
-    if (status != EBM_OK) {
-        Py_DECREF(state);
-        return raise_status(status);
-    }
-    return (PyObject *)state;
-}
-
-/* trainer_averaged_parameters(handle, count) -> float32 (count,) */
-static PyObject *py_trainer_averaged_parameters(PyObject *self, PyObject *args) {
-    PyObject *capsule;
-    PyArrayObject *values;
-    ebm_trainer *t;
-    long long count;
-    npy_intp n;
-    ebm_status status;
-    if (!PyArg_ParseTuple(args, "OL", &capsule, &count) || (t = trainer_from(capsule)) == NULL) return NULL;
-    n = (npy_intp)count;
-    if ((values = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT32)) == NULL) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    status = ebm_trainer_get_averaged_parameters(t, (float *)PyArray_DATA(values), count);
-    Py_END_ALLOW_THREADS
-    if (status != EBM_OK) {
-        Py_DECREF(values);
-        return raise_status(status);
-    }
-    return (PyObject *)values;
-}
-
-/* trainer_set_averaged_parameters(handle, values float32 (count,)) */
-static PyObject *py_trainer_set_averaged_parameters(PyObject *self, PyObject *args) {
-    PyObject *capsule, *values_obj;
-    PyArrayObject *values;
-    ebm_trainer *t;
-    ebm_status status;
-    if (!PyArg_ParseTuple(args, "OO", &capsule, &values_obj) || (t = trainer_from(capsule)) == NULL) return NULL;
-    if ((values = as_float32(values_obj, 1, -1, "averaged_parameters")) == NULL) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    status = ebm_trainer_set_averaged_parameters(t, (const float *)PyArray_DATA(values), PyArray_DIM(values, 0));
-    Py_END_ALLOW_THREADS
-    Py_DECREF(values);
-    if (status != EBM_OK) return raise_status(status);
-    Py_RETURN_NONE;
-}
-
-/* trainer_set_objective_state(handle, state float32 (3 k,)) */
-static PyObject *py_trainer_set_objective_state(PyObject *self, PyObject *args) {
-    PyObject *capsule, *state_obj;
-    PyArrayObject *state;
-    ebm_trainer *t;
-    ebm_status status;
-    if (!PyArg_ParseTuple(args, "OO", &capsule, &state_obj) || (t = trainer_from(capsule)) == NULL) return NULL;
-    if ((state = as_float32(state_obj, 1, -1, "objective_state")) == NULL) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    status = ebm_trainer_set_objective_state(t, (const float *)PyArray_DATA(state), PyArray_DIM(state, 0));
-    Py_END_ALLOW_THREADS
-    Py_DECREF(state);
-    if (status != EBM_OK) return raise_status(status);
-    Py_RETURN_NONE;
-}
-
 /* trainer_step(handle, x, dim, lr, history) -> (loss, e_data, e_model, grad_norm, lr, step_time).
    `history` is the trainer's six lists in that order: the step's row is appended here, in C, where
    no signal handler can run between the step and its record (a KeyboardInterrupt raised after
@@ -1148,21 +1072,83 @@ fail:
     return result;
 }
 
-static PyObject *py_trainer_get_buffer(PyObject *self, PyObject *args) {
-    PyObject *capsule, *dim_obj;
+/* The trainer's state entries (ebm_trainer_state), in a PyMem block the caller frees. */
+static ebm_state_entry *state_entries(ebm_trainer *t, int64_t *count) {
+    ebm_state_entry *entries;
+    ebm_status status;
+    Py_BEGIN_ALLOW_THREADS /* waits on the trainer's lock while a step runs: never with the GIL */
+    status = ebm_trainer_state(t, NULL, 0, count);
+    Py_END_ALLOW_THREADS
+    if (status != EBM_OK) return (ebm_state_entry *)raise_status(status);
+    if ((entries = PyMem_Calloc((size_t)(*count > 0 ? *count : 1), sizeof(ebm_state_entry))) == NULL)
+        return (ebm_state_entry *)PyErr_NoMemory();
+    if ((status = ebm_trainer_state(t, entries, *count, count)) != EBM_OK) {
+        PyMem_Free(entries);
+        return (ebm_state_entry *)raise_status(status);
+    }
+    return entries;
+}
+
+/* The entry called `name` (copied into *out), or a KeyError. */
+static int state_entry(ebm_trainer *t, const char *name, ebm_state_entry *out) {
+    int64_t count = 0;
+    ebm_state_entry *entries = state_entries(t, &count);
+    if (entries == NULL) return -1;
+    for (int64_t k = 0; k < count; k++)
+        if (strcmp(entries[k].name, name) == 0) {
+            *out = entries[k];
+            PyMem_Free(entries);
+            return 0;
+        }
+    PyMem_Free(entries);
+    PyErr_Format(PyExc_KeyError, "the trainer has no state '%s'", name);
+    return -1;
+}
+
+static int state_numpy_type(const ebm_state_entry *e) { return e->type == EBM_STATE_INT64 ? NPY_INT64 : NPY_FLOAT32; }
+
+/* trainer_state(handle) -> [(name, numpy dtype char, shape)] */
+static PyObject *py_trainer_state(PyObject *self, PyObject *args) {
+    PyObject *capsule, *list = NULL;
+    ebm_trainer *t;
+    ebm_state_entry *entries;
+    int64_t count = 0;
+    if (!PyArg_ParseTuple(args, "O", &capsule) || (t = trainer_from(capsule)) == NULL) return NULL;
+    if ((entries = state_entries(t, &count)) == NULL) return NULL;
+    if ((list = PyList_New(0)) == NULL) goto done;
+    for (int64_t k = 0; k < count; k++) {
+        const ebm_state_entry *e = &entries[k];
+        PyObject *shape = e->ndim == 0 ? Py_BuildValue("()") : e->ndim == 1 ? Py_BuildValue("(L)", (long long)e->shape[0])
+                                                              : Py_BuildValue("(LL)", (long long)e->shape[0], (long long)e->shape[1]);
+        PyObject *item = shape ? Py_BuildValue("(ssN)", e->name, e->type == EBM_STATE_INT64 ? "int64" : "float32", shape) : NULL;
+        if (item == NULL || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            Py_CLEAR(list);
+            goto done;
+        }
+        Py_DECREF(item);
+    }
+done:
+    PyMem_Free(entries);
+    return list;
+}
+
+/* trainer_get_state(handle, name) -> a new array of the entry's type and shape */
+static PyObject *py_trainer_get_state(PyObject *self, PyObject *args) {
+    PyObject *capsule;
     PyArrayObject *out;
     ebm_trainer *t;
-    int64_t size = 0;
+    ebm_state_entry e;
+    const char *name;
     npy_intp dims[2];
     ebm_status status;
-    if (!PyArg_ParseTuple(args, "OO", &capsule, &dim_obj)) return NULL;
-    if ((t = trainer_from(capsule)) == NULL) return NULL;
-    if ((dims[1] = PyLong_AsSsize_t(dim_obj)) < 0) return NULL;
-    if ((status = ebm_trainer_buffer_size(t, &size)) != EBM_OK) return raise_status(status);
-    dims[0] = (npy_intp)size;
-    if ((out = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_FLOAT32)) == NULL) return NULL;
+    if (!PyArg_ParseTuple(args, "Os", &capsule, &name) || (t = trainer_from(capsule)) == NULL) return NULL;
+    if (state_entry(t, name, &e) < 0) return NULL;
+    dims[0] = (npy_intp)e.shape[0];
+    dims[1] = (npy_intp)e.shape[1];
+    if ((out = (PyArrayObject *)PyArray_SimpleNew(e.ndim, dims, state_numpy_type(&e))) == NULL) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_trainer_get_buffer(t, (float *)PyArray_DATA(out), (int64_t)(dims[0] * dims[1]));
+    status = ebm_trainer_get_state(t, name, PyArray_DATA(out), (int64_t)PyArray_SIZE(out));
     Py_END_ALLOW_THREADS
     if (status != EBM_OK) {
         Py_DECREF(out);
@@ -1171,92 +1157,24 @@ static PyObject *py_trainer_get_buffer(PyObject *self, PyObject *args) {
     return (PyObject *)out;
 }
 
-static PyObject *py_trainer_step_count(PyObject *self, PyObject *args) {
-    PyObject *capsule;
-    ebm_trainer *t;
-    int64_t count = 0;
-    ebm_status status;
-    if (!PyArg_ParseTuple(args, "O", &capsule)) return NULL;
-    if ((t = trainer_from(capsule)) == NULL) return NULL;
-    Py_BEGIN_ALLOW_THREADS /* waits on the trainer's lock while a step runs: never with the GIL */
-    status = ebm_trainer_step_count(t, &count);
-    Py_END_ALLOW_THREADS
-    if (status != EBM_OK) return raise_status(status);
-    return PyLong_FromLongLong(count);
-}
-
-/* trainer_get_state(handle, n_params, dim) -> (m, v, buffer, permutation, step_count, updates) */
-static PyObject *py_trainer_get_state(PyObject *self, PyObject *args) {
-    PyObject *capsule, *result = NULL;
-    PyArrayObject *m = NULL, *v = NULL, *buffer = NULL, *order = NULL;
-    ebm_trainer *t;
-    long long n_params, dim;
-    int64_t size = 0, steps = 0, updates = 0;
-    npy_intp pdims[1], bdims[2];
-    ebm_status status;
-    if (!PyArg_ParseTuple(args, "OLL", &capsule, &n_params, &dim)) return NULL;
-    if ((t = trainer_from(capsule)) == NULL) return NULL;
-    if ((status = ebm_trainer_buffer_size(t, &size)) != EBM_OK) return raise_status(status);
-    pdims[0] = (npy_intp)n_params;
-    bdims[0] = (npy_intp)size;
-    bdims[1] = (npy_intp)dim;
-    m = (PyArrayObject *)PyArray_SimpleNew(1, pdims, NPY_FLOAT32);
-    v = (PyArrayObject *)PyArray_SimpleNew(1, pdims, NPY_FLOAT32);
-    buffer = (PyArrayObject *)PyArray_SimpleNew(2, bdims, NPY_FLOAT32);
-    order = (PyArrayObject *)PyArray_SimpleNew(1, bdims, NPY_INT64);
-    if (m == NULL || v == NULL || buffer == NULL || order == NULL) goto fail;
-    Py_BEGIN_ALLOW_THREADS
-    status = ebm_trainer_get_state(t, (float *)PyArray_DATA(m), (float *)PyArray_DATA(v), n_params,
-                                   (float *)PyArray_DATA(buffer), (int64_t)(bdims[0] * bdims[1]),
-                                   (int64_t *)PyArray_DATA(order), size, &steps, &updates);
-    Py_END_ALLOW_THREADS
-    if (status != EBM_OK) {
-        raise_status(status);
-        goto fail;
-    }
-    result = Py_BuildValue("(OOOOLL)", m, v, buffer, order, (long long)steps, (long long)updates);
-fail:
-    Py_XDECREF(m);
-    Py_XDECREF(v);
-    Py_XDECREF(buffer);
-    Py_XDECREF(order);
-    return result;
-}
-
-/* trainer_set_state(handle, m, v, buffer, permutation, step_count, updates) */
+/* trainer_set_state(handle, name, values): values cast to the entry's type (shape checked in Python) */
 static PyObject *py_trainer_set_state(PyObject *self, PyObject *args) {
-    PyObject *capsule, *m_obj, *v_obj, *b_obj, *o_obj, *result = NULL;
-    PyArrayObject *m = NULL, *v = NULL, *buffer = NULL, *order = NULL;
+    PyObject *capsule, *values_obj;
+    PyArrayObject *values;
     ebm_trainer *t;
-    long long steps, updates;
+    ebm_state_entry e;
+    const char *name;
     ebm_status status;
-    if (!PyArg_ParseTuple(args, "OOOOOLL", &capsule, &m_obj, &v_obj, &b_obj, &o_obj, &steps, &updates)) return NULL;
-    if ((t = trainer_from(capsule)) == NULL) return NULL;
-    m = (PyArrayObject *)PyArray_FROM_OTF(m_obj, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY);
-    v = (PyArrayObject *)PyArray_FROM_OTF(v_obj, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY);
-    buffer = (PyArrayObject *)PyArray_FROM_OTF(b_obj, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY);
-    order = (PyArrayObject *)PyArray_FROM_OTF(o_obj, NPY_INT64, NPY_ARRAY_IN_ARRAY);
-    if (m == NULL || v == NULL || buffer == NULL || order == NULL) goto fail;
-    if (PyArray_SIZE(m) != PyArray_SIZE(v)) {
-        PyErr_SetString(PyExc_ValueError, "optimiser moments must have the same size");
-        goto fail;
-    }
+    if (!PyArg_ParseTuple(args, "OsO", &capsule, &name, &values_obj) || (t = trainer_from(capsule)) == NULL) return NULL;
+    if (state_entry(t, name, &e) < 0) return NULL;
+    values = (PyArrayObject *)PyArray_FROM_OTF(values_obj, state_numpy_type(&e), NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
+    if (values == NULL) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_trainer_set_state(t, (const float *)PyArray_DATA(m), (const float *)PyArray_DATA(v),
-                                   PyArray_SIZE(m), (const float *)PyArray_DATA(buffer), PyArray_SIZE(buffer),
-                                   (const int64_t *)PyArray_DATA(order), PyArray_SIZE(order), steps, updates);
+    status = ebm_trainer_set_state(t, name, PyArray_DATA(values), (int64_t)PyArray_SIZE(values));
     Py_END_ALLOW_THREADS
-    if (status != EBM_OK) {
-        raise_status(status);
-        goto fail;
-    }
-    result = Py_NewRef(Py_None);
-fail:
-    Py_XDECREF(m);
-    Py_XDECREF(v);
-    Py_XDECREF(buffer);
-    Py_XDECREF(order);
-    return result;
+    Py_DECREF(values);
+    if (status != EBM_OK) return raise_status(status);
+    Py_RETURN_NONE;
 }
 
 static PyObject *py_version(PyObject *self, PyObject *args) { return PyUnicode_FromString(ebm_version()); }
@@ -1298,13 +1216,8 @@ static PyMethodDef methods[] = {
     {"set_num_threads", py_set_num_threads, METH_VARARGS, NULL},
     {"get_num_threads", py_get_num_threads, METH_NOARGS, NULL},
     {"trainer_create", py_trainer_create, METH_VARARGS, NULL},
-    {"trainer_objective_state", py_trainer_objective_state, METH_VARARGS, NULL},
-    {"trainer_set_objective_state", py_trainer_set_objective_state, METH_VARARGS, NULL},
-    {"trainer_averaged_parameters", py_trainer_averaged_parameters, METH_VARARGS, NULL},
-    {"trainer_set_averaged_parameters", py_trainer_set_averaged_parameters, METH_VARARGS, NULL},
     {"trainer_step", py_trainer_step, METH_VARARGS, NULL},
-    {"trainer_get_buffer", py_trainer_get_buffer, METH_VARARGS, NULL},
-    {"trainer_step_count", py_trainer_step_count, METH_VARARGS, NULL},
+    {"trainer_state", py_trainer_state, METH_VARARGS, NULL},
     {"trainer_get_state", py_trainer_get_state, METH_VARARGS, NULL},
     {"trainer_set_state", py_trainer_set_state, METH_VARARGS, NULL},
     {"version", py_version, METH_NOARGS, NULL},

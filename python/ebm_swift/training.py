@@ -27,15 +27,16 @@ from ._validation import (
 from .energies import TrainableEnergy
 from .persistence import from_nested_state, nested_state, persistent
 from .samplers import REGISTRY as SAMPLERS, Sampler, from_name
-from .samplers._record import check_steps
+from .objectives import FLAT_DEFAULTS, NCE, Objective, fit_gaussian_noise
+from .objectives import REGISTRY as OBJECTIVE_RECORDS
+from .objectives import from_name as objective_from_name
 from .schedules import CosineLR, ExponentialLR, StepLR, from_config, to_config
 
 __all__ = ["Trainer", "TrainingDivergedError"]
 
 _OPTIMIZERS = ("sgd", "adam")
 #: Training objectives (the core's objective records' kinds).
-OBJECTIVES = ("ml", "dsm", "ssm", "nce", "jem")
-_PROJECTIONS = ("rademacher", "gaussian")
+OBJECTIVES = tuple(OBJECTIVE_RECORDS)
 HISTORY_KEYS = ("loss", "e_data", "e_model", "grad_norm", "lr", "step_time")
 
 
@@ -59,54 +60,14 @@ class TrainingDivergedError(DivergenceError):
         self.step, self.quantity, self.site, self.chain = step, quantity, site, chain
 
 
-def _sigmas(value):
-    """DSM's noise scales: a positive float or a non-empty sequence of them, as a tuple."""
-    items = value if isinstance(value, (list, tuple, np.ndarray)) else (value,)
-    if len(items) == 0:
-        raise ValueError("sigma must be a positive float or a non-empty sequence of them; got an empty sequence")
-    if len(items) > 1024:
-        raise ValueError(f"sigma may hold at most 1024 noise scales; got {len(items)}")
-    return tuple(positive_float(v, "sigma" if len(items) == 1 else f"sigma[{i}]") for i, v in enumerate(items))
-
-
-def fit_gaussian_noise(X) -> tuple:
-    """NCE's default noise: the Gaussian fitted to ``X`` ``(n, d)``, its covariance with a ridge of
-    1e-3 × the mean variance (positive definite also for data on a subspace, e.g. images with
-    constant border pixels).
-
-    Returns
-    -------
-    mean : ndarray, shape (d,), float64
-    cov : ndarray, shape (d, d), float64
-    """
-    X = np.asarray(X, dtype=np.float64)
-    mean = X.mean(0)
-    cov = np.atleast_2d(np.cov(X.T)) if len(X) > 1 else np.zeros((X.shape[1], X.shape[1]))
-    ridge = 1e-3 * max(float(np.trace(cov)) / len(mean), 1e-6)
-    return mean, cov + ridge * np.eye(len(mean))
-
-
-def _noise(value, dim):
-    """NCE's ``noise=(mean, cov)``, checked: finite, shapes ``(dim,)`` and ``(dim, dim)``, symmetric
-    positive definite."""
+def _same(a, b):
+    """Whether a flat argument equals its default (tuples and lists alike)."""
+    if a is None or b is None:
+        return a is b
     try:
-        mean, cov = value
+        return bool(np.all(np.asarray(a) == np.asarray(b))) and np.shape(a) == np.shape(b)
     except (TypeError, ValueError):
-        raise TypeError(f"noise must be a pair (mean, cov); got {type(value).__name__}") from None
-    mean = real_array(mean, "noise mean").astype(np.float64)
-    cov = real_array(cov, "noise cov").astype(np.float64)
-    if mean.shape != (dim,) or cov.shape != (dim, dim):
-        raise ValueError(f"noise must be (mean of shape ({dim},), cov of shape ({dim}, {dim})); "
-                         f"got shapes {mean.shape} and {cov.shape}")
-    if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
-        raise ValueError("noise mean and cov must be finite")
-    if not np.allclose(cov, cov.T, rtol=1e-9, atol=0):
-        raise ValueError("noise cov must be symmetric")
-    try:
-        np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        raise ValueError("noise cov must be positive definite") from None
-    return mean, cov
+        return False
 
 
 def _unit_interval_open(value, name):
@@ -279,7 +240,6 @@ class Trainer:
         self.clip_grad_norm = optional_positive_float(clip_grad_norm, "clip_grad_norm")
         self.lr_schedule = lr_schedule
         self.seed = resolve_seed(seed)
-        self.n_steps = check_steps(n_steps)
         self.step_size = positive_float(step_size, "step_size")
         self.noise_scale = float(np.sqrt(2.0 * self.step_size)) if noise_scale is None else \
             non_negative_float(noise_scale, "noise_scale")
@@ -290,45 +250,37 @@ class Trainer:
         # The negatives' kernel: the flat arguments mapped onto its record (each kernel takes its own).
         self.sampler_record = from_name(sampler, self.step_size, noise_scale=self.noise_scale, grad_clip=self.grad_clip,
                                         clamp=self.clamp, n_leapfrog=self.n_leapfrog)
-        self.persistent = flag(persistent, "persistent")
-        self.buffer_size = positive_int(buffer_size, "buffer_size")
-        count_within_limit(self.buffer_size * energy.dim, "buffer_size × dim")
-        self.reinit_prob = probability(reinit_prob, "reinit_prob")
-        self.init_range = interval(init_range, "init_range")
         self.data_noise = non_negative_float(data_noise, "data_noise")
-        self.alpha = non_negative_float(alpha, "alpha")
-        if not isinstance(objective, str) or objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {sorted(OBJECTIVES)}; got {objective!r}")
-        self.objective = objective
-        if objective not in ("ml", "jem") and self.alpha > 0:
-            raise ValueError(f"alpha regularises the energies of model samples: objective='ml' or 'jem' only; got alpha={alpha!r} "
-                             f"with objective={objective!r}")
-        if sigma is not None and objective != "dsm":
-            raise ValueError(f"sigma is the noise scale of objective='dsm'; got sigma with objective={objective!r}")
-        self.sigma = _sigmas(0.1 if sigma is None else sigma) if objective == "dsm" else None
-        self.n_projections = positive_int(n_projections, "n_projections", maximum=1024)
-        if not isinstance(projection, str) or projection not in _PROJECTIONS:
-            raise ValueError(f"projection must be one of {sorted(_PROJECTIONS)}; got {projection!r}")
-        self.projection = projection
-        if objective == "jem" and getattr(energy, "n_classes", None) is None:
-            raise ValueError("objective='jem' needs a classifier energy: NetworkEnergy(net, input_shape, n_classes=K)")
-        self.cross_entropy_weight = non_negative_float(cross_entropy_weight, "cross_entropy_weight")
-        self.class_conditional = flag(class_conditional, "class_conditional")
-        if self.class_conditional and objective != "jem":
-            raise ValueError(f"class_conditional is a buffer of objective='jem'; got it with objective={objective!r}")
-        if self.class_conditional and self.buffer_size < energy.n_classes:
-            raise ValueError(f"class_conditional needs buffer_size >= n_classes ({energy.n_classes}); got {self.buffer_size}")
-        if noise is not None and objective != "nce":
-            raise ValueError(f"noise is the noise distribution of objective='nce'; got noise with objective={objective!r}")
-        self.noise = None if noise is None else _noise(noise, energy.dim)
-        self.noise_ratio = positive_int(noise_ratio, "noise_ratio", maximum=1024)
+        # The objective: a record, or one built from the flat arguments (the one place they map).
+        flat = dict(n_steps=n_steps, persistent=persistent, buffer_size=buffer_size, reinit_prob=reinit_prob,
+                    init_range=init_range, alpha=alpha, cross_entropy_weight=cross_entropy_weight,
+                    class_conditional=class_conditional, sigma=sigma, n_projections=n_projections,
+                    projection=projection, noise=noise, noise_ratio=noise_ratio)
+        if isinstance(objective, Objective):
+            given = {k for k, v in flat.items() if not _same(v, FLAT_DEFAULTS[k])}
+            if given:
+                raise ValueError(f"objective is a record: set {sorted(given)} in the record, not as Trainer arguments")
+            record = objective
+        else:
+            record = objective_from_name(objective, **flat)
+        record.check(energy)
+        self.objective_record = record
+        self.objective = record.kind
+        # The flat view of the record (saved with the trainer; files of earlier versions hold it).
+        fields = {**FLAT_DEFAULTS, "sigma": None, **record._fields()}
+        self.n_steps = fields["n_steps"]
+        self.persistent, self.buffer_size = fields["persistent"], fields["buffer_size"]
+        self.reinit_prob, self.init_range, self.alpha = fields["reinit_prob"], tuple(fields["init_range"]), fields["alpha"]
+        self.cross_entropy_weight, self.class_conditional = fields["cross_entropy_weight"], fields["class_conditional"]
+        self.sigma, self.n_projections, self.projection = fields["sigma"], fields["n_projections"], fields["projection"]
+        self.noise, self.noise_ratio = fields["noise"], fields["noise_ratio"]
         self.ema_decay = None if ema_decay is None else non_negative_float(ema_decay, "ema_decay")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1); got {ema_decay!r}")
         self.epochs_done = 0
         self.history = {k: [] for k in HISTORY_KEYS}
         self._handle = None
-        if objective != "nce" or self.noise is not None:
+        if not (isinstance(record, NCE) and record.noise is None):
             self._create()
 
     def _native_trainer(self, data=None):
@@ -338,7 +290,8 @@ class Trainer:
             if data is None:
                 raise ValueError("this NCE trainer fits its noise to the first data it trains on: call fit() or step() "
                                  "first, or pass noise=(mean, cov)")
-            self.noise = fit_gaussian_noise(data)
+            self.objective_record = NCE(noise=fit_gaussian_noise(data), noise_ratio=self.noise_ratio)
+            self.noise = self.objective_record.noise
             self._create()
         return self._handle
 
@@ -348,20 +301,10 @@ class Trainer:
         optimizer = {"lr": self.lr, "weight_decay": self.weight_decay}
         optimizer.update({"beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps} if self.optimizer == "adam"
                          else {"momentum": self.momentum})
-        objective = {
-            "ml": lambda: {}, "jem": lambda: {"cross_entropy_weight": self.cross_entropy_weight,
-                                              "class_conditional": int(self.class_conditional)},
-            "dsm": lambda: {"sigmas": np.asarray(self.sigma, dtype=np.float64)},
-            "ssm": lambda: {"n_projections": self.n_projections, "projection": self.projection},
-            "nce": lambda: {"noise_mean": self.noise[0], "noise_cov": self.noise[1].ravel(),
-                            "noise_ratio": self.noise_ratio},
-        }[self.objective]()
-        sampler = None
-        if self.objective in ("ml", "jem"):
-            objective.update({"n_steps": self.n_steps, "persistent": int(self.persistent), "buffer_size": self.buffer_size,
-                              "reinit_prob": self.reinit_prob, "init_low": self.init_range[0],
-                              "init_high": self.init_range[1], "alpha": self.alpha})
-            sampler = (self.sampler_record.kind, self.sampler_record.settings(self.energy.input_shape))
+        record = self.objective_record
+        objective = record.settings(self.energy)
+        sampler = (self.sampler_record.kind, self.sampler_record.settings(self.energy.input_shape)) \
+            if record.samples_negatives else None
         self._handle = _native.trainer_create(self.energy._handle, ("", trainer), (self.optimizer, optimizer),
                                               (self.objective, objective), sampler)
 
@@ -415,7 +358,7 @@ class Trainer:
         return dict(zip(HISTORY_KEYS, values))
 
     def _labels(self, y, n, name):
-        if self.objective != "jem":
+        if not self.objective_record.takes_labels:
             if y is not None:
                 raise ValueError(f"{name}: labels are for objective='jem' only; got labels with objective={self.objective!r}")
             return None
@@ -481,17 +424,29 @@ class Trainer:
 
     @property
     def _uses_buffer(self) -> bool:
-        return self.persistent and self.objective == "ml"
+        return self.objective_record.samples_negatives and self.persistent
 
     @property
     def buffer(self) -> np.ndarray:
-        """A copy of the persistent chains, shape ``(buffer_size, *energy.input_shape)``."""
-        return _native.trainer_get_buffer(self._native_trainer(), self.energy.dim).reshape(-1, *self.energy.input_shape)
+        """A copy of the persistent chains, shape ``(buffer_size, *energy.input_shape)``.
+
+        Raises
+        ------
+        ValueError
+            For an objective without negatives (``dsm``, ``ssm``, ``nce``): it keeps no chains.
+        """
+        if not self.objective_record.samples_negatives:
+            raise ValueError(f"objective={self.objective!r} samples no negatives and keeps no buffer")
+        return self._get("buffer").reshape(-1, *self.energy.input_shape)
 
     @property
     def n_iter(self) -> int:
         """Number of training steps taken."""
-        return 0 if self._handle is None else _native.trainer_step_count(self._handle)
+        return 0 if self._handle is None else int(self._get("step_count"))
+
+    def _get(self, name):
+        """The trainer's state called ``name`` (a new array)."""
+        return _native.trainer_get_state(self._native_trainer(), name)
 
     def averaged_parameters(self) -> "OrderedDict[str, np.ndarray]":
         """The moving average of the parameters (``ema_decay``), named as :meth:`energy.parameters`.
@@ -503,8 +458,7 @@ class Trainer:
         """
         if self.ema_decay is None:
             raise ValueError("this trainer keeps no average of the parameters: pass ema_decay")
-        flat = _native.trainer_averaged_parameters(self._native_trainer(), self.energy.num_parameters)
-        return self.energy._split(flat)
+        return self.energy._split(self._get("averaged_parameters"))
 
     def averaged_energy(self):
         """A copy of the energy with the averaged parameters (``ema_decay``) and the current
@@ -523,9 +477,9 @@ class Trainer:
     def log_normaliser(self) -> float | None:
         """NCE's learned log-normaliser ``c`` (``ln p(x) = −E(x) − c``, so ``c`` estimates ``ln Z``);
         ``None`` for the other objectives (and before an NCE trainer's first step)."""
-        if self.objective != "nce" or self._handle is None:
+        if not isinstance(self.objective_record, NCE) or self._handle is None:
             return None
-        return float(_native.trainer_objective_state(self._handle)[0])
+        return float(self._get("objective_state")[0])
 
     # ---- saving ------------------------------------------------------------------------------
 
@@ -558,17 +512,18 @@ class Trainer:
         return cls._resume(energy, t_arrays, meta["trainer"])
 
     def _trainer_state(self):
-        m, v, buffer, order, steps, updates = _native.trainer_get_state(
-            self._native_trainer(), self.energy.num_parameters, self.energy.dim)
-        arrays = {"first_moment": m, "second_moment": v, "buffer": buffer, "permutation": order}
-        if self.ema_decay is not None:
-            arrays["averaged_parameters"] = _native.trainer_averaged_parameters(self._handle, self.energy.num_parameters)
-        own = _native.trainer_objective_state(self._handle)
-        if own is not None:
-            arrays.update(objective_state=own, noise_mean=self.noise[0], noise_cov=self.noise[1])
+        """The core's state entries by name: scalar counts (``step_count``, ``updates``) go in the
+        header, arrays in the archive."""
+        arrays, meta = {}, {"config": self._config(), "epochs_done": self.epochs_done}
+        for name, _, shape in _native.trainer_state(self._native_trainer()):
+            if shape == ():
+                meta[name] = int(self._get(name))
+            else:
+                arrays[name] = self._get(name)
+        if isinstance(self.objective_record, NCE):
+            arrays.update(noise_mean=self.noise[0], noise_cov=self.noise[1])
         arrays.update({f"history.{k}": np.asarray(self.history[k], dtype=np.float64) for k in HISTORY_KEYS})
-        return arrays, {"config": self._config(), "step_count": steps, "updates": updates,
-                        "epochs_done": self.epochs_done}
+        return arrays, meta
 
     @classmethod
     def _resume(cls, energy, arrays, meta):
@@ -583,50 +538,36 @@ class Trainer:
         return trainer
 
     def _restore(self, arrays, meta):
-        p, b, d = self.energy.num_parameters, self.buffer_size, self.energy.dim
-        if self.objective not in ("ml", "jem"):
-            # No negatives, no buffer: the core keeps one unused slot. Files of earlier versions hold
-            # a buffer such a trainer never read; it is not restored.
-            _, _, buffer, order, _, _ = _native.trainer_get_state(self._handle, p, d)
-            arrays = {**arrays, "buffer": buffer, "permutation": order}
-            b = 1
-        counts = {}
-        for name in ("step_count", "updates", "epochs_done"):
-            value = meta.get(name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"the file's {name} must be a non-negative integer; got {value!r}")
-            counts[name] = value
-
-        def checked(name, shape, *, dtype=np.float32, finite=True):
-            value = np.asarray(arrays[name])
-            if value.shape != shape:
-                raise ValueError(f"the file's {name} must have shape {shape}; got {value.shape}")
-            if finite and not np.isfinite(value).all():
-                raise ValueError(f"the file's {name} holds NaN or infinite values")
-            return value.astype(dtype)
-
-        first, second = checked("first_moment", (p,)), checked("second_moment", (p,))
-        if (second < 0).any():
-            raise ValueError("the file's second_moment has negative values")
-        buffer = checked("buffer", (b, d))
-        order = checked("permutation", (b,), dtype=np.int64, finite=False)
-        if not np.array_equal(np.sort(order), np.arange(b)):
-            raise ValueError(f"the file's permutation is not a permutation of 0..{b - 1}")
-        history = {k: checked(f"history.{k}", np.shape(arrays[f"history.{k}"]), dtype=np.float64, finite=False)
-                   for k in HISTORY_KEYS}
-        if len({h.ndim for h in history.values()} | {1}) != 1 or len({len(h) for h in history.values()}) != 1:
+        """Restores every state entry the core lists, by name: scalars from the header ``meta``,
+        arrays from ``arrays`` (a trainer without negatives ignores the unused buffer that files of
+        earlier versions held)."""
+        epochs = meta.get("epochs_done")
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"the file's epochs_done must be a non-negative integer; got {epochs!r}")
+        history = {}
+        for k in HISTORY_KEYS:
+            h = np.asarray(arrays[f"history.{k}"])
+            if h.ndim != 1 or not np.issubdtype(h.dtype, np.number):
+                raise ValueError(f"the file's history.{k} must be a 1-D numeric array; got shape {h.shape}, dtype {h.dtype}")
+            history[k] = h
+        if len({len(h) for h in history.values()}) != 1:
             raise ValueError("the file's history lists must be 1-D and of equal length")
-        own = None
-        if self.objective == "nce":
-            own = checked("objective_state", (3,))
-            if own[2] < 0:
-                raise ValueError("the file's objective_state has a negative second moment")
-        _native.trainer_set_state(self._handle, first, second, buffer, order, counts["step_count"], counts["updates"])
-        if own is not None:
-            _native.trainer_set_objective_state(self._handle, own)
-        if self.ema_decay is not None:
-            _native.trainer_set_averaged_parameters(self._handle, checked("averaged_parameters", (p,)))
-        self.epochs_done = counts["epochs_done"]
+        for name, dtype, shape in _native.trainer_state(self._native_trainer()):
+            if shape == ():
+                value = meta.get(name)
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**53:
+                    raise ValueError(f"the file's {name} must be a non-negative integer (at most 2^53); got {value!r}")
+            elif name in arrays:
+                value = np.asarray(arrays[name])
+                if value.shape != shape:
+                    raise ValueError(f"the file's {name} must have shape {shape}; got {value.shape}")
+                kind = np.integer if dtype == "int64" else np.floating
+                if not np.issubdtype(value.dtype, kind):
+                    raise ValueError(f"the file's {name} must hold {dtype} values; got {value.dtype}")
+            else:
+                raise ValueError(f"the file's trainer lacks its {name}")
+            _native.trainer_set_state(self._handle, name, value)
+        self.epochs_done = epochs
         self.history = {k: [float(v) for v in h] for k, h in history.items()}
 
     def save(self, path) -> None:

@@ -389,7 +389,7 @@ def _saved_trainer(tmp_path):
     (lambda a, m: a.__setitem__("trainer.buffer", a["trainer.buffer"].reshape(-1)), r"buffer must have shape \(32, 2\)"),
     (lambda a, m: a.__setitem__("trainer.permutation", np.zeros(32, dtype=np.int64)), "not a permutation"),
     (lambda a, m: a.__setitem__("trainer.history.loss", np.zeros(5)), "history lists must be 1-D and of equal length"),
-    (lambda a, m: m["trainer"].__setitem__("step_count", 1.5), "step_count must be a non-negative integer; got 1.5"),
+    (lambda a, m: m["trainer"].__setitem__("step_count", 1.5), "step_count must be a non-negative integer .at most 2.53.; got 1.5"),
     (lambda a, m: m["trainer"].__setitem__("updates", -1), "updates must be a non-negative integer"),
 ])
 def test_corrupt_trainer_state_is_refused(tmp_path, mutate, match):

@@ -343,36 +343,26 @@ void ebm_trainer_destroy(ebm_trainer *trainer);
 ebm_status ebm_trainer_step(ebm_trainer *trainer, const float *x, int64_t n, const int32_t *labels, double lr,
                             ebm_train_stats *stats, ebm_poll_fn poll, void *poll_ctx);
 
-/* Buffer size and a copy of the persistent chains (count must be buffer_size * dim). */
-ebm_status ebm_trainer_buffer_size(const ebm_trainer *trainer, int64_t *out);
-ebm_status ebm_trainer_get_buffer(const ebm_trainer *trainer, float *buffer, int64_t count);
-
-/* Number of steps taken. */
-ebm_status ebm_trainer_step_count(const ebm_trainer *trainer, int64_t *out);
-
-/* The resumable state besides the model's parameters: optimiser moments (n_params floats each),
- * buffer states (buffer_size * dim floats), the buffer's permutation (buffer_size), the step count
- * and the optimiser's update count. get copies out, set restores (validating the permutation). */
-ebm_status ebm_trainer_get_state(const ebm_trainer *trainer, float *first_moment, float *second_moment,
-                                 int64_t n_params, float *buffer, int64_t n_buffer, int64_t *permutation,
-                                 int64_t buffer_size, int64_t *step_count, int64_t *updates);
-ebm_status ebm_trainer_set_state(ebm_trainer *trainer, const float *first_moment, const float *second_moment,
-                                 int64_t n_params, const float *buffer, int64_t n_buffer,
-                                 const int64_t *permutation, int64_t buffer_size, int64_t step_count,
-                                 int64_t updates);
-
-/* The objective's own parameters (NCE: its log-normaliser c, with ln p(x) = -E(x) - c; none for
- * the other objectives): their number, and their state as 3 * count floats, the values then the
- * optimiser's first and second moments (set after ebm_trainer_set_state). */
-ebm_status ebm_trainer_num_objective_parameters(const ebm_trainer *trainer, int64_t *out);
-ebm_status ebm_trainer_get_objective_state(const ebm_trainer *trainer, float *state, int64_t count);
-ebm_status ebm_trainer_set_objective_state(ebm_trainer *trainer, const float *state, int64_t count);
-
-/* The moving average of the parameters (config ema_decay; count = the number of parameters), in
- * the energy's flat order: copied out, or replaced (a resumed run's). EBM_ERR_INVALID_ARGUMENT
- * for a trainer without one. */
-ebm_status ebm_trainer_get_averaged_parameters(const ebm_trainer *trainer, float *values, int64_t count);
-ebm_status ebm_trainer_set_averaged_parameters(ebm_trainer *trainer, const float *values, int64_t count);
+/* The trainer's state by name, for saving and resuming a run: the optimiser's (step_count,
+ * updates, first_moment, second_moment), averaged_parameters with ema_decay, objective_state for an
+ * objective with parameters of its own (NCE: its log-normaliser c, its two moments), and the
+ * objective's (ML and JEM: buffer, buffer_size x dim, and permutation). The model's parameters and
+ * buffers are saved through the energy.
+ *
+ * ebm_trainer_state lists the entries: *count is their number, and the first min(count, capacity)
+ * are written to entries (whose names stay valid while the trainer lives). get copies an entry out
+ * and set replaces it (count must be the entry's; set checks the values first: finite, moments
+ * non-negative, a permutation, counts in [0, 2^53]). */
+typedef enum ebm_state_type { EBM_STATE_FLOAT32 = 1, EBM_STATE_INT64 = 2 } ebm_state_type;
+typedef struct ebm_state_entry {
+    const char *name;
+    int32_t type;      /* an ebm_state_type */
+    int32_t ndim;      /* 0 (a scalar), 1 or 2 */
+    int64_t shape[2];
+} ebm_state_entry;
+ebm_status ebm_trainer_state(const ebm_trainer *trainer, ebm_state_entry *entries, int64_t capacity, int64_t *count);
+ebm_status ebm_trainer_get_state(const ebm_trainer *trainer, const char *name, void *values, int64_t count);
+ebm_status ebm_trainer_set_state(ebm_trainer *trainer, const char *name, const void *values, int64_t count);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,9 @@
 /// `E(x) = −logsumexp_y f(x)[y]` (`p(x)`), `E(x, y) = −f(x)[y]` (`p(x, y)`), and
 /// `p(y|x) = softmax f(x)`. The energy's `network` ends in `NegativeLogSumExp`; these passes run
 /// its `classifier` (the same layers and parameters without it).
-extension NetworkEnergy {
+extension NetworkEnergy: ClassifierEnergy {
+    public func classEnergy(label: Int) throws -> ClassEnergy { try ClassEnergy(self, label: label) }
+
     /// Number of classes, or `nil` for an energy that is not a classifier.
     public var classes: Int? { classifier.map(\.outputCount) }
 

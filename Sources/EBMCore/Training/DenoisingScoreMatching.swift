@@ -65,3 +65,16 @@ struct DenoisingScoreMatching: DataObjective {
         return ObjectiveSums(loss: loss, energy: energy)
     }
 }
+
+/// `dsm`: `sigmas` (one or more noise levels, largest first).
+enum DenoisingScoreMatchingKind: ObjectiveKind {
+    static let kind = "dsm"
+    static let samplesNegatives = false
+
+    static func make(_ record: inout SettingsRecord, kernel: (any SamplerKernel)?, model: any TrainableEnergy,
+                     seed: UInt64) throws -> any TrainingObjective {
+        let sigmas = try record.array("sigmas").map(Float.init)
+        try record.finish()
+        return try DenoisingScoreMatching(sigmas: sigmas).step(on: model)
+    }
+}

@@ -95,25 +95,25 @@ public final class ReplayBuffer {
         }
     }
 
-    /// Copies the permutation that drives the draws (for saving a run).
-    public func copyPermutation(into out: UnsafeMutableBufferPointer<Int64>) {
-        precondition(out.count == capacity)
-        for i in 0..<capacity { out[i] = Int64(permutation[i]) }
-    }
-
-    /// Restores states and permutation saved from a buffer of the same shape.
-    /// - Throws: `invalidArgument` if the sizes differ or `order` is not a permutation.
-    public func restore(states values: UnsafeBufferPointer<Float>, permutation order: UnsafeBufferPointer<Int64>) throws {
-        try require(values.count == states.count, "buffer must have \(states.count) values, got \(values.count)")
-        try require(order.count == capacity, "permutation must have \(capacity) entries, got \(order.count)")
-        var seen = [Bool](repeating: false, count: capacity)
-        for v in order {
-            try require(v >= 0 && v < capacity && !seen[Int(v)], "permutation is not a permutation of 0..<\(capacity)")
-            seen[Int(v)] = true
-        }
-        states.base.update(from: values.baseAddress!, count: values.count)
-        for i in 0..<capacity { permutation[i] = Int(order[i]) }
-        drawn = 0
+    /// What a saved run keeps of the buffer: its states (`buffer`, `capacity × dimension`) and the
+    /// permutation that drives the draws (`permutation`, checked to be one of `0 ..< capacity`).
+    public var state: [StateEntry] {
+        [
+            .floats("buffer", states, shape: [capacity, dimension]),
+            StateEntry("permutation", .int64, shape: [capacity], get: { [self] out in
+                let o = out.assumingMemoryBound(to: Int64.self)
+                for i in 0..<capacity { o[i] = Int64(permutation[i]) }
+            }, set: { [self] raw in
+                let order = UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Int64.self), count: capacity)
+                var seen = [Bool](repeating: false, count: capacity)
+                for v in order {
+                    try require(v >= 0 && v < capacity && !seen[Int(v)], "the trainer's permutation is not a permutation of 0..<\(capacity)")
+                    seen[Int(v)] = true
+                }
+                for i in 0..<capacity { permutation[i] = Int(order[i]) }
+                drawn = 0
+            }),
+        ]
     }
 
     /// Undoes the last draw's effect on the permutation, as if it had never happened.

@@ -117,3 +117,18 @@ struct NoiseContrastiveEstimation: DataObjective {
         return ObjectiveSums(loss: loss, energy: dataEnergy, otherEnergy: noiseEnergy / Double(ratio))
     }
 }
+
+/// `nce`: the noise `N(noise_mean, noise_cov)` (`dim` and `dim × dim` values) and `noise_ratio`.
+enum NoiseContrastiveEstimationKind: ObjectiveKind {
+    static let kind = "nce"
+    static let samplesNegatives = false
+
+    static func make(_ record: inout SettingsRecord, kernel: (any SamplerKernel)?, model: any TrainableEnergy,
+                     seed: UInt64) throws -> any TrainingObjective {
+        let d = model.dimension
+        let mean = try record.array("noise_mean", count: d), covariance = try record.array("noise_cov", count: d * d)
+        let ratio = try record.integer("noise_ratio")
+        try record.finish()
+        return try NoiseContrastiveEstimation(mean: mean, covariance: covariance, ratio: ratio).step(on: model)
+    }
+}

@@ -88,3 +88,18 @@ struct SlicedScoreMatching: DataObjective {
         return ObjectiveSums(loss: loss, energy: energy)
     }
 }
+
+/// `ssm`: `n_projections` and `projection` (`rademacher`, or `gaussian` for SSM-VR).
+enum SlicedScoreMatchingKind: ObjectiveKind {
+    static let kind = "ssm"
+    static let samplesNegatives = false
+
+    static func make(_ record: inout SettingsRecord, kernel: (any SamplerKernel)?, model: any TrainableEnergy,
+                     seed: UInt64) throws -> any TrainingObjective {
+        let projections = try record.integer("n_projections"), projection = try record.text("projection")
+        try record.finish()
+        try require(projection == "rademacher" || projection == "gaussian",
+                    "projection must be 'rademacher' or 'gaussian', got '\(projection)'")
+        return try SlicedScoreMatching(projections: projections, gaussian: projection == "gaussian").step(on: model)
+    }
+}
