@@ -10,34 +10,29 @@ import numpy as np
 
 from . import _native
 from ._native import DivergenceError
-from ._progress import progress_bar
 from ._validation import (
     as_samples,
-    count_within_limit,
-    flag,
     interval,
     non_negative_float,
     optional_positive_float,
     positive_float,
     positive_int,
-    probability,
-    real_array,
     resolve_seed,
 )
 from .energies import TrainableEnergy
-from .persistence import from_nested_state, nested_state, persistent
+from .persistence import persistent
+from .training_state import HISTORY_KEYS, TrainerState
 from .samplers import REGISTRY as SAMPLERS, Sampler, from_name
 from .objectives import FLAT_DEFAULTS, NCE, Objective, fit_gaussian_noise
 from .objectives import REGISTRY as OBJECTIVE_RECORDS
 from .objectives import from_name as objective_from_name
-from .schedules import CosineLR, ExponentialLR, StepLR, from_config, to_config
+from .schedules import CosineLR, ExponentialLR, StepLR
 
 __all__ = ["Trainer", "TrainingDivergedError"]
 
 _OPTIMIZERS = ("sgd", "adam")
 #: Training objectives (the core's objective records' kinds).
 OBJECTIVES = tuple(OBJECTIVE_RECORDS)
-HISTORY_KEYS = ("loss", "e_data", "e_model", "grad_norm", "lr", "step_time")
 
 
 class TrainingDivergedError(DivergenceError):
@@ -78,7 +73,7 @@ def _unit_interval_open(value, name):
 
 
 @persistent("Trainer")
-class Trainer:
+class Trainer(TrainerState):
     """Train an energy with parameters (:class:`MLPEnergy`, :class:`NetworkEnergy`): by default by
     contrastive divergence with Langevin negatives, or by score matching (``objective``).
 
@@ -93,26 +88,10 @@ class Trainer:
     regulariser, ``∇w L = E_data[∇w E] − E_model[∇w E]``, which is exactly minus the seed's
     estimate of ``∇w ln p(x|w)``: descending ``L`` ascends the likelihood.
 
-    With ``objective="dsm"`` or ``"ssm"`` a step samples nothing: it descends a score-matching loss
-    of the batch alone (the sampler and buffer settings go unused), differentiating ``∇x E`` once
-    more in the native core (see :meth:`TrainableEnergy.grad_params_of_score`):
-
-    - ``"dsm"``, denoising score matching (Vincent 2011): ``x̃ = x + σ ε`` and
-      ``ℓ = ½ ‖ε − σ ∇x E(x̃)‖²`` (weight ``σ²``, Song & Ermon 2019); with several ``sigma`` the
-      rows of a batch take them in turn. The model learns the data smoothed by ``N(0, σ²I)``.
-    - ``"ssm"``, sliced score matching (Song et al. 2019):
-      ``ℓ = E_v[−vᵀ ∇x²E v + ½ ⟨∇x E, v⟩²]`` over ``n_projections`` random directions per row;
-      Gaussian directions use the variance-reduced form ``E_v[−vᵀ ∇x²E v] + ½ ‖∇x E‖²``.
-
-    With ``objective="jem"`` (a joint energy model, Grathwohl et al. 2020) the energy is a classifier
-    (``NetworkEnergy(..., n_classes=K)``, ``E(x) = −logsumexp f(x)``) and every batch comes with
-    labels: a step descends ``L`` above (the negatives sampled from ``p(x)``) plus
-    ``cross_entropy_weight`` × the cross-entropy of ``p(y|x) = softmax f(x)`` on the batch.
-
-    With ``objective="nce"`` (noise-contrastive estimation, Gutmann & Hyvärinen 2010) a step
-    classifies the batch against ``noise_ratio`` samples per row of a Gaussian ``noise`` by
-    logistic regression on ``G(x) = −E(x) − c − ln q(x) − ln ν``, learning the log-normaliser ``c``
-    (:attr:`log_normaliser`, an estimate of ``ln Z``) with the network.
+    Other objectives (``objective``, a name or a record of :mod:`ebm_swift.objectives`, each
+    documented there): ``"jem"`` (a joint energy model, :class:`~ebm_swift.objectives.JEM`),
+    ``"dsm"`` and ``"ssm"`` (denoising and sliced score matching, which sample nothing) and
+    ``"nce"`` (noise-contrastive estimation, which learns :attr:`log_normaliser`).
 
     Parameters
     ----------
@@ -133,8 +112,6 @@ class Trainer:
         Rescale the parameter gradient to at most this global norm.
     lr_schedule : StepLR, ExponentialLR or CosineLR, optional
         ``lr(step) = lr_schedule(step, lr)``.
-    n_steps : int, default 20
-        Sampler steps per training step.
     step_size : float, default 0.01
     noise_scale : float, optional
         Langevin noise; default ``sqrt(2·step_size)`` (see :func:`ebm_swift.langevin`).
@@ -153,40 +130,26 @@ class Trainer:
         tune it once with ``adapt_step_size`` on the untrained model, or watch the acceptance.
     n_leapfrog : int, default 10
         Leapfrog steps of an HMC step.
-    persistent : bool, default True
-        Persistent chains (replay buffer) or short-run chains from uniform noise every step.
-    buffer_size : int, default 10000
-        Number of persistent chains; at least the batch size.
-    reinit_prob : float, default 0.05
-    init_range : (float, float), default (-1.0, 1.0)
-        Box of the uniform noise that starts and restarts chains. Set it to cover the data.
     data_noise : float, default 0.0
         Standard deviation of Gaussian noise added to every data batch (smooths the data
         distribution; common on images).
-    alpha : float, default 0.0
-        Weight of the energy regulariser (``objective="ml"`` only).
-    objective : {"ml", "dsm", "ssm", "nce", "jem"}, default "ml"
-        What a step minimises (above).
-    cross_entropy_weight : float, default 1.0
-        ``"jem"``'s weight of the classification loss.
-    class_conditional : bool, default False
-        ``"jem"``'s class-conditional buffer: the persistent chains are split into ``n_classes``
-        partitions (slot ``s`` holds class ``s mod n_classes``), each data row's negative is drawn
-        from its class's partition (with replacement, as JEM does) and moves on
-        ``E(x, y) = −f(x)[y]``, so :attr:`buffer` holds samples of every class in turn.
+    objective : str or Objective, default "ml"
+        What a step minimises: a record of :mod:`ebm_swift.objectives`
+        (:class:`~ebm_swift.objectives.MaximumLikelihood`, :class:`~ebm_swift.objectives.JEM`,
+        :class:`~ebm_swift.objectives.DSM`, :class:`~ebm_swift.objectives.SSM`,
+        :class:`~ebm_swift.objectives.NCE`), or its name (``"ml"``, ``"jem"``, ``"dsm"``, ``"ssm"``,
+        ``"nce"``) configured by the flat arguments below, which mean what the record's fields of
+        the same names mean (:func:`ebm_swift.objectives.from_name` maps them):
+    n_steps, persistent, buffer_size, reinit_prob, init_range, alpha
+        The negatives of ``"ml"`` and ``"jem"``: defaults 20, True, 10000, 0.05, (-1.0, 1.0), 0.0.
+    cross_entropy_weight, class_conditional
+        ``"jem"``'s: defaults 1.0, False.
     sigma : float or sequence of float, optional
-        ``"dsm"``'s noise scale(s), default 0.1; a geometric list (largest first, e.g.
-        ``np.geomspace(1, 0.01, 10)``) for multi-scale training.
-    n_projections : int, default 1
-        ``"ssm"``'s directions per data row (each costs one second-order pass).
-    projection : {"rademacher", "gaussian"}, default "rademacher"
-        ``"ssm"``'s directions; ``"gaussian"`` selects the variance-reduced loss.
-    noise : (mean, cov), optional
-        ``"nce"``'s noise ``N(mean, cov)`` (shapes ``(dim,)``, ``(dim, dim)``); by default the
-        Gaussian fitted to the data of the first :meth:`fit` (or the first :meth:`step`'s batch) by
-        :func:`fit_gaussian_noise`.
-    noise_ratio : int, default 1
-        ``"nce"``'s noise samples per data row.
+        ``"dsm"``'s noise scale(s), default 0.1.
+    n_projections, projection
+        ``"ssm"``'s: defaults 1, "rademacher".
+    noise, noise_ratio
+        ``"nce"``'s: default the Gaussian fitted to the first data (:func:`fit_gaussian_noise`), 1.
     ema_decay : float, optional
         Keep an exponential moving average of the parameters, ``w̄ ← β w̄ + (1 − β) w`` after every
         update with ``β = ema_decay`` (e.g. 0.999; IGEBM practice): :meth:`averaged_energy` is the
@@ -390,37 +353,10 @@ class Trainer:
         dict of lists
             :attr:`history` (every step so far, this call's included).
         """
-        data = as_samples(X, self.energy.input_shape, "X")[0]
-        labels = self._labels(y, data.shape[0], "y")
-        epochs = positive_int(epochs, "epochs")
-        batch_size = positive_int(batch_size, "batch_size")
-        n = data.shape[0]
-        if batch_size > n:
-            raise ValueError(f"batch_size ({batch_size}) is larger than the data ({n} rows)")
-        if self._uses_buffer and batch_size > self.buffer_size:
-            raise ValueError(f"batch_size ({batch_size}) is larger than buffer_size ({self.buffer_size})")
-        if callback is not None and not callable(callback):
-            raise TypeError("callback must be callable")
-        self._native_trainer(data)
-        per_epoch = -(-n // batch_size)
-        shuffle = flag(shuffle, "shuffle")
-        bar = progress_bar(flag(progress, "progress"), "fit", total=epochs * per_epoch, steps=True)
-        try:
-            for _ in range(epochs):
-                order = (np.random.default_rng([self.seed, self.epochs_done]).permutation(n) if shuffle
-                         else np.arange(n))
-                for start in range(0, n, batch_size):
-                    rows = order[start : start + batch_size]
-                    record = self.step(data[rows], None if labels is None else labels[rows])
-                    if bar:
-                        bar.advance(record)
-                    if callback is not None and callback(self, record) is False:
-                        return self.history
-                self.epochs_done += 1
-        finally:
-            if bar:
-                bar.close()
-        return self.history
+        from .training_loop import fit
+
+        return fit(self, X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle, progress=progress,
+                   callback=callback)
 
     @property
     def _uses_buffer(self) -> bool:
@@ -480,102 +416,6 @@ class Trainer:
         if not isinstance(self.objective_record, NCE) or self._handle is None:
             return None
         return float(self._get("objective_state")[0])
-
-    # ---- saving ------------------------------------------------------------------------------
-
-    def _config(self):
-        return {
-            "lr": self.lr, "optimizer": self.optimizer, "betas": list(self.betas), "eps": self.eps,
-            "momentum": self.momentum, "weight_decay": self.weight_decay, "clip_grad_norm": self.clip_grad_norm,
-            "lr_schedule": to_config(self.lr_schedule), "n_steps": self.n_steps, "step_size": self.step_size,
-            "noise_scale": self.noise_scale, "grad_clip": self.grad_clip,
-            "clamp": list(self.clamp) if self.clamp is not None else None, "sampler": self.sampler,
-            "n_leapfrog": self.n_leapfrog,
-            "persistent": self.persistent, "buffer_size": self.buffer_size, "reinit_prob": self.reinit_prob,
-            "init_range": list(self.init_range), "data_noise": self.data_noise, "alpha": self.alpha,
-            "objective": self.objective, "sigma": None if self.sigma is None else list(self.sigma),
-            "n_projections": self.n_projections, "projection": self.projection, "noise_ratio": self.noise_ratio,
-            "ema_decay": self.ema_decay, "cross_entropy_weight": self.cross_entropy_weight,
-            "class_conditional": self.class_conditional, "seed": self.seed,
-        }
-
-    def _state(self):
-        arrays, model_meta = nested_state(self.energy, "model.")
-        t_arrays, t_meta = self._trainer_state()
-        arrays.update({f"trainer.{k}": v for k, v in t_arrays.items()})
-        return arrays, {"model": model_meta, "trainer": t_meta}
-
-    @classmethod
-    def _from_state(cls, arrays, meta):
-        energy = from_nested_state(arrays, meta["model"], "model.")
-        t_arrays = {k[len("trainer."):]: v for k, v in arrays.items() if k.startswith("trainer.")}
-        return cls._resume(energy, t_arrays, meta["trainer"])
-
-    def _trainer_state(self):
-        """The core's state entries by name: scalar counts (``step_count``, ``updates``) go in the
-        header, arrays in the archive."""
-        arrays, meta = {}, {"config": self._config(), "epochs_done": self.epochs_done}
-        for name, _, shape in _native.trainer_state(self._native_trainer()):
-            if shape == ():
-                meta[name] = int(self._get(name))
-            else:
-                arrays[name] = self._get(name)
-        if isinstance(self.objective_record, NCE):
-            arrays.update(noise_mean=self.noise[0], noise_cov=self.noise[1])
-        arrays.update({f"history.{k}": np.asarray(self.history[k], dtype=np.float64) for k in HISTORY_KEYS})
-        return arrays, meta
-
-    @classmethod
-    def _resume(cls, energy, arrays, meta):
-        config = dict(meta["config"])
-        config["lr_schedule"] = from_config(config["lr_schedule"])
-        if config.get("objective") == "nce":
-            if "noise_mean" not in arrays or "noise_cov" not in arrays:
-                raise ValueError("the file's NCE trainer lacks its noise (noise_mean, noise_cov)")
-            config["noise"] = (arrays["noise_mean"], arrays["noise_cov"])
-        trainer = cls(energy, **config)
-        trainer._restore(arrays, meta)
-        return trainer
-
-    def _restore(self, arrays, meta):
-        """Restores every state entry the core lists, by name: scalars from the header ``meta``,
-        arrays from ``arrays`` (a trainer without negatives ignores the unused buffer that files of
-        earlier versions held)."""
-        epochs = meta.get("epochs_done")
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"the file's epochs_done must be a non-negative integer; got {epochs!r}")
-        history = {}
-        for k in HISTORY_KEYS:
-            h = np.asarray(arrays[f"history.{k}"])
-            if h.ndim != 1 or not np.issubdtype(h.dtype, np.number):
-                raise ValueError(f"the file's history.{k} must be a 1-D numeric array; got shape {h.shape}, dtype {h.dtype}")
-            history[k] = h
-        if len({len(h) for h in history.values()}) != 1:
-            raise ValueError("the file's history lists must be 1-D and of equal length")
-        for name, dtype, shape in _native.trainer_state(self._native_trainer()):
-            if shape == ():
-                value = meta.get(name)
-                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**53:
-                    raise ValueError(f"the file's {name} must be a non-negative integer (at most 2^53); got {value!r}")
-            elif name in arrays:
-                value = np.asarray(arrays[name])
-                if value.shape != shape:
-                    raise ValueError(f"the file's {name} must have shape {shape}; got {value.shape}")
-                kind = np.integer if dtype == "int64" else np.floating
-                if not np.issubdtype(value.dtype, kind):
-                    raise ValueError(f"the file's {name} must hold {dtype} values; got {value.dtype}")
-            else:
-                raise ValueError(f"the file's trainer lacks its {name}")
-            _native.trainer_set_state(self._handle, name, value)
-        self.epochs_done = epochs
-        self.history = {k: [float(v) for v in h] for k, h in history.items()}
-
-    def save(self, path) -> None:
-        """Save the model, the optimiser state, the buffer and the history to ``path`` (``.npz``,
-        written atomically). :func:`ebm_swift.load` resumes it exactly."""
-        from .persistence import save
-
-        save(self, path)
 
     def __repr__(self) -> str:
         return f"Trainer({self.energy!r}, optimizer={self.optimizer!r}, lr={self.lr}, n_steps={self.n_steps})"
