@@ -7,6 +7,7 @@ On x86-64 the core is built once per instruction-set level — the x86-64 baseli
 CPU supports (`ebm_swift/_loading.py`); the shim links the baseline, so nothing depends on the
 machine that built the wheel. Matrix products come from the `scipy-openblas32` wheel."""
 
+import glob
 import os
 import platform
 import shutil
@@ -88,7 +89,7 @@ setup(
     ext_modules=[
         Extension(
             "ebm_swift._native",
-            sources=["python/ebm_swift/_native.c"],
+            sources=sorted(glob.glob("python/shim/*.c")),
             include_dirs=[numpy.get_include(), os.path.join("Sources", "CEBMSwift", "include")],
             libraries=["ebm_swift"],
             runtime_library_dirs=["$ORIGIN"],
