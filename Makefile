@@ -11,7 +11,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-installed
 
-.PHONY: demo test test-fast build swift-test pytest test-deps wheel bench bench-threads sanitize memcheck clean
+.PHONY: demo test test-fast build swift-test pytest test-deps wheel bench bench-threads sanitize memcheck clean docs
 
 # The OpenBLAS of the scipy-openblas32 wheel, for the Swift tests (setup.py asks the wheel itself).
 BLAS_DIRS = $(PY) -c "import scipy_openblas32 as s; print(s.get_include_dir(), s.get_lib_dir())"
@@ -30,6 +30,10 @@ swift-test: $(DEPS_STAMP)
 
 pytest: build test-deps
 	$(PY) -m pytest
+
+# The documentation site (Sphinx; any warning fails the build): docs/_build/html/index.html.
+docs: build test-deps
+	$(PY) -m sphinx -E -W --keep-going -b html docs docs/_build/html
 
 build: $(DEPS_STAMP)
 	$(PY) -m pip install --quiet --no-build-isolation .

@@ -28,14 +28,15 @@ class CallableEnergy(Energy):
         ``grad_fn(x) -> (n, dim)``, the gradient ``∇x E`` per row.
     dim : int
 
-    Raises (from :meth:`energy`, :meth:`grad_x` and the samplers)
-    ----------------------------------------------------------------
+    Raises
+    ------
     ValueError
         If a function returns the wrong shape or a NaN/Inf value.
     TypeError
         If a function returns something that is not a real array.
     Exception
-        Whatever ``energy_fn`` or ``grad_fn`` raises, unchanged.
+        Whatever ``energy_fn`` or ``grad_fn`` raises, unchanged (from :meth:`energy`,
+        :meth:`grad_x` and the samplers).
     """
 
     def __init__(self, energy_fn, grad_fn, dim):

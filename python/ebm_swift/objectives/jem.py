@@ -21,7 +21,7 @@ class JEM(ContrastiveObjective):
         The class-conditional buffer: the persistent chains are split into ``n_classes``
         partitions (slot ``s`` holds class ``s mod n_classes``), each data row's negative is drawn
         from its class's partition and moves on ``E(x, y) = −f(x)[y]``.
-    """ + ContrastiveObjective.__doc__.split("Parameters\n    ----------\n", 1)[1]
+""" + ContrastiveObjective.__doc__.split("Parameters\n    ----------\n", 1)[1]
 
     kind = "jem"
     takes_labels = True

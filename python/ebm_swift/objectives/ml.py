@@ -11,6 +11,7 @@ class MaximumLikelihood(ContrastiveObjective):
     ``L = mean E(x_data) − mean E(x_model) + alpha·(mean E(x_data)² + mean E(x_model)²)`` with the
     negatives ``x_model`` held constant; without the regulariser ``∇w L`` is minus the estimate of
     ``∇w ln p(x|w)``.
-    """ + ContrastiveObjective.__doc__.split("\n\n", 1)[1]
+
+""" + ContrastiveObjective.__doc__.split("\n\n", 1)[1]
 
     kind = "ml"

@@ -38,8 +38,7 @@ def sample(energy, x0, n_steps, sampler, *, seed=None, adapt_step_size=False, ad
         Steps, warm-up included.
     sampler : Sampler
         The kernel and its settings, e.g. ``HMC(step_size=0.1, n_leapfrog=20)``.
-    seed, adapt_step_size, adapt_mass, n_warmup, target_accept, chain_offset, thin, return_trajectory,
-    diagnostics, progress
+    seed, adapt_step_size, adapt_mass, n_warmup, target_accept, chain_offset, thin, return_trajectory, diagnostics, progress
         As in :func:`ebm_swift.hmc` (adaptation where the kernel allows it).
 
     Returns
