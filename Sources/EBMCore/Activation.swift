@@ -22,6 +22,19 @@ public enum Activation: CaseIterable, Sendable {
     /// `z Φ(z)`, the exact GELU (`Φ` the standard normal distribution function).
     case geluErf
 
+    /// The activation's name in layer records (`activation` layers).
+    public var name: String {
+        switch self {
+        case .swish: "swish"
+        case .tanh: "tanh"
+        case .softplus: "softplus"
+        case .elu: "elu"
+        case .leakyReLU: "leaky_relu"
+        case .gelu: "gelu"
+        case .geluErf: "gelu_erf"
+        }
+    }
+
     /// The activation's value at `z`.
     @inlinable
     public func value(_ z: Float) -> Float { valueAndDerivative(z).0 }

@@ -1,72 +1,12 @@
 import CEBMSwift
 import EBMCore
 
-// The C export that builds a network energy from an array of layer descriptors (ebm_swift.h).
-// The one place a descriptor becomes a layer: a new layer kind is one case here.
-
-/// Builds the layers of `descriptors` (pre-order), threading the sample shape through them.
-private func layers(_ descriptors: UnsafeBufferPointer<ebm_layer>, inputShape: [Int], path: String) throws
-    -> (layers: [NetworkLayer], outputShape: [Int])
-{
-    var out: [NetworkLayer] = []
-    var shape = inputShape
-    var i = 0
-    while i < descriptors.count {
-        let d = descriptors[i], name = "\(path)\(out.count)"
-        let layer: NetworkLayer
-        switch d.kind {
-        case EBM_LAYER_LINEAR:
-            try require(shape == [Int(d.in_features)],
-                        "layer \(name) (Linear) expects input of shape [\(d.in_features)] but receives \(shape)")
-            layer = try Linear(inFeatures: Int(d.in_features), outFeatures: Int(d.out_features))
-        case EBM_LAYER_CONV2D:
-            try require(shape.count == 3 && shape[0] == Int(d.in_features),
-                        "layer \(name) (Conv2d) expects input of shape [\(d.in_features), height, width] but receives \(shape)")
-            layer = try Conv2d(inChannels: shape[0], outChannels: Int(d.out_features),
-                               kernel: (Int(d.kernel.0), Int(d.kernel.1)), stride: (Int(d.stride.0), Int(d.stride.1)),
-                               padding: (Int(d.padding.0), Int(d.padding.1)), inputHeight: shape[1], inputWidth: shape[2])
-        case EBM_LAYER_AVGPOOL2D:
-            try require(shape.count == 3, "layer \(name) (AvgPool2d) expects input of shape [channels, height, width] but receives \(shape)")
-            layer = try AvgPool2d(channels: shape[0], inputHeight: shape[1], inputWidth: shape[2],
-                                  kernel: (Int(d.kernel.0), Int(d.kernel.1)), stride: (Int(d.stride.0), Int(d.stride.1)))
-        case EBM_LAYER_ACTIVATION:
-            let activation = try Activation(abiCode: d.activation, "layer \(name): activation")
-            layer = ActivationLayer(activation, shape: shape)
-        case EBM_LAYER_LEAKY_RELU:
-            layer = try LeakyReLU(slope: Float(d.negative_slope), shape: shape)
-        case EBM_LAYER_FLATTEN:
-            layer = Flatten(shape: shape)
-        case EBM_LAYER_RESIDUAL:
-            let n = Int(d.children)
-            try require(n > 0 && i + n < descriptors.count, "layer \(name) (Residual) claims \(d.children) inner layers")
-            let inner = try layers(UnsafeBufferPointer(rebasing: descriptors[(i + 1)...(i + n)]), inputShape: shape,
-                                   path: "\(name).block.")
-            try require(inner.outputShape == shape,
-                        "layer \(name) (Residual) needs a block that keeps the shape \(shape), but it produces \(inner.outputShape)")
-            layer = try Residual(try Sequential(inner.layers))
-            i += n
-        case EBM_LAYER_SPECTRAL_NORM:
-            try require(i + 1 < descriptors.count, "layer \(name) (SpectralNorm) has no layer to wrap")
-            let wrapped = try layers(UnsafeBufferPointer(rebasing: descriptors[(i + 1)...(i + 1)]), inputShape: shape,
-                                     path: "\(name).")
-            try require(Int(d.n_power_iterations) >= 1 && d.eps > 0 && d.eps.isFinite,
-                        "layer \(name) (SpectralNorm) needs n_power_iterations >= 1 and eps > 0, got \(d.n_power_iterations), \(d.eps)")
-            layer = try SpectralNorm(wrapped.layers[0], powerIterations: Int(d.n_power_iterations), epsilon: Float(d.eps))
-            i += 1
-        default:
-            throw EBMError.invalidArgument("layer \(name): unknown layer kind \(d.kind)")
-        }
-        out.append(layer)
-        shape = layer.outputShape
-        i += 1
-    }
-    try require(!out.isEmpty, "a network needs at least one layer")
-    return (out, shape)
-}
+// The C exports of network energies: building one from its layer records (each read by its kind
+// in `LayerRegistry`), its classes and logits, and the names and shapes of its tensors.
 
 @_cdecl("ebm_network_create")
 public func ebmNetworkCreate(
-    _ inputShape: UnsafePointer<Int64>?, _ rank: Int64, _ descriptors: UnsafePointer<ebm_layer>?,
+    _ inputShape: UnsafePointer<Int64>?, _ rank: Int64, _ descriptors: UnsafePointer<ebm_record>?,
     _ count: Int64, _ nClasses: Int64, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> ebm_status {
     withStatus {
@@ -75,8 +15,10 @@ public func ebmNetworkCreate(
             .map { Int($0) }
         try require(shape.allSatisfy { $0 > 0 }, "input_shape must hold positive sizes, got \(shape)")
         try requireCount(shape, "input_shape \(shape)")
-        let built = try layers(UnsafeBufferPointer(start: try nonNull(descriptors, "layers"), count: try checkedCount(count, "n_layers")),
-                               inputShape: shape, path: "")
+        let n = try checkedCount(count, "n_layers")
+        try require(n <= 100_000, "n_layers must be at most 100000, got \(n)")
+        let records = try (0..<n).map { try SettingsRecord(try nonNull(descriptors, "layers") + $0, role: "layer") }
+        let built = try LayerRegistry.network(records, inputShape: shape)
         try require(nClasses == 0 || (nClasses >= 2 && nClasses <= Int64(maximumCount)),
                     "n_classes must be 0 or at least 2, got \(nClasses)")
         let energy = try NetworkEnergy(network: try Sequential(built.layers), seed: seed,
@@ -130,5 +72,26 @@ public func ebmEnergyClassCreate(
     withStatus {
         let view = try ClassEnergy(try classifierEnergy(energy), label: Int(clamping: label))
         try nonNull(out, "out").pointee = retainedHandle(EnergyHandle(view))
+    }
+}
+
+@_cdecl("ebm_energy_tensors")
+public func ebmEnergyTensors(
+    _ energy: OpaquePointer?, _ which: Int32, _ entries: UnsafeMutablePointer<ebm_tensor_entry>?, _ capacity: Int64,
+    _ count: UnsafeMutablePointer<Int64>?
+) -> ebm_status {
+    withStatus {
+        let h = try object(energy, as: EnergyHandle.self)
+        let out = try nonNull(count, "count")
+        try require(which == 0 || which == 1, "which must be 0 (parameters) or 1 (buffers), got \(which)")
+        try require(capacity >= 0 && (capacity == 0 || entries != nil),
+                    "capacity must be non-negative and entries not NULL when it is positive, got \(capacity)")
+        let tensors = which == 0 ? h.parameterTensors : h.bufferTensors
+        for (i, t) in tensors.prefix(Int(capacity)).enumerated() {
+            let s = t.shape.map(Int64.init) + [0, 0, 0, 0]
+            entries![i] = ebm_tensor_entry(name: UnsafePointer(t.name), ndim: Int32(t.shape.count),
+                                           shape: (s[0], s[1], s[2], s[3]))
+        }
+        out.pointee = Int64(tensors.count)
     }
 }

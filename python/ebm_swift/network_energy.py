@@ -69,20 +69,22 @@ class NetworkEnergy(TrainableEnergy):
             raise ValueError(f"the network must end in {what} per sample; layer {len(net) - 1} produces "
                              f"shape {self._layer_shapes[-1]}")
         self._class_energies = {}
-        self._shapes = OrderedDict(net._parameter_shapes(self._input_shape))
-        self._buffer_shapes = OrderedDict(net._buffer_shapes(self._input_shape))
-        # Sizes in Python integers, before anything native is built (the core's limit is 2**31 - 1).
+        # Sizes in Python integers, before anything native is built (the core's limit is 2**31 - 1);
+        # the names and shapes the energy uses are the core's, read once it is built.
+        implied = {"parameters": net._parameter_shapes(self._input_shape), "buffers": net._buffer_shapes(self._input_shape)}
         for i, shape in [("input", self._input_shape), *enumerate(self._layer_shapes)]:
             if math.prod(shape) > _MAX_COUNT:
                 where = "input_shape" if i == "input" else f"layer {i}'s output"
                 raise ValueError(f"{where} {tuple(shape)} has {math.prod(shape)} elements per sample; at most 2**31 - 1")
-        for what, shapes in (("parameters", self._shapes), ("buffers", self._buffer_shapes)):
-            count = sum(math.prod(s) for s in shapes.values())
+        for what, shapes in implied.items():
+            count = sum(math.prod(s) for _, s in shapes)
             if count > _MAX_COUNT:
                 raise ValueError(f"the network has {count} {what}; at most 2**31 - 1 are supported")
         self.dim = math.prod(self._input_shape)
         self._handle = _native.network_create(np.asarray(self._input_shape, dtype=np.int64),
                                               net._records(self._input_shape), self.n_classes or 0, resolve_seed(seed))
+        self._shapes = OrderedDict(_native.energy_tensors(self._handle, 0))
+        self._buffer_shapes = OrderedDict(_native.energy_tensors(self._handle, 1))
 
     # ---- joint energy models ---------------------------------------------------------------------
 

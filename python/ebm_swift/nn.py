@@ -33,16 +33,6 @@ __all__ = [
     "SpectralNorm", "spectral_norm", "SiLU", "Swish", "Tanh", "Softplus", "ELU", "GELU", "ReLU", "LeakyReLU",
 ]
 
-# Layer kinds of the C ABI (ebm_swift.h, EBM_LAYER_*), and the activation codes (EBM_ACT_*).
-_LINEAR, _CONV2D, _AVGPOOL2D, _ACTIVATION = (_native.EBM_LAYER_LINEAR, _native.EBM_LAYER_CONV2D,
-                                            _native.EBM_LAYER_AVGPOOL2D, _native.EBM_LAYER_ACTIVATION)
-_LEAKY_RELU, _FLATTEN, _RESIDUAL, _SPECTRAL_NORM = (_native.EBM_LAYER_LEAKY_RELU, _native.EBM_LAYER_FLATTEN,
-                                                    _native.EBM_LAYER_RESIDUAL, _native.EBM_LAYER_SPECTRAL_NORM)
-_ACT_SWISH, _ACT_TANH, _ACT_SOFTPLUS, _ACT_ELU, _ACT_GELU, _ACT_GELU_ERF = (
-    _native.EBM_ACT_SWISH, _native.EBM_ACT_TANH, _native.EBM_ACT_SOFTPLUS, _native.EBM_ACT_ELU,
-    _native.EBM_ACT_GELU, _native.EBM_ACT_GELU_ERF)
-
-
 def _pair(value, name):
     """An int or a pair of ints as ``(h, w)``."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -66,8 +56,8 @@ def _positive(value, name):
 class Module:
     """Base of the layers. A module maps one sample shape to another.
 
-    Subclasses define :meth:`output_shape`, :meth:`_records` (the layer descriptors of the C ABI,
-    in pre-order) and :meth:`_parameter_shapes`.
+    Subclasses define :meth:`output_shape`, :meth:`_records` (the layer records of the C ABI,
+    ``(kind, {field: value})`` in pre-order, read by the core's layer of the same kind) and :meth:`_parameter_shapes`.
     """
 
     def output_shape(self, input_shape: tuple) -> tuple:
@@ -147,7 +137,7 @@ class Linear(Module):
         return (self.out_features,)
 
     def _records(self, input_shape):
-        return [{"kind": _LINEAR, "in_features": self.in_features, "out_features": self.out_features}]
+        return [("linear", {"in_features": self.in_features, "out_features": self.out_features})]
 
     def _arguments(self):
         return {"in_features": self.in_features, "out_features": self.out_features}
@@ -190,8 +180,8 @@ class Conv2d(Module):
         return (self.out_channels, *size)
 
     def _records(self, input_shape):
-        return [{"kind": _CONV2D, "in_features": self.in_channels, "out_features": self.out_channels,
-                 "kernel": self.kernel_size, "stride": self.stride, "padding": self.padding}]
+        return [("conv2d", {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                            "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding})]
 
     def _parameter_shapes(self, input_shape):
         return [("weight", (self.out_channels, self.in_channels, *self.kernel_size)), ("bias", (self.out_channels,))]
@@ -231,7 +221,7 @@ class AvgPool2d(Module):
         return (input_shape[0], *[(n - k) // s + 1 for n, k, s in zip(input_shape[1:], self.kernel_size, self.stride)])
 
     def _records(self, input_shape):
-        return [{"kind": _AVGPOOL2D, "kernel": self.kernel_size, "stride": self.stride}]
+        return [("avgpool2d", {"kernel_size": self.kernel_size, "stride": self.stride})]
 
     def _arguments(self):
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride)}
@@ -250,23 +240,23 @@ class Flatten(Module):
         return (size,)
 
     def _records(self, input_shape):
-        return [{"kind": _FLATTEN}]
+        return [("flatten", {})]
 
 
 class _Activation(Module):
-    _code = None
+    _function = None
 
     def output_shape(self, input_shape):
         return tuple(input_shape)
 
     def _records(self, input_shape):
-        return [{"kind": _ACTIVATION, "activation": self._code}]
+        return [("activation", {"function": self._function})]
 
 
 class SiLU(_Activation):
     """``x·σ(x)`` (``torch.nn.SiLU``)."""
 
-    _code = _ACT_SWISH
+    _function = "swish"
 
 
 #: Alias of :class:`SiLU`.
@@ -276,19 +266,19 @@ Swish = SiLU
 class Tanh(_Activation):
     """``tanh x``."""
 
-    _code = _ACT_TANH
+    _function = "tanh"
 
 
 class Softplus(_Activation):
     """``ln(1 + eˣ)`` (``beta=1``)."""
 
-    _code = _ACT_SOFTPLUS
+    _function = "softplus"
 
 
 class ELU(_Activation):
     """``x`` for ``x > 0``, else ``eˣ − 1`` (``alpha=1``)."""
 
-    _code = _ACT_ELU
+    _function = "elu"
 
 
 class GELU(_Activation):
@@ -306,7 +296,7 @@ class GELU(_Activation):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"GELU approximate must be 'none' or 'tanh'; got {approximate!r}")
         self.approximate = approximate
-        self._code = _ACT_GELU if approximate == "tanh" else _ACT_GELU_ERF
+        self._function = "gelu" if approximate == "tanh" else "gelu_erf"
 
     def _arguments(self):
         return {"approximate": self.approximate}
@@ -333,7 +323,7 @@ class LeakyReLU(Module):
         return tuple(input_shape)
 
     def _records(self, input_shape):
-        return [{"kind": _LEAKY_RELU, "negative_slope": self.negative_slope}]
+        return [("leaky_relu", {"negative_slope": self.negative_slope})]
 
     def _arguments(self):
         return {"negative_slope": self.negative_slope}
@@ -451,7 +441,7 @@ class Residual(Module):
 
     def _records(self, input_shape):
         inner = self.block._records(input_shape)
-        return [{"kind": _RESIDUAL, "children": len(inner)}] + inner
+        return [("residual", {"layers": len(inner)})] + inner
 
     def _parameter_shapes(self, input_shape):
         return [(f"block.{name}", s) for name, s in self.block._parameter_shapes(input_shape)]
@@ -505,7 +495,7 @@ class SpectralNorm(Module):
         return self.module.output_shape(input_shape)
 
     def _records(self, input_shape):
-        return [{"kind": _SPECTRAL_NORM, "n_power_iterations": self.n_power_iterations, "eps": self.eps}] + \
+        return [("spectral_norm", {"n_power_iterations": self.n_power_iterations, "eps": self.eps})] + \
             self.module._records(input_shape)
 
     def _parameter_shapes(self, input_shape):

@@ -26,86 +26,80 @@ fail:
     return capsule;
 }
 
-/* Reads the integer field `name` of a layer record (a dict; absent means 0). */
-static int layer_int(PyObject *record, const char *name, int64_t *out) {
-    PyObject *value = PyDict_GetItemString(record, name); /* borrowed */
-    *out = 0;
-    if (value == NULL) return 0;
-    *out = (int64_t)PyLong_AsLongLong(value);
-    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
-}
-
-/* Reads the float field `name` of a layer record (absent means 0). */
-static int layer_double(PyObject *record, const char *name, double *out) {
-    PyObject *value = PyDict_GetItemString(record, name); /* borrowed */
-    *out = 0;
-    if (value == NULL) return 0;
-    *out = PyFloat_AsDouble(value);
-    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
-}
-
-/* Fills an ebm_layer from a record {"kind": …, "activation": …, "in_features": …,
-   "out_features": …, "kernel": (h, w), "stride": (h, w), "padding": (h, w), "negative_slope": …,
-   "children": …, "n_power_iterations": …, "eps": …} built by ebm_swift.nn (the field names are the struct's). */
-static int layer_from_record(PyObject *record, ebm_layer *layer) {
-    static const char *pairs[3] = {"kernel", "stride", "padding"};
-    int64_t value;
-    memset(layer, 0, sizeof *layer);
-    if (!PyDict_Check(record)) {
-        PyErr_SetString(PyExc_TypeError, "layers: expected a list of dicts");
-        return -1;
-    }
-    if (layer_int(record, "kind", &value) < 0) return -1;
-    layer->kind = (int32_t)value;
-    if (layer_int(record, "activation", &value) < 0) return -1;
-    layer->activation = (int32_t)value;
-    if (layer_int(record, "in_features", &layer->in_features) < 0 ||
-        layer_int(record, "out_features", &layer->out_features) < 0 ||
-        layer_int(record, "children", &layer->children) < 0 ||
-        layer_int(record, "n_power_iterations", &layer->n_power_iterations) < 0)
-        return -1;
-    for (int p = 0; p < 3; p++) {
-        int64_t *target = p == 0 ? layer->kernel : p == 1 ? layer->stride : layer->padding;
-        PyObject *pair = PyDict_GetItemString(record, pairs[p]); /* borrowed */
-        if (pair == NULL) continue;
-        if (!PyArg_ParseTuple(pair, "LL", (long long *)&target[0], (long long *)&target[1])) return -1;
-    }
-    if (layer_double(record, "negative_slope", &layer->negative_slope) < 0 ||
-        layer_double(record, "eps", &layer->eps) < 0)
-        return -1;
-    return 0;
-}
-
+/* network_create(input_shape, [(kind, {field: value}) per layer, pre-order], n_classes, seed) */
 PyObject *py_network_create(PyObject *self, PyObject *args) {
     unsigned long long seed;
-    PyObject *shape_obj, *records, *capsule = NULL;
+    PyObject *shape_obj, *layers_obj, *capsule = NULL;
     PyArrayObject *shape = NULL;
-    ebm_layer *layers = NULL;
+    record_storage *storage = NULL;
+    ebm_record *records = NULL;
     ebm_energy *out = NULL;
     ebm_status status;
-    Py_ssize_t n;
+    Py_ssize_t n, built = 0;
     long long n_classes;
-    if (!PyArg_ParseTuple(args, "OO!LK", &shape_obj, &PyList_Type, &records, &n_classes, &seed)) return NULL;
+    if (!PyArg_ParseTuple(args, "OO!LK", &shape_obj, &PyList_Type, &layers_obj, &n_classes, &seed)) return NULL;
+    n = PyList_GET_SIZE(layers_obj);
+    if (n > 100000) {
+        PyErr_Format(PyExc_ValueError, "layers: at most 100000 layers, got %zd", n);
+        return NULL;
+    }
     if ((shape = (PyArrayObject *)PyArray_FROM_OTF(shape_obj, NPY_INT64, NPY_ARRAY_IN_ARRAY)) == NULL) goto fail;
-    n = PyList_GET_SIZE(records);
-    if ((layers = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof *layers)) == NULL) {
+    storage = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof *storage);
+    records = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof *records);
+    if (storage == NULL || records == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (layer_from_record(PyList_GET_ITEM(records, i), &layers[i]) < 0) goto fail;
+    for (; built < n; built++) {
+        if (record_from(PyList_GET_ITEM(layers_obj, built), "layer", &storage[built]) < 0) {
+            built++; /* record_from leaves what it took in storage: cleared below */
+            goto fail;
+        }
+        records[built] = storage[built].record;
+    }
     Py_BEGIN_ALLOW_THREADS
-    status = ebm_network_create((const int64_t *)PyArray_DATA(shape), PyArray_SIZE(shape), layers, n, n_classes, seed,
+    status = ebm_network_create((const int64_t *)PyArray_DATA(shape), PyArray_SIZE(shape), records, n, n_classes, seed,
                                 &out);
     Py_END_ALLOW_THREADS
     capsule = wrap_energy(status, out);
 fail:
+    for (Py_ssize_t i = 0; i < built; i++) record_clear(&storage[i]);
     Py_XDECREF(shape);
-    PyMem_Free(layers);
+    PyMem_Free(storage);
+    PyMem_Free(records);
     return capsule;
 }
 
-/* energy_num_classes(energy) -> int (0: not a classifier) */
+/* energy_tensors(handle, which) -> [(name, shape)]: which 0 the parameters, 1 the buffers */
+PyObject *py_energy_tensors(PyObject *self, PyObject *args) {
+    PyObject *capsule, *list;
+    ebm_energy *e;
+    ebm_tensor_entry *entries;
+    int which;
+    int64_t count = 0;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "Oi", &capsule, &which) || (e = energy_from(capsule)) == NULL) return NULL;
+    if ((status = ebm_energy_tensors(e, which, NULL, 0, &count)) != EBM_OK) return raise_status(status);
+    if ((entries = PyMem_Calloc(count > 0 ? (size_t)count : 1, sizeof *entries)) == NULL) return PyErr_NoMemory();
+    if ((status = ebm_energy_tensors(e, which, entries, count, &count)) != EBM_OK) {
+        PyMem_Free(entries);
+        return raise_status(status);
+    }
+    if ((list = PyList_New(count)) != NULL)
+        for (int64_t k = 0; k < count; k++) {
+            PyObject *shape = PyTuple_New(entries[k].ndim), *item;
+            for (int32_t j = 0; shape != NULL && j < entries[k].ndim; j++)
+                PyTuple_SET_ITEM(shape, j, PyLong_FromLongLong((long long)entries[k].shape[j]));
+            if (shape == NULL || (item = Py_BuildValue("(sN)", entries[k].name, shape)) == NULL) {
+                Py_CLEAR(list);
+                break;
+            }
+            PyList_SET_ITEM(list, k, item);
+        }
+    PyMem_Free(entries);
+    return list;
+}
+
 PyObject *py_energy_num_classes(PyObject *self, PyObject *args) {
     PyObject *capsule;
     ebm_energy *e;

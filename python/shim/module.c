@@ -17,6 +17,7 @@ static PyMethodDef methods[] = {
     {"mlp_create", py_mlp_create, METH_VARARGS, NULL},
     {"gaussian_create", py_gaussian_create, METH_VARARGS, NULL},
     {"network_create", py_network_create, METH_VARARGS, NULL},
+    {"energy_tensors", py_energy_tensors, METH_VARARGS, NULL},
     {"energy_dim", py_energy_dim, METH_VARARGS, NULL},
     {"energy_eval", py_energy_eval, METH_VARARGS, NULL},
     {"energy_grad_x", py_energy_grad_x, METH_VARARGS, NULL},
@@ -61,8 +62,6 @@ static int add_codes(PyObject *m) {
     if (PyModule_AddIntConstant(m, #name, name) < 0) return -1;
     CODE(EBM_ACT_SWISH) CODE(EBM_ACT_TANH) CODE(EBM_ACT_SOFTPLUS) CODE(EBM_ACT_ELU) CODE(EBM_ACT_LEAKY_RELU)
     CODE(EBM_ACT_GELU) CODE(EBM_ACT_GELU_ERF)
-    CODE(EBM_LAYER_LINEAR) CODE(EBM_LAYER_CONV2D) CODE(EBM_LAYER_AVGPOOL2D) CODE(EBM_LAYER_ACTIVATION)
-    CODE(EBM_LAYER_LEAKY_RELU) CODE(EBM_LAYER_FLATTEN) CODE(EBM_LAYER_RESIDUAL) CODE(EBM_LAYER_SPECTRAL_NORM)
 #undef CODE
     return 0;
 }

@@ -78,6 +78,7 @@ int check_state(PyArrayObject *x, npy_intp dim);
 
 PyObject *py_mlp_create(PyObject *self, PyObject *args);
 PyObject *py_network_create(PyObject *self, PyObject *args);
+PyObject *py_energy_tensors(PyObject *self, PyObject *args);
 PyObject *py_energy_num_classes(PyObject *self, PyObject *args);
 PyObject *py_energy_logits(PyObject *self, PyObject *args);
 PyObject *py_energy_class_create(PyObject *self, PyObject *args);

@@ -221,41 +221,36 @@ ebm_status ebm_energy_grad_x(const ebm_energy *energy, const float *x, int64_t n
 
 /* ---- networks ------------------------------------------------------------------------------------ */
 
-/* Layer kinds of an ebm_layer descriptor. */
-#define EBM_LAYER_LINEAR 0     /* in_features, out_features */
-#define EBM_LAYER_CONV2D 1     /* in_features = in_channels, out_features = out_channels, kernel, stride, padding */
-#define EBM_LAYER_AVGPOOL2D 2  /* kernel, stride */
-#define EBM_LAYER_ACTIVATION 3 /* activation (EBM_ACT_*) */
-#define EBM_LAYER_LEAKY_RELU 4 /* negative_slope (0: ReLU) */
-#define EBM_LAYER_FLATTEN 5
-#define EBM_LAYER_RESIDUAL 6   /* x + block(x): the next `children` descriptors (in pre-order) form the block */
-#define EBM_LAYER_SPECTRAL_NORM 7 /* the next descriptor (a Linear or Conv2d) with W / sigma(W): n_power_iterations, eps */
-
-/* One layer of a network. A network is an array of these in pre-order; each layer's input shape
- * is the previous layer's output shape (the first's is the network's input shape). Fields a kind
- * does not use are ignored. */
-typedef struct ebm_layer {
-    int32_t kind;
-    int32_t activation;
-    int64_t in_features;
-    int64_t out_features;
-    int64_t kernel[2];  /* (height, width) */
-    int64_t stride[2];
-    int64_t padding[2];
-    double negative_slope;
-    int64_t children;
-    int64_t n_power_iterations;
-    double eps;
-} ebm_layer;
-
 /* An energy computed by a network of n_layers layers (which must end in one output per sample)
  * on inputs of shape input_shape[0..rank-1] (e.g. channels, height, width), initialised like
  * PyTorch's defaults from seed. Its parameters follow PyTorch's state_dict order. On success
  * *out owns a new handle; inconsistent shapes give EBM_ERR_INVALID_ARGUMENT naming the layer.
  * With n_classes >= 2 the network is a classifier ending in n_classes logits f(x), and the energy
- * is E(x) = -logsumexp f(x) (a joint energy model; see ebm_energy_logits, ebm_energy_class_create). */
-ebm_status ebm_network_create(const int64_t *input_shape, int64_t rank, const ebm_layer *layers,
+ * is E(x) = -logsumexp f(x) (a joint energy model; see ebm_energy_logits, ebm_energy_class_create).
+ *
+ * layers holds one record per layer in pre-order, each read strictly by its kind:
+ *   linear         in_features, out_features
+ *   conv2d         in_channels, out_channels, kernel_size, stride, padding (arrays of two integers)
+ *   avgpool2d      kernel_size, stride
+ *   activation     function ("swish", "tanh", "softplus", "elu", "gelu", "gelu_erf")
+ *   leaky_relu     negative_slope (0: ReLU)
+ *   flatten        (no fields)
+ *   residual       layers: x + block(x), the block being the next `layers` layers (their records follow)
+ *   spectral_norm  n_power_iterations, eps: W / sigma(W) of the next layer (a linear or conv2d) */
+ebm_status ebm_network_create(const int64_t *input_shape, int64_t rank, const ebm_record *layers,
                               int64_t n_layers, int64_t n_classes, uint64_t seed, ebm_energy **out);
+
+/* A network energy's tensors, which = 0 its parameters or 1 its buffers, in the order of the flat
+ * vectors (ebm_energy_get_parameters): names as PyTorch's state_dict ("0.weight",
+ * "2.block.0.bias", "1.weight_u"), shapes. *count is their number; the first min(count, capacity)
+ * are written to entries, whose names stay valid while the energy lives. Other energies have none. */
+typedef struct ebm_tensor_entry {
+    const char *name;
+    int32_t ndim;
+    int64_t shape[4];
+} ebm_tensor_entry;
+ebm_status ebm_energy_tensors(const ebm_energy *energy, int32_t which, ebm_tensor_entry *entries, int64_t capacity,
+                              int64_t *count);
 
 /* A classifier energy's number of classes (0 for other energies), and its logits: count = n * classes
  * floats, row-major. */

@@ -44,3 +44,17 @@ public final class ActivationLayer: NetworkLayer {
                                activation.derivatives)
     }
 }
+
+extension ActivationLayer: LayerKind {
+    /// `activation`: `function` (`swish`, `tanh`, `softplus`, `elu`, `gelu`, `gelu_erf`).
+    public static let kind = "activation"
+    public static func make(_ r: inout SettingsRecord, input: [Int], reader: inout LayerReader, name: String) throws
+        -> NetworkLayer {
+        let function = try r.text("function")
+        guard let activation = Activation.allCases.first(where: { $0.name == function }) else {
+            throw EBMError.invalidArgument("layer \(name): unknown activation '\(function)'; the activations are "
+                                           + Activation.allCases.map(\.name).joined(separator: ", "))
+        }
+        return ActivationLayer(activation, shape: input)
+    }
+}

@@ -63,3 +63,14 @@ public final class AvgPool2d: LinearMapLayer {
         }
     }
 }
+
+extension AvgPool2d: LayerKind {
+    /// `avgpool2d`: `kernel_size`, `stride` (pairs).
+    public static let kind = "avgpool2d"
+    public static func make(_ r: inout SettingsRecord, input: [Int], reader: inout LayerReader, name: String) throws
+        -> NetworkLayer {
+        let kernel = try r.pair("kernel_size"), stride = try r.pair("stride")
+        try require(input.count == 3, "layer \(name) (AvgPool2d) expects input of shape [channels, height, width] but receives \(input)")
+        return try AvgPool2d(channels: input[0], inputHeight: input[1], inputWidth: input[2], kernel: kernel, stride: stride)
+    }
+}

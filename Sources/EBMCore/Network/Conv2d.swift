@@ -221,3 +221,17 @@ public final class Conv2d: NetworkLayer {
         }
     }
 }
+
+extension Conv2d: LayerKind {
+    /// `conv2d`: `in_channels`, `out_channels`, `kernel_size`, `stride`, `padding` (pairs).
+    public static let kind = "conv2d"
+    public static func make(_ r: inout SettingsRecord, input: [Int], reader: inout LayerReader, name: String) throws
+        -> NetworkLayer {
+        let inChannels = try r.integer("in_channels"), outChannels = try r.integer("out_channels")
+        let kernel = try r.pair("kernel_size"), stride = try r.pair("stride"), padding = try r.pair("padding")
+        try require(input.count == 3 && input[0] == inChannels,
+                    "layer \(name) (Conv2d) expects input of shape [\(inChannels), height, width] but receives \(input)")
+        return try Conv2d(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
+                          padding: padding, inputHeight: input[1], inputWidth: input[2])
+    }
+}

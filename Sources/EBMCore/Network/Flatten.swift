@@ -19,3 +19,12 @@ public final class Flatten: LinearMapLayer {
         inputCotangent?.update(from: dy, count: b.rows * inputCount)
     }
 }
+
+extension Flatten: LayerKind {
+    /// `flatten`: no fields.
+    public static let kind = "flatten"
+    public static func make(_ r: inout SettingsRecord, input: [Int], reader: inout LayerReader, name: String) throws
+        -> NetworkLayer {
+        Flatten(shape: input)
+    }
+}

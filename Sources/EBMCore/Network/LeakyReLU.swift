@@ -45,3 +45,12 @@ public final class LeakyReLU: NetworkLayer {
                                derivatives)
     }
 }
+
+extension LeakyReLU: LayerKind {
+    /// `leaky_relu`: `negative_slope` (0: ReLU).
+    public static let kind = "leaky_relu"
+    public static func make(_ r: inout SettingsRecord, input: [Int], reader: inout LayerReader, name: String) throws
+        -> NetworkLayer {
+        try LeakyReLU(slope: Float(try r.number("negative_slope")), shape: input)
+    }
+}

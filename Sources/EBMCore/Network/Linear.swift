@@ -164,3 +164,14 @@ public final class Linear: NetworkLayer {
         }
     }
 }
+
+extension Linear: LayerKind {
+    /// `linear`: `in_features`, `out_features`.
+    public static let kind = "linear"
+    public static func make(_ r: inout SettingsRecord, input: [Int], reader: inout LayerReader, name: String) throws
+        -> NetworkLayer {
+        let inFeatures = try r.integer("in_features"), outFeatures = try r.integer("out_features")
+        try require(input == [inFeatures], "layer \(name) (Linear) expects input of shape [\(inFeatures)] but receives \(input)")
+        return try Linear(inFeatures: inFeatures, outFeatures: outFeatures)
+    }
+}

@@ -68,3 +68,18 @@ public final class Residual: NetworkLayer {
         for i in 0..<(rows * inputCount) { dx[i] = dy[i] + inner[i] }
     }
 }
+
+extension Residual: LayerKind {
+    /// `residual`: `layers`, the number of layers of its block, whose records follow.
+    public static let kind = "residual"
+    public static func make(_ r: inout SettingsRecord, input: [Int], reader: inout LayerReader, name: String) throws
+        -> NetworkLayer {
+        let count = try r.integer("layers")
+        try require(count > 0 && count <= reader.records.count - reader.position,
+                    "layer \(name) (Residual) claims \(count) inner layers")
+        let block = try reader.layers(count, input: input, path: "\(name).block.")
+        try require(block.output == input,
+                    "layer \(name) (Residual) needs a block that keeps the shape \(input), but it produces \(block.output)")
+        return try Residual(try Sequential(block.layers))
+    }
+}

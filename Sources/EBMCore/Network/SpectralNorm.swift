@@ -141,3 +141,17 @@ public final class SpectralNorm: NetworkLayer {
         }
     }
 }
+
+extension SpectralNorm: LayerKind {
+    /// `spectral_norm`: `n_power_iterations`, `eps`; the wrapped layer's record follows.
+    public static let kind = "spectral_norm"
+    public static func make(_ r: inout SettingsRecord, input: [Int], reader: inout LayerReader, name: String) throws
+        -> NetworkLayer {
+        let iterations = try r.integer("n_power_iterations"), eps = try r.number("eps")
+        try require(iterations >= 1 && eps > 0 && eps.isFinite,
+                    "layer \(name) (SpectralNorm) needs n_power_iterations >= 1 and eps > 0, got \(iterations), \(eps)")
+        try require(reader.position < reader.records.count, "layer \(name) (SpectralNorm) has no layer to wrap")
+        let wrapped = try reader.layer(input: input, name: "\(name).0")
+        return try SpectralNorm(wrapped, powerIterations: iterations, epsilon: Float(eps))
+    }
+}
