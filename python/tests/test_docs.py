@@ -32,7 +32,8 @@ def run_blocks(blocks, tmp_path, monkeypatch, source):
             raise AssertionError(f"{source}, block {i + 1} failed: {exc!r}\n{block}") from exc
 
 
-@pytest.mark.parametrize("page", PAGES)
+# scale.md starts a Dask cluster and Ray: slow to start, not to run.
+@pytest.mark.parametrize("page", [pytest.param(p, marks=pytest.mark.slow) if p == "scale.md" else p for p in PAGES])
 def test_code_blocks_of_the_docs_run(page, tmp_path, monkeypatch):
     blocks = python_blocks(DOCS / page)
     if page in ("sampling.md", "training.md"):
