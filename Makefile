@@ -54,12 +54,12 @@ bench: build
 # (clang's runtime for both, preloaded into the uninstrumented Python; setup.py's
 # EBM_SWIFT_SANITIZE) — built from a copy of the tree, under a pytest subset. Any report fails.
 SANITIZE_DIR := .build-sanitize-python
-SANITIZE_TESTS := python/tests/test_energy.py python/tests/test_samplers.py python/tests/test_hmc.py \
-	python/tests/test_nn.py python/tests/test_training.py python/tests/test_toolbox.py \
-	python/tests/test_hardening.py python/tests/test_fuzz.py python/tests/test_validation.py python/tests/test_abi.py \
-	python/tests/test_second_order.py python/tests/test_objectives.py python/tests/test_jem.py
+SANITIZE_TESTS := python/tests/energies python/tests/samplers/test_samplers.py python/tests/samplers/test_hmc.py \
+	python/tests/nn python/tests/training/test_training.py python/tests/training/test_toolbox.py \
+	python/tests/safety/test_regressions.py python/tests/safety/test_fuzz.py python/tests/safety/test_validation.py \
+	python/tests/platform/test_abi.py python/tests/training/test_objectives.py python/tests/training/test_jem.py
 # The soak's flat-RSS check runs in `make test`: ASan's quarantine of freed blocks grows RSS on purpose.
-SANITIZE_DESELECT := --deselect python/tests/test_hardening.py::test_soak_memory_and_descriptors_stay_flat \
+SANITIZE_DESELECT := --deselect python/tests/safety/test_regressions.py::test_soak_memory_and_descriptors_stay_flat \
 	-k "not learns_the_density and not learns_fashion_mnist"
 sanitize: $(DEPS_STAMP)
 	set -e; dirs=$$($(BLAS_DIRS)); inc=$${dirs% *}; lib=$${dirs#* }; \

@@ -13,8 +13,8 @@ import re
 import subprocess
 import sys
 
-TESTS = ["python/tests/test_energy.py", "python/tests/test_hmc.py", "python/tests/test_nn.py",
-         "python/tests/test_second_order.py", "python/tests/test_jem.py"]
+TESTS = ["python/tests/energies/test_energy.py", "python/tests/samplers/test_hmc.py", "python/tests/nn/test_nn.py",
+         "python/tests/nn/test_second_order.py", "python/tests/training/test_jem.py"]
 # The statistical tests sample 10⁴–10⁵ chains, and the reference comparisons and training runs
 # loop in Python: hours under memcheck, and no native path the remaining tests miss (the jets,
 # classifier energies and JEM steps run in the chunking, closed-form, conditional-sampling, resume

@@ -1,7 +1,7 @@
 """Joint energy model quality run on Fashion-MNIST (not part of the tests; `python benchmarks/quality_jem.py`).
 
 Trains the UvA tutorial's CNN ending in 10 logits as a JEM (`Trainer(objective="jem")`, the recipe
-of python/tests/test_jem.py: Adam lr 1e-3, betas (0, 0.999), alpha 0.1, 20 Langevin steps of size
+of python/tests/training/test_jem.py: Adam lr 1e-3, betas (0, 0.999), alpha 0.1, 20 Langevin steps of size
 10 with noise 0.005, gradient clip 0.03, clamp [−1, 1], a persistent buffer with 5 %
 re-initialisation, data noise 0.005, batch 128) for a fixed wall time (at most 20 minutes), and
 reports for the last weights and for their moving average (`ema_decay=0.999`):

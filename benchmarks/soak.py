@@ -1,6 +1,6 @@
 """Soak: every entry point called many times; resident memory and open file descriptors must stay
 flat (issue 14). `python benchmarks/soak.py --calls 10000` is the long run; the tests run a short
-one (`python/tests/test_hardening.py`). Prints JSON: per round of calls, the resident set (MB) and
+one (`python/tests/safety/test_regressions.py`). Prints JSON: per round of calls, the resident set (MB) and
 the number of open descriptors after a warm-up, and at the end.
 
 One round: create and destroy every energy type (MLP, network with a spectral norm, Gaussian,

@@ -6,7 +6,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # a long run: `make test-fast` skips it
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def test_quickstart_notebook_executes():

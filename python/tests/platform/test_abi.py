@@ -8,7 +8,7 @@ import subprocess
 
 import ebm_swift
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 HEADER = os.path.join(ROOT, "Sources", "CEBMSwift", "include", "ebm_swift.h")
 LIBRARY = os.path.join(os.path.dirname(ebm_swift.__file__), "libebm_swift.so")
 

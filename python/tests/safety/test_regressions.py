@@ -453,7 +453,7 @@ def test_a_schedule_that_underflows_float32_is_named_before_the_step():
 def test_soak_memory_and_descriptors_stay_flat():
     import os
 
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     done = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "soak.py"), "--calls", "2000"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr

@@ -19,7 +19,7 @@ import textwrap
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # python/tests, the helpers' folder
 
 SCRIPT = textwrap.dedent(
     """

@@ -10,12 +10,12 @@ import pytest
 import ebm_swift
 from ebm_swift import datasets, metrics
 
+from toy_baselines import SETTINGS, gaussian_log_likelihood
+
 pytestmark = pytest.mark.slow  # a long run: `make test-fast` skips it
 
-# Settings documented in the README; a fixed number of steps (about 45 s each on a 2-core
-# machine) keeps the test deterministic.
+# A fixed number of steps (about 45 s each on a 2-core machine) keeps the test deterministic.
 STEPS = 8000
-SETTINGS = dict(lr=2e-3, betas=(0.0, 0.999), n_steps=20, step_size=0.01, init_range=(-4.5, 4.5), alpha=0.1)
 
 # The best any model can do here is the true density's log-likelihood. Its margin over the fitted
 # Gaussian is 0.97 nats for `rings` (computed with the exact ring density, Bessel I0) and
@@ -25,13 +25,6 @@ SETTINGS = dict(lr=2e-3, betas=(0.0, 0.999), n_steps=20, step_size=0.01, init_ra
 # batches): 8gaussians 1.35 / 1.36 / 1.37, 2spirals 0.97 / 0.89 / 0.74, checkerboard 0.87 / 0.82 /
 # 0.86, rings 0.53 / 0.46 / 0.86. The required margins sit below the worst of those seeds.
 REQUIRED_MARGIN = {"8gaussians": 1.0, "2spirals": 0.65, "rings": 0.4, "checkerboard": 0.75}
-
-
-def gaussian_log_likelihood(train, test):
-    mu, cov = train.mean(0), np.cov(train.T.astype(np.float64))
-    d = test - mu
-    return float(np.mean(-0.5 * np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d))
-                 - np.log(2 * np.pi) - 0.5 * np.linalg.slogdet(cov)[1])
 
 
 @pytest.mark.parametrize("name", ["8gaussians", "rings", "2spirals", "checkerboard"])

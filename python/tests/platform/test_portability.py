@@ -24,7 +24,7 @@ import pytest
 import ebm_swift
 from ebm_swift import _loading
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # python/tests, the helpers' folder
 CHECK = os.path.join(HERE, "portability_check.py")
 PACKAGE = os.path.dirname(ebm_swift.__file__)
 

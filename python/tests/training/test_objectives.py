@@ -13,7 +13,7 @@ import pytest
 
 import ebm_swift
 from ebm_swift import datasets, metrics
-from test_quality import SETTINGS as ML_SETTINGS, gaussian_log_likelihood
+from toy_baselines import SETTINGS as ML_SETTINGS, gaussian_log_likelihood
 
 OBJECTIVES = {
     "dsm": dict(objective="dsm", sigma=0.1),
