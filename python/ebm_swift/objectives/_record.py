@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from .._registry import registrar
 from .._validation import count_within_limit, flag, interval, non_negative_float, positive_int, probability
 from ..samplers._record import check_steps
 
@@ -18,12 +19,8 @@ from ..samplers._record import check_steps
 REGISTRY: dict = {}
 
 
-def register(cls):
-    """Class decorator: adds an :class:`Objective` subclass to :data:`REGISTRY` under its ``kind``."""
-    if cls.kind in REGISTRY:
-        raise ValueError(f"an objective {cls.kind!r} is registered already")
-    REGISTRY[cls.kind] = cls
-    return cls
+#: Class decorator: adds a :class:`Objective` subclass to :data:`REGISTRY` under its ``kind``.
+register = registrar(REGISTRY, "an objective")
 
 
 class Objective:

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import _native
 from .._progress import progress_bar
+from .._registry import registrar
 from .._validation import as_samples, flag, positive_float, positive_int, resolve_seed
 
 #: The registered kernels by name (filled by :func:`register`).
@@ -27,12 +28,8 @@ MAX_STEPS = 2**32 - 1
 MAX_DIAGNOSTIC_STEPS = 10_000_000
 
 
-def register(cls):
-    """Class decorator: adds a :class:`Sampler` subclass to :data:`REGISTRY` under its ``kind``."""
-    if cls.kind in REGISTRY:
-        raise ValueError(f"a sampler {cls.kind!r} is registered already")
-    REGISTRY[cls.kind] = cls
-    return cls
+#: Class decorator: adds a :class:`Sampler` subclass to :data:`REGISTRY` under its ``kind``.
+register = registrar(REGISTRY, "a sampler")
 
 
 class Sampler:
