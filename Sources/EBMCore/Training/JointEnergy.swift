@@ -13,7 +13,7 @@ import Darwin
 /// softmax `p`; per-row logit cotangents `−c_i p_i` (the maximum-likelihood term, `c_i` as in
 /// `MaximumLikelihood`) plus, on data rows, `λ (p_i − onehot(y_i)) / rows` (the cross-entropy);
 /// one backward pass per block, partials added in block order.
-final class JointEnergy<Model: ClassifierEnergy>: TrainingObjective {
+final class JointEnergy<Model: ClassifierEnergy>: ContrastiveObjective {
     let model: Model
     let classes: Int
     let crossEntropyWeight: Float
@@ -102,10 +102,6 @@ final class JointEnergy<Model: ClassifierEnergy>: TrainingObjective {
         }
         return stats
     }
-
-    func stepDidEnd(succeeded: Bool) { negatives.stepDidEnd(succeeded: succeeded) }
-
-    var state: [StateEntry] { negatives.buffer.state }
 }
 
 /// `jem`: the negatives' settings plus `cross_entropy_weight` and `class_conditional`; the model

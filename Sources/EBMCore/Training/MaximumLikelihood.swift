@@ -9,7 +9,7 @@
 /// each block runs its forward pass, sets its own cotangents `∂L/∂E_i = (±1 + 2α E_i)/rows`
 /// (+ for data, − for negatives) and back-propagates into its own partial gradient; the partials
 /// are added in block order, so the result does not depend on the thread count.
-final class MaximumLikelihood<Model: TrainableEnergy>: TrainingObjective {
+final class MaximumLikelihood<Model: TrainableEnergy>: ContrastiveObjective {
     let model: Model
     let negatives: Negatives<Model>
     private var rows = 0, threads = 0
@@ -59,10 +59,6 @@ final class MaximumLikelihood<Model: TrainableEnergy>: TrainingObjective {
         }
         return stats
     }
-
-    func stepDidEnd(succeeded: Bool) { negatives.stepDidEnd(succeeded: succeeded) }
-
-    var state: [StateEntry] { negatives.buffer.state }
 }
 
 /// `ml`: maximum likelihood; its record holds the negatives' settings (`NegativeSettings`).

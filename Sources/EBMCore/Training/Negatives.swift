@@ -167,3 +167,16 @@ final class Negatives<Model: TrainableEnergy> {
                                       dataEnergy: sumPos / m, modelEnergy: sumNeg / m)
     }
 }
+
+/// An objective whose step samples negatives (maximum likelihood, JEM): what it keeps or undoes
+/// at the end of a step, and the state it saves, are its negatives'.
+protocol ContrastiveObjective: TrainingObjective {
+    associatedtype Model: TrainableEnergy
+    var negatives: Negatives<Model> { get }
+}
+
+extension ContrastiveObjective {
+    func stepDidEnd(succeeded: Bool) { negatives.stepDidEnd(succeeded: succeeded) }
+
+    var state: [StateEntry] { negatives.buffer.state }
+}
