@@ -101,12 +101,9 @@ public func ebmEnergyDim(_ energy: OpaquePointer?, _ out: UnsafeMutablePointer<I
     }
 }
 
-/// Evaluates energies (and optionally gradients) of a batch, in chunks of at most `chunkRows` rows
-/// with one workspace for a chunk: memory stays bounded whatever the batch size (a workspace for
-/// two million rows of a wide network would be tens of gigabytes). An energy that must see the
-/// whole batch (a Python callback) gets it in one call.
+/// Evaluates energies (and optionally gradients) of a batch in `RowChunks`, with one workspace for
+/// a chunk. An energy that must see the whole batch (a Python callback) gets it in one call.
 private struct Evaluate: EnergyVisitor {
-    static let chunkRows = 1024
     let x: UnsafeBufferPointer<Float>
     let rows: Int
     let energies: UnsafeMutableBufferPointer<Float>?
@@ -114,11 +111,10 @@ private struct Evaluate: EnergyVisitor {
 
     func visit<E: EnergyFunction>(_ energy: E) throws {
         let d = energy.dimension
-        let chunk = energy.wholeBatch ? rows : min(rows, Self.chunkRows)
-        let ws = energy.makeWorkspace(capacity: max(chunk, 1))
-        var start = 0
-        while start < rows {
-            let n = min(chunk, rows - start)
+        let chunks = energy.wholeBatch ? RowChunks(rows: rows, limit: max(rows, 1)) : RowChunks(rows: rows)
+        let ws = energy.makeWorkspace(capacity: chunks.size)
+        for c in chunks {
+            let start = c.start, n = c.count
             let xs = UnsafeBufferPointer(rebasing: x[(start * d)..<((start + n) * d)])
             let es = energies.map { UnsafeMutableBufferPointer(rebasing: $0[start..<(start + n)]) }
             if let g = gradient {
@@ -127,7 +123,6 @@ private struct Evaluate: EnergyVisitor {
             } else if let e = es {
                 energy.energies(xs, rows: n, into: e, workspace: ws)
             }
-            start += n
         }
     }
 }

@@ -3,10 +3,9 @@ import EBMCore
 
 // C export of a trainable energy's second-order derivatives (jets along x + εv). See ebm_swift.h.
 
-/// The jets of a batch and the parameter gradient of their weighted sum, in chunks of at most
-/// `chunkRows` rows (memory bounded whatever the batch size; the chunks' gradients are added).
+/// The jets of a batch and the parameter gradient of their weighted sum, in `RowChunks` (memory
+/// bounded whatever the batch size; the chunks' gradients are added).
 private struct Jet: EnergyVisitor {
-    static let chunkRows = 1024
     let x: UnsafePointer<Float>, v: UnsafePointer<Float>
     let rows: Int, order: Int
     let weights: (Float, Float, Float)
@@ -22,15 +21,14 @@ private struct Jet: EnergyVisitor {
         if let g = grad, g.count != model.parameterCount {
             throw EBMError.invalidArgument("count must be \(model.parameterCount), got \(g.count)")
         }
-        let d = model.dimension, k = order + 1, chunk = min(rows, Self.chunkRows)
+        let d = model.dimension, k = order + 1, chunks = RowChunks(rows: rows), chunk = chunks.size
         let ws = model.makeWorkspace(capacity: k * chunk)
         let stacked = FloatBuffer(count: k * chunk * d), out = FloatBuffer(count: k * chunk)
         let cotangents = FloatBuffer(count: k * chunk), part = FloatBuffer(count: grad == nil ? 0 : model.parameterCount)
         grad?.update(repeating: 0)
         let w = [weights.0, weights.1, weights.2]
-        var start = 0
-        while start < rows {
-            let n = min(chunk, rows - start)
+        for c in chunks {
+            let start = c.start, n = c.count
             stacked.base.update(from: x + start * d, count: n * d)
             (stacked.base + n * d).update(from: v + start * d, count: n * d)
             if order == 2 { (stacked.base + 2 * n * d).update(repeating: 0, count: n * d) }
@@ -42,7 +40,6 @@ private struct Jet: EnergyVisitor {
                                              cotangents: cotangents.base, into: part.base, workspace: ws)
                 for i in 0..<g.count { g[i] += part.base[i] }
             }
-            start += n
         }
     }
 }

@@ -52,14 +52,11 @@ public func ebmEnergyLogits(
         let rows = try checkedCount(n, "n"), k = model.classes!, d = model.dimension
         try require(count == Int64(rows) * Int64(k), "count must be n * classes = \(rows * k), got \(count)")
         let input = try nonNull(x, "x"), out = try nonNull(logits, "logits")
-        let chunk = min(rows, 1024)  // bounded memory for any batch, as the other evaluations
-        let ws = model.makeWorkspace(capacity: chunk)
+        let chunks = RowChunks(rows: rows)
+        let ws = model.makeWorkspace(capacity: chunks.size)
         model.lock.read {
-            var start = 0
-            while start < rows {
-                let m = min(chunk, rows - start)
-                model.forwardLogits(input + start * d, rows: m, logits: out + start * k, saving: false, workspace: ws)
-                start += m
+            for c in chunks {
+                model.forwardLogits(input + c.start * d, rows: c.count, logits: out + c.start * k, saving: false, workspace: ws)
             }
         }
     }

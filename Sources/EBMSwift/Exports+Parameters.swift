@@ -62,10 +62,9 @@ public func ebmEnergySetBuffers(_ energy: OpaquePointer?, _ values: UnsafePointe
     copyIn(.buffers, energy, values, n, "ebm_energy_set_buffers")
 }
 
-/// The gradient of the mean energy over a batch, in chunks of at most `chunkRows` rows (memory
-/// bounded whatever the batch size): `Σ_chunks (n_chunk / rows) · mean gradient of the chunk`.
+/// The gradient of the mean energy over a batch, in `RowChunks` (memory bounded whatever the
+/// batch size): `Σ_chunks (n_chunk / rows) · mean gradient of the chunk`.
 private struct MeanParameterGradient: EnergyVisitor {
-    static let chunkRows = 1024
     let x: UnsafePointer<Float>
     let rows: Int
     let grad: UnsafeMutableBufferPointer<Float>
@@ -79,22 +78,19 @@ private struct MeanParameterGradient: EnergyVisitor {
         guard grad.count == model.parameterCount else {
             throw EBMError.invalidArgument("count must be \(model.parameterCount), got \(grad.count)")
         }
-        let d = model.dimension, chunk = min(rows, Self.chunkRows)
-        let ws = model.makeWorkspace(capacity: chunk)
-        if rows <= chunk {
+        let d = model.dimension, chunks = RowChunks(rows: rows)
+        let ws = model.makeWorkspace(capacity: chunks.size)
+        if chunks.isSingle {
             model.parameterGradientOfMean(UnsafeBufferPointer(start: x, count: rows * d), rows: rows, into: grad, workspace: ws)
             return
         }
         let part = FloatBuffer(count: grad.count)
         grad.update(repeating: 0)
-        var start = 0
-        while start < rows {
-            let n = min(chunk, rows - start)
-            model.parameterGradientOfMean(UnsafeBufferPointer(start: x + start * d, count: n * d), rows: n,
+        for c in chunks {
+            model.parameterGradientOfMean(UnsafeBufferPointer(start: x + c.start * d, count: c.count * d), rows: c.count,
                                           into: part.all, workspace: ws)
-            let weight = Float(n) / Float(rows)
+            let weight = Float(c.count) / Float(rows)
             for i in 0..<grad.count { grad[i] += weight * part.base[i] }
-            start += n
         }
     }
 }

@@ -1,0 +1,48 @@
+/// The rows `0..<rows` of a batch as consecutive chunks of at most `size` rows, in order.
+///
+/// Every evaluation that takes a batch of any size (energies, gradients, parameter gradients,
+/// jets, logits) walks it through this sequence with one workspace sized for `size` rows, so its
+/// memory is bounded whatever the batch: a workspace for two million rows of a wide network would
+/// be tens of gigabytes. The chunking is fixed by `rows` and `size` alone, so results do not depend
+/// on threads or on how a caller splits its work.
+public struct RowChunks: Sequence {
+    /// The chunk size of the batch evaluations: large enough that a chunk's matrix products run
+    /// at full speed, small enough that a chunk's workspace stays a few megabytes for the widest
+    /// networks the size checks admit per row.
+    public static let defaultSize = 1024
+
+    /// The number of rows in the batch.
+    public let rows: Int
+    /// The largest chunk: `min(rows, limit)`, at least 1 (the workspace capacity to allocate).
+    public let size: Int
+
+    /// Chunks of `rows` rows of at most `limit` rows each (`limit` ≥ 1).
+    public init(rows: Int, limit: Int = RowChunks.defaultSize) {
+        precondition(rows >= 0 && limit >= 1, "RowChunks needs rows >= 0 and limit >= 1")
+        self.rows = rows
+        self.size = Swift.max(1, Swift.min(rows, limit))
+    }
+
+    /// One chunk: rows `start..<start + count`.
+    public struct Chunk {
+        public let start: Int
+        public let count: Int
+    }
+
+    public struct Iterator: IteratorProtocol {
+        let rows: Int, size: Int
+        var start = 0
+
+        public mutating func next() -> Chunk? {
+            guard start < rows else { return nil }
+            let n = Swift.min(size, rows - start)
+            defer { start += n }
+            return Chunk(start: start, count: n)
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(rows: rows, size: size) }
+
+    /// Whether the batch is one chunk.
+    public var isSingle: Bool { rows <= size }
+}
