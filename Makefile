@@ -38,16 +38,13 @@ docs: build test-deps
 build: $(DEPS_STAMP)
 	$(PY) -m pip install --quiet --no-build-isolation .
 
-# The peer benchmarks: install JAX (CPU) and PyTorch into .venv (PyPI's torch is its CUDA build,
-# some gigabytes; its CPU kernels are what is measured). bench_cnn.py: the UvA CNN on 28×28 images;
-# bench_hmc.py: HMC against BlackJAX on a correlated 10-D Gaussian; bench_score.py: denoising and
-# sliced score-matching train steps against PyTorch's double backward and JAX.
+# The benchmarks against the peers (benchmarks/run.py; its suites mlp, cnn, hmc, score and
+# distributed, each peer defined once in benchmarks/peers/): installs JAX (CPU), PyTorch and BlackJAX
+# into .venv (PyPI's torch is its CUDA build, some gigabytes; its CPU kernels are what is measured)
+# and writes benchmarks/results_<suite>.json. `python benchmarks/run.py cnn` runs one suite.
 bench: build
 	$(PY) -m pip install --quiet "jax[cpu]" torch blackjax
-	$(PY) benchmarks/bench.py --both-environments --json benchmarks/results.json
-	$(PY) benchmarks/bench_cnn.py --json benchmarks/results_cnn.json
-	$(PY) benchmarks/bench_hmc.py --json benchmarks/results_hmc.json
-	$(PY) benchmarks/bench_score.py --json benchmarks/results_score.json
+	$(PY) benchmarks/run.py --blas-environments
 
 # The Swift tests under AddressSanitizer and LeakSanitizer (their own build folder); then the
 # package — core with AddressSanitizer, shim with AddressSanitizer and UndefinedBehaviorSanitizer

@@ -28,8 +28,14 @@ import ebm_swift
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_cnn import network as uva_cnn  # noqa: E402  (the same UvA CNN as the benchmark)
+from peers.ebm_swift import sequential  # noqa: E402
+from suites.cnn import NETWORK  # noqa: E402  (the same UvA CNN as the benchmark)
 from timing import save_json  # noqa: E402
+
+
+def uva_cnn():
+    """The UvA CNN of the cnn suite, as an `ebm_swift.nn.Sequential`."""
+    return sequential(NETWORK)
 
 
 def auroc(lower, higher):

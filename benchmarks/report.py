@@ -1,5 +1,5 @@
-"""Turn benchmarks/results.json (from `bench.py --both-environments`) into the markdown tables of
-benchmarks/RESULTS.md: `python benchmarks/report.py benchmarks/results.json`."""
+"""Turn benchmarks/results_mlp.json (from `run.py mlp`, with or without `--blas-environments`)
+into the markdown tables of benchmarks/RESULTS.md: `python benchmarks/report.py`."""
 
 import json
 import sys
@@ -46,6 +46,8 @@ def title(label):
 def main(path):
     with open(path) as f:
         results = json.load(f)
+    if "configs" in results:  # one environment
+        results = {"as_set" if results["environment"]["OPENBLAS_CORETYPE"] else "default": results}
     out = []
     for label, env in results.items():
         out += [f"### {title(label)}", "", table(env), ""]
@@ -53,4 +55,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results.json")
+    main(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results_mlp.json")

@@ -26,30 +26,6 @@ def save_json(path, results):
             json.dump(results, f, indent=1)
 
 
-def tagged(out, name, threads):
-    """A peer's measured `out`, tagged with what it ran on: ebm_swift's build, BLAS core and thread
-    count, or the thread count PyTorch was given."""
-    if name == "ebm_swift":
-        out["runtime"] = ebm_swift_runtime()
-    if name == "torch":
-        out["threads"] = threads
-    return out
-
-
-def ebm_swift_runtime():
-    """The build, BLAS core and thread count a figure of ebm_swift was measured with."""
-    import ebm_swift
-
-    cfg = ebm_swift.show_config("dicts")
-    return {"isa": cfg["instruction_set"]["selected"], "blas_core": cfg["blas"]["core"],
-            "blas_version": cfg["blas"]["version"], "threads": ebm_swift.get_num_threads()}
-
-
-def run_child(script, *args):
-    """Runs `script` with `args` in a fresh Python process and returns the JSON it prints: one
-    framework per process, so that one's thread pools cannot take cores from the next."""
-    import subprocess
-    import sys
-
-    cmd = [sys.executable, script, *map(str, args)]
-    return json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout)
+def best_threads(runs, key):
+    """The run of `runs` (one per thread count) that is fastest by `key`."""
+    return max(runs, key=lambda r: r[key])
