@@ -17,16 +17,16 @@ protocol EnergyVisitor {
 /// the existential opened once per call) or `trainable`.
 final class EnergyHandle {
     let energy: any EnergyFunction
-    /// A network's parameter and buffer tensors: names (C strings owned here) and shapes, in the
+    /// A network's (or an MLP's) parameter and buffer tensors: names (C strings owned here) and shapes, in the
     /// flat vectors' order; empty for other energies.
     let parameterTensors: [(name: UnsafeMutablePointer<CChar>, shape: [Int])]
     let bufferTensors: [(name: UnsafeMutablePointer<CChar>, shape: [Int])]
 
     init(_ energy: any EnergyFunction) {
         self.energy = energy
-        let network = (energy as? NetworkEnergy)?.network
-        parameterTensors = (network?.parameters ?? []).map { (strdup($0.name)!, $0.shape) }
-        bufferTensors = (network?.buffers ?? []).map { (strdup($0.name)!, $0.shape) }
+        let network = energy as? NetworkEnergy
+        parameterTensors = (network?.parameterTensors ?? []).map { (strdup($0.name)!, $0.shape) }
+        bufferTensors = (network?.bufferTensors ?? []).map { (strdup($0.name)!, $0.shape) }
     }
 
     deinit { (parameterTensors + bufferTensors).forEach { free($0.name) } }

@@ -97,6 +97,19 @@ final class MLPGradientTests: XCTestCase {
         }
     }
 
+    /// The core names an MLP's tensors `layers.{i}.weight` (`out × in`) and `layers.{i}.bias`, in
+    /// the flat vector's order, and they cover the vector exactly.
+    func testParameterTensorsAreNamedByLayer() throws {
+        let model = try NetworkEnergy.multilayerPerceptron(dimension: 5, hidden: [7, 3], activation: .tanh, seed: 0)
+        XCTAssertEqual(model.parameterTensors, [
+            ParameterShape("layers.0.weight", [7, 5]), ParameterShape("layers.0.bias", [7]),
+            ParameterShape("layers.1.weight", [3, 7]), ParameterShape("layers.1.bias", [3]),
+            ParameterShape("layers.2.weight", [1, 3]), ParameterShape("layers.2.bias", [1]),
+        ])
+        XCTAssertEqual(model.parameterTensors.map(\.count).reduce(0, +), model.parameters.count)
+        XCTAssertTrue(model.bufferTensors.isEmpty)
+    }
+
     func testInvalidArchitecturesThrow() {
         XCTAssertThrowsError(try NetworkEnergy.multilayerPerceptron(dimension: 0, hidden: [4], activation: .tanh, seed: 0))
         XCTAssertThrowsError(try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [], activation: .tanh, seed: 0))

@@ -319,11 +319,7 @@ class MLPEnergy(TrainableEnergy):
         self._handle = _native.mlp_create(
             self.dim, np.asarray(self.hidden, dtype=np.int64), ACTIVATIONS[activation], resolve_seed(seed)
         )
-        sizes = (self.dim,) + self.hidden + (1,)
-        self._shapes = OrderedDict()
-        for i in range(len(sizes) - 1):
-            self._shapes[f"layers.{i}.weight"] = (sizes[i + 1], sizes[i])
-            self._shapes[f"layers.{i}.bias"] = (sizes[i + 1],)
+        self._shapes = OrderedDict(_native.energy_tensors(self._handle, 0))  # names and shapes from the core
 
     def _state(self):
         return {"params": self._flat_parameters()}, {"dim": self.dim, "hidden": list(self.hidden),

@@ -5,7 +5,7 @@
 /// backward pass with the other networks.
 ///
 /// Parameters follow each other layer after layer in PyTorch `nn.Linear` layout, weight
-/// (`out × in`, row-major) then bias (`out`); the Python package names them `layers.{i}.weight` /
+/// (`out × in`, row-major) then bias (`out`); it names them `layers.{i}.weight` /
 /// `layers.{i}.bias` with the output layer last. Initialisation is PyTorch's `nn.Linear` default
 /// drawn from `seed`: weights and biases uniform on `(−1/√fan_in, 1/√fan_in)`.
 extension NetworkEnergy {
@@ -29,6 +29,10 @@ extension NetworkEnergy {
             if l < hidden.count { layers.append(ActivationLayer(activation, shape: [width])) }
             fanIn = width
         }
-        return try NetworkEnergy(network: try Sequential(layers), seed: seed)
+        let energy = try NetworkEnergy(network: try Sequential(layers), seed: seed)
+        energy.parameterTensors = energy.network.parameters.enumerated().map { i, t in
+            ParameterShape("layers.\(i / 2).\(i % 2 == 0 ? "weight" : "bias")", t.shape)
+        }
+        return energy
     }
 }

@@ -17,6 +17,11 @@ public final class NetworkEnergy {
     /// the energy reads as `E(x) = −logsumexp f(x)`; `network` is it followed by
     /// `NegativeLogSumExp` (the same layers, so the same parameters). See `NetworkEnergy+Classes.swift`.
     public let classifier: Sequential?
+    /// The names and shapes of the parameter tensors in the flat vector's order: the network's
+    /// (PyTorch `state_dict` names) unless the energy's factory names them (`MLPEnergy`).
+    public internal(set) var parameterTensors: [ParameterShape]
+    /// The names and shapes of the buffers, in the flat buffer vector's order.
+    public let bufferTensors: [ParameterShape]
 
     /// An energy from a network with one output per sample or, with `classes`, from a classifier
     /// ending in `classes` logits (a joint energy model).
@@ -35,6 +40,8 @@ public final class NetworkEnergy {
             self.network = network
         }
         let network = self.network
+        parameterTensors = network.parameters
+        bufferTensors = network.buffers
         self.parameters = FloatBuffer(count: network.parameterCount)
         var stream = UniformStream(Philox4x32(seed: seed, purpose: Purpose.initialisation))
         network.initialise(parameters.base, &stream)
