@@ -82,7 +82,9 @@ enum SplitMix64 {
     }
 }
 
-/// Purpose tags that separate the random streams derived from one seed.
+/// Purpose tags that separate the random streams derived from one seed: the core's own here; a
+/// sampler kernel declares its tag in its own file (`SamplerKernel.noisePurpose`), and
+/// `KernelRegistry.purposesAreDistinct` checks that no two streams share one.
 public enum Purpose {
     static let initialisation: UInt64 = 1
     /// The noise of `langevin` calls and of the trainer's Langevin steps.
@@ -91,17 +93,16 @@ public enum Purpose {
     static let bufferDraws: UInt64 = 4
     static let aisInitial: UInt64 = 5
     static let aisNoise: UInt64 = 6
-    /// The proposals of `mala` calls.
-    public static let malaNoise: UInt64 = 7
     static let dataNoise: UInt64 = 8
-    /// HMC's momenta (and, through a derived key, its acceptance uniforms).
-    public static let hmcNoise: UInt64 = 9
     /// Denoising score matching's perturbations of the data.
     static let denoisingNoise: UInt64 = 10
     /// Sliced score matching's projections.
     static let projections: UInt64 = 11
     /// Noise-contrastive estimation's noise samples.
     static let nceNoise: UInt64 = 12
-    /// The Barker proposal's increments (and, through derived keys, its sign flips and acceptance uniforms).
-    public static let barkerNoise: UInt64 = 13
+
+    /// The tags above other than `langevinNoise` (which the Langevin kernel and the trainer's
+    /// negatives share): no kernel may draw from these.
+    static let core: Set<UInt64> = [initialisation, bufferInit, bufferDraws, aisInitial, aisNoise, dataNoise,
+                                    denoisingNoise, projections, nceNoise]
 }

@@ -5,7 +5,7 @@ import XCTest
 final class BarkerTests: XCTestCase {
     func runBarker<E: EnergyFunction>(_ energy: E, _ x: inout [Float], steps: Int, stepSize: Float, threads: Int = 2,
                                       seed: UInt64 = 3) throws -> [Double] {
-        try runSampler(energy, .barker(steps: steps, stepSize: stepSize), &x, seed: seed, purpose: Purpose.barkerNoise,
+        try runSampler(energy, .barker(steps: steps, stepSize: stepSize), &x, seed: seed, purpose: Barker.noisePurpose,
                        threads: threads).accepted
     }
 
@@ -62,7 +62,7 @@ final class BarkerTests: XCTestCase {
         // Chains [512, 700) run alone with chain_offset 512 are those rows of the whole run.
         let start: [Float] = (0..<(2 * 700)).map { (k: Int) -> Float in Float(k % 13) / 6 - 1 }
         var tail = Array(start[(2 * 512)...])
-        _ = try runSampler(banana, .barker(steps: 40, stepSize: 0.5), &tail, seed: 3, purpose: Purpose.barkerNoise,
+        _ = try runSampler(banana, .barker(steps: 40, stepSize: 0.5), &tail, seed: 3, purpose: Barker.noisePurpose,
                            chainOffset: 512)
         XCTAssertEqual(tail, Array(one.suffix(2 * 188)))
     }

@@ -32,7 +32,7 @@ final class HMCTests: XCTestCase {
         var x = [Float](repeating: 0, count: chains * energy.dimension)
         var settings = parameters
         settings.inverseMass = inverseMass
-        let run = try runSampler(energy, settings, &x, seed: seed, purpose: Purpose.hmcNoise, threads: threads)
+        let run = try runSampler(energy, settings, &x, seed: seed, purpose: HMC.noisePurpose, threads: threads)
         return (x, run.accepted, run.divergent)
     }
 

@@ -5,7 +5,7 @@ import XCTest
 final class MALATests: XCTestCase {
     func runMALA<E: EnergyFunction>(_ energy: E, _ x: inout [Float], steps: Int, stepSize: Float, threads: Int,
                                     seed: UInt64 = 1) throws -> [Double] {
-        try runSampler(energy, .mala(steps: steps, stepSize: stepSize), &x, seed: seed, purpose: Purpose.malaNoise,
+        try runSampler(energy, .mala(steps: steps, stepSize: stepSize), &x, seed: seed, purpose: MALA.noisePurpose,
                        threads: threads).accepted
     }
 

@@ -94,4 +94,14 @@ final class PhiloxTests: XCTestCase {
             XCTAssertTrue(u > -2 && u < 3)
         }
     }
+
+    /// Every kernel draws from a stream tag of its own, none of them the core's: a kernel that
+    /// reused MALA's tag, or the buffer's, would correlate streams that must be independent.
+    func testKernelStreamTagsAreDistinct() {
+        XCTAssertTrue(KernelRegistry.purposesAreDistinct)
+        let tags = KernelRegistry.kernels.map { $0.noisePurpose }
+        XCTAssertEqual(Set(tags).count, tags.count, "\(tags)")
+        XCTAssertTrue(Purpose.core.isDisjoint(with: tags), "\(tags)")
+        XCTAssertEqual(Langevin.noisePurpose, Purpose.langevinNoise)  // shared with the trainer's negatives, by design
+    }
 }

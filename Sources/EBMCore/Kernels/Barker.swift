@@ -19,7 +19,8 @@ import Darwin
 /// gradient evaluation per step (the current state's is cached).
 public struct Barker: SamplerKernel {
     public static let kind = "barker"
-    public static let noisePurpose = Purpose.barkerNoise
+    /// Its increments (and, through derived keys, its sign flips and acceptance uniforms).
+    public static let noisePurpose: UInt64 = 13
     /// The scale `σ` of the increments (per chain when adapted).
     public let stepSize: Float
 

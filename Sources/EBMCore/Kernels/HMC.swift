@@ -22,7 +22,8 @@ public struct HMC: SamplerKernel {
     public let divergenceThreshold: Float
 
     public static let kind = "hmc"
-    public static let noisePurpose = Purpose.hmcNoise
+    /// Its momenta (and, through a derived key, its acceptance uniforms).
+    public static let noisePurpose: UInt64 = 9
     public static let adaptsMass = true
     public var gradientsPerStep: Int { leapfrogSteps }
 

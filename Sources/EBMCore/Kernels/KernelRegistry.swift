@@ -10,6 +10,13 @@ public enum KernelRegistry {
         Barker.self,
     ]
 
+    /// Whether every kernel draws from a random stream of its own: the kernels' `noisePurpose`
+    /// tags are distinct and none is one of the core's (`Purpose.core`).
+    public static var purposesAreDistinct: Bool {
+        let tags = kernels.map { $0.noisePurpose }
+        return Set(tags).count == tags.count && Purpose.core.isDisjoint(with: tags)
+    }
+
     /// The kernels' names, in registration order.
     public static var kinds: [String] { kernels.map { $0.kind } }
 

@@ -14,7 +14,8 @@ public struct MALA: SamplerKernel {
     public let stepSize: Float
 
     public static let kind = "mala"
-    public static let noisePurpose = Purpose.malaNoise
+    /// Its proposals (and, through a derived key, its acceptance uniforms).
+    public static let noisePurpose: UInt64 = 7
 
     /// - Throws: `EBMError.invalidArgument` for a step size that is not positive and finite.
     public init(stepSize: Float) throws {
