@@ -14,7 +14,8 @@ from ._native import DivergenceError
 from .callable_energy import CallableEnergy
 from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy, TrainableEnergy
 from .network_energy import NetworkEnergy
-from .sampling import ais_log_z, barker, get_num_threads, hmc, langevin, mala, sample, set_num_threads
+from .sampling import ais_log_z, get_num_threads, sample, set_num_threads
+from .samplers import FUNCTIONS as _SAMPLING_FUNCTIONS
 from .targets import BananaEnergy, DoubleWellEnergy, GaussianMixtureEnergy
 from .estimator import EnergyBasedModel
 from .persistence import load, save
@@ -46,15 +47,12 @@ __all__ = [
     "DoubleWellEnergy",
     "GaussianMixtureEnergy",
     "ais_log_z",
-    "barker",
     "sample",
     "samplers",
     "objectives",
     "diagnostics",
     "distributed",
     "get_num_threads",
-    "hmc",
-    "mala",
     "set_num_threads",
     "DivergenceError",
     "Energy",
@@ -65,6 +63,7 @@ __all__ = [
     "nn",
     "Trainer",
     "datasets",
-    "langevin",
     "__version__",
+    *_SAMPLING_FUNCTIONS,
 ]
+globals().update(_SAMPLING_FUNCTIONS)  # langevin, mala, hmc, barker, …: every registered kernel's function

@@ -12,7 +12,7 @@ from ._validation import as_batch, as_samples, positive_int, resolve_seed
 from .energies import MLPEnergy
 from .network_energy import NetworkEnergy
 from .persistence import persistent
-from .sampling import langevin, mala
+from .samplers import langevin, mala
 from .training import Trainer
 
 __all__ = ["EnergyBasedModel"]

@@ -8,10 +8,11 @@ import numpy as np
 from . import _native
 from ._validation import count_within_limit, positive_float, positive_int, real_array, resolve_seed
 from .energies import Energy
-from .samplers import Sampler, barker, from_name, hmc, langevin, mala, sample
+from .samplers import FUNCTIONS, Sampler, from_name, sample
 from .samplers._record import check_chain_offset, run_native
 
-__all__ = ["langevin", "mala", "hmc", "barker", "sample", "ais_log_z", "set_num_threads", "get_num_threads"]
+globals().update(FUNCTIONS)  # langevin, mala, hmc, barker, …: every registered kernel's function
+__all__ = [*FUNCTIONS, "sample", "ais_log_z", "set_num_threads", "get_num_threads"]
 
 
 def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, base_std=1.0, transition="mala",

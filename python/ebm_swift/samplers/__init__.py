@@ -6,23 +6,32 @@ sampling functions, ``Trainer(sampler=…)``, ``ais_log_z(transition=…)`` and
 
 Adding a kernel: its Swift file (``Sources/EBMCore/Kernels/``) with one line in ``KernelRegistry``,
 and here its file (a :class:`Sampler` subclass decorated with ``@register`` and its sampling
-function) with one import line below.
+function, named as its kind) with one import line below; :data:`FUNCTIONS` carries the function to
+``ebm_swift`` and ``ebm_swift.sampling``.
 """
 
 from __future__ import annotations
 
+import sys
+
 from .. import _native
 from ._record import REGISTRY, Sampler, run
-from .langevin import Langevin, langevin
-from .mala import MALA, mala
-from .hmc import HMC, hmc
-from .barker import Barker, barker
-
-__all__ = ["REGISTRY", "Sampler", "sample", "from_name", "Langevin", "MALA", "HMC", "Barker", "langevin", "mala", "hmc", "barker"]
+from .langevin import Langevin, langevin  # noqa: F401 (registers the kernel)
+from .mala import MALA, mala  # noqa: F401 (registers the kernel)
+from .hmc import HMC, hmc  # noqa: F401 (registers the kernel)
+from .barker import Barker, barker  # noqa: F401 (registers the kernel)
 
 if set(REGISTRY) != set(_native.sampler_kinds().split(",")):  # both sides register every kernel
     raise ImportError(f"ebm_swift: the Python samplers {sorted(REGISTRY)} differ from the core's "
                       f"{_native.sampler_kinds()}")
+
+#: The sampling function of every registered kernel, by its kind (``"langevin"``, ``"mala"``, …):
+#: the function its module defines under that name. ``ebm_swift`` and ``ebm_swift.sampling``
+#: re-export these, so a new kernel reaches the top level without another edit.
+FUNCTIONS = {kind: getattr(sys.modules[record.__module__], kind) for kind, record in REGISTRY.items()}
+
+__all__ = ["REGISTRY", "FUNCTIONS", "Sampler", "sample", "from_name", *(r.__name__ for r in REGISTRY.values()),
+           *FUNCTIONS]
 
 
 def sample(energy, x0, n_steps, sampler, *, seed=None, adapt_step_size=False, adapt_mass=False, n_warmup=None,

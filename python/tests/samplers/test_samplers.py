@@ -244,3 +244,16 @@ def test_thread_count_from_environment():
     out = subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "EBM_SWIFT_NUM_THREADS": "3"},
                          capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.strip() == "3"
+
+
+def test_every_registered_kernel_is_exported_at_the_top_level():
+    """`samplers.FUNCTIONS` carries each registered kernel's sampling function, named as its kind,
+    to `ebm_swift` and `ebm_swift.sampling` (and into `__all__`): a new kernel needs no edit there."""
+    from ebm_swift import sampling, samplers
+
+    assert set(samplers.FUNCTIONS) == set(samplers.REGISTRY) == set(ebm_swift._native.sampler_kinds().split(","))
+    for kind, function in samplers.FUNCTIONS.items():
+        assert function.__name__ == kind and callable(function)
+        assert getattr(ebm_swift, kind) is function and getattr(sampling, kind) is function
+        assert kind in ebm_swift.__all__ and kind in sampling.__all__
+    assert {"langevin", "mala", "hmc", "barker"} <= set(samplers.FUNCTIONS)
