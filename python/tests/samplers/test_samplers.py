@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import ebm_swift
+from ebm_swift.samplers import HMC, MALA, REGISTRY, Barker, Langevin
 from distributions import MIXTURE, check_banana, check_gaussian, check_mixture, mixture_draws
 
 N = 20_000  # independent chains: their final states are iid, so the effective sample size is N.
@@ -257,3 +258,38 @@ def test_every_registered_kernel_is_exported_at_the_top_level():
         assert getattr(ebm_swift, kind) is function and getattr(sampling, kind) is function
         assert kind in ebm_swift.__all__ and kind in sampling.__all__
     assert {"langevin", "mala", "hmc", "barker"} <= set(samplers.FUNCTIONS)
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRY))
+def test_every_registered_kernel_is_bit_identical_for_threads_and_chain_offsets(kind):
+    """The shared check every kernel gets the day it is registered."""
+    target = ebm_swift.BananaEnergy(3, curvature=0.5)
+    x0 = np.random.default_rng(0).normal(size=(300, 3))
+    record = REGISTRY[kind](0.1)
+    before = ebm_swift.get_num_threads()
+    try:
+        ebm_swift.set_num_threads(1)
+        one, info1 = ebm_swift.sample(target, x0, 20, record, seed=9, diagnostics=True)
+        ebm_swift.set_num_threads(2)
+        two, info2 = ebm_swift.sample(target, x0, 20, record, seed=9, diagnostics=True)
+    finally:
+        ebm_swift.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+    for key in info1:
+        np.testing.assert_array_equal(info1[key], info2[key])
+    part, _ = ebm_swift.sample(target, x0[96:160], 20, record, seed=9, chain_offset=96)
+    np.testing.assert_array_equal(part, one[96:160])
+    assert not np.array_equal(one, x0)
+    # Another seed, other numbers; the input is never modified.
+    assert not np.array_equal(ebm_swift.sample(target, x0, 20, record, seed=10)[0], one)
+    assert np.array_equal(x0, np.random.default_rng(0).normal(size=(300, 3)))
+
+
+def test_the_sampling_functions_are_their_records():
+    g = ebm_swift.BananaEnergy(2)
+    x0 = np.random.default_rng(1).normal(size=(50, 2))
+    for call, record in [(lambda: ebm_swift.barker(g, x0, 10, 0.3, seed=2), Barker(0.3)),
+                         (lambda: ebm_swift.hmc(g, x0, 10, 0.1, n_leapfrog=3, seed=2), HMC(0.1, n_leapfrog=3)),
+                         (lambda: ebm_swift.mala(g, x0, 10, 0.1, seed=2), MALA(0.1)),
+                         (lambda: ebm_swift.langevin(g, x0, 10, 0.1, seed=2, return_info=True), Langevin(0.1))]:
+        np.testing.assert_array_equal(call()[0], ebm_swift.sample(g, x0, 10, record, seed=2)[0])
