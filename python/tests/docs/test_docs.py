@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hangs import HANG_SECONDS
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
@@ -49,6 +50,6 @@ def test_the_readme_quickstart_runs(tmp_path, monkeypatch):
 def test_docs_build_without_warnings(tmp_path):
     result = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-b", "html",
                              str(DOCS), str(tmp_path / "html")], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=900)
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=HANG_SECONDS)
     assert result.returncode == 0, result.stderr[-4000:]
     assert (tmp_path / "html" / "api" / "training.html").exists()

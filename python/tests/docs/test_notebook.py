@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from hangs import HANG_SECONDS
 
 pytestmark = pytest.mark.slow  # a long run: `make test-fast` skips it
 
@@ -14,7 +15,7 @@ def test_quickstart_notebook_executes():
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     nb = nbformat.read(os.path.join(ROOT, "examples", "quickstart.ipynb"), as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+    client = nbclient.NotebookClient(nb, timeout=HANG_SECONDS, kernel_name="python3",
                                      resources={"metadata": {"path": os.path.join(ROOT, "examples")}})
     client.execute()  # raises CellExecutionError on the first failing cell
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]

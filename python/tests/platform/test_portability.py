@@ -23,6 +23,7 @@ import pytest
 
 import ebm_swift
 from ebm_swift import _loading
+from hangs import HANG_SECONDS
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # python/tests, the helpers' folder
 CHECK = os.path.join(HERE, "portability_check.py")
@@ -35,7 +36,7 @@ pytestmark = [pytest.mark.skipif(not _loading.is_x86_64(), reason="the instructi
 EMULATED = [("Nehalem", "baseline"), ("Haswell", "avx2")]
 
 
-def run(command, env=None, timeout=600):
+def run(command, env=None, timeout=HANG_SECONDS):
     full_env = {k: v for k, v in os.environ.items() if k not in ("EBM_SWIFT_ISA", "OPENBLAS_CORETYPE")}
     full_env.update(env or {})
     return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=timeout)
@@ -115,7 +116,7 @@ def test_avx512_build_uses_avx512():
 
 @pytest.mark.parametrize("cpu,isa", EMULATED)
 def test_emulated_cpu_runs_its_build(cpu, isa):
-    out = check_output(run(qemu(cpu) + [sys.executable, CHECK], timeout=900))
+    out = check_output(run(qemu(cpu) + [sys.executable, CHECK]))
     assert out["isa"] == isa
 
 

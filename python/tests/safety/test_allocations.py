@@ -18,6 +18,7 @@ import sys
 import textwrap
 
 import pytest
+from hangs import HANG_SECONDS
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # python/tests, the helpers' folder
 
@@ -85,7 +86,7 @@ def test_no_allocation_per_langevin_step(tmp_path):
     shim = tmp_path / "malloc_counter.so"
     subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", str(shim), os.path.join(HERE, "malloc_counter.c")], check=True)
     env = dict(os.environ, LD_PRELOAD=str(shim), OPENBLAS_NUM_THREADS="1")
-    result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=HANG_SECONDS)
     assert result.returncode == 0, result.stderr
     counts = json.loads(result.stdout.strip().splitlines()[-1])
     for name, (short, long) in counts.items():

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from hangs import HANG_SECONDS
 
 import ebm_swift
 from ebm_swift import distributed, nn
@@ -147,16 +148,16 @@ def test_killing_a_worker_mid_run_changes_nothing(client):
     worker = threading.Thread(target=lambda: result.update(
         out=distributed.sample(energy, x0, 300, 0.01, client=client, chunk_size=250, seed=6)))
     worker.start()
-    deadline = time.monotonic() + 30
-    while not any(client.processing().values()) and time.monotonic() < deadline:
-        time.sleep(0.01)  # until the sampling tasks are running (16 chunks of ~0.15 s per core)
-    time.sleep(0.2)
-    assert worker.is_alive() and any(client.processing().values())
+    # Kill a worker as soon as tasks are running (16 chunks of ~0.15 s per core: seconds of work),
+    # however long they take to start; the kill must land mid-run, which is checked by state, not time.
+    while worker.is_alive() and not any(client.processing().values()):
+        time.sleep(0.01)
+    assert worker.is_alive() and any(client.processing().values()), "the run ended before a task was seen running"
     os.kill(next(iter(pids.values())), signal.SIGKILL)
-    worker.join(timeout=120)
-    assert not worker.is_alive()
+    worker.join(timeout=HANG_SECONDS)
+    assert not worker.is_alive(), "the run hung after a worker was killed"
     np.testing.assert_array_equal(result["out"], local)
-    client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker…
+    client.wait_for_workers(2, timeout=HANG_SECONDS)  # the nanny restarts the killed worker…
     assert set(client.run(os.getpid).values()) != set(pids.values())  # …so a process really died
 
 
