@@ -32,13 +32,14 @@ public enum ChainParallel {
 
     /// Calls `body(block, worker, shouldStop)` once for every block, spreading blocks over
     /// `min(threads, blocks.count)` threads; `worker` in `0 ..< threads` names the thread, so the
-    /// caller can give each its own workspace. `body` calls `shouldStop` once per step, and each
-    /// block takes `steps` steps: `poll` receives the fraction of all steps done so far.
+    /// caller can give each its own workspace. `body` calls `shouldStop(true)` once per step, and each
+    /// block takes `steps` steps: `poll` receives the fraction of all steps done so far; within a
+    /// long step it may also call `shouldStop(false)`, which is not counted as a step.
     ///
     /// - Throws: `.interrupted` if `poll` asked to stop, else the first error a block threw.
     public static func run(
         _ blocks: ChainBlocks, threads: Int, steps: Int, poll: (Double) -> Bool,
-        body: (_ block: Int, _ worker: Int, _ shouldStop: () -> Bool) throws -> Void
+        body: (_ block: Int, _ worker: Int, _ shouldStop: (_ newStep: Bool) -> Bool) throws -> Void
     ) throws {
         BLAS.threadingConfigured
         let workers = max(1, min(threads, blocks.count))
@@ -48,8 +49,8 @@ public enum ChainParallel {
                 if workers == 1 {
                     var done = 0
                     for b in 0..<blocks.count {
-                        try body(b, 0) {
-                            done += 1
+                        try body(b, 0) { newStep in
+                            if newStep { done += 1 }
                             return poll(Double(done - 1) / total)
                         }
                     }
@@ -62,7 +63,7 @@ public enum ChainParallel {
 
     private static func runThreads(
         _ blocks: ChainBlocks, workers: Int, total: Double, poll: @escaping (Double) -> Bool,
-        body: @escaping (Int, Int, () -> Bool) throws -> Void
+        body: @escaping (Int, Int, (Bool) -> Bool) throws -> Void
     ) throws {
         let shared = SharedRun(blocks: blocks.count, body: body)
         let progress = { Double(shared.steps.load(ordering: .relaxed)) / total }
@@ -72,8 +73,8 @@ public enum ChainParallel {
             let context = Unmanaged.passRetained(WorkerContext(shared, w)).toOpaque()
             if pthread_create(&handle, nil, { raw in
                 let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                context.shared.work(worker: context.worker) {
-                    context.shared.steps.wrappingAdd(1, ordering: .relaxed)
+                context.shared.work(worker: context.worker) { newStep in
+                    if newStep { context.shared.steps.wrappingAdd(1, ordering: .relaxed) }
                     return context.shared.stop.load(ordering: .relaxed)
                 }
                 context.shared.finished()
@@ -85,10 +86,10 @@ public enum ChainParallel {
             }
         }
         shared.expectWorkers(handles.count)
-        shared.work(worker: 0) {
+        shared.work(worker: 0) { newStep in
             if shared.stop.load(ordering: .relaxed) { return true }
             if poll(progress()) { shared.interrupt() }
-            shared.steps.wrappingAdd(1, ordering: .relaxed)
+            if newStep { shared.steps.wrappingAdd(1, ordering: .relaxed) }
             return shared.stop.load(ordering: .relaxed)
         }
         shared.waitForWorkers { if !shared.stop.load(ordering: .relaxed), poll(progress()) { shared.interrupt() } }
@@ -107,7 +108,7 @@ private final class WorkerContext {
 /// State shared by the threads of one `ChainParallel.run`.
 private final class SharedRun: @unchecked Sendable {
     let blocks: Int
-    let body: (Int, Int, () -> Bool) throws -> Void
+    let body: (Int, Int, (Bool) -> Bool) throws -> Void
     let next = Atomic<Int>(0)
     /// Steps started, over all blocks (for progress reports).
     let steps = Atomic<Int>(0)
@@ -118,7 +119,7 @@ private final class SharedRun: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init(blocks: Int, body: @escaping (Int, Int, () -> Bool) throws -> Void) {
+    init(blocks: Int, body: @escaping (Int, Int, (Bool) -> Bool) throws -> Void) {
         self.blocks = blocks
         self.body = body
         pthread_mutex_init(mutex, nil)
@@ -144,7 +145,7 @@ private final class SharedRun: @unchecked Sendable {
     }
 
     /// Takes blocks until none is left or a stop is requested.
-    func work(worker: Int, shouldStop: () -> Bool) {
+    func work(worker: Int, shouldStop: (Bool) -> Bool) {
         while !stop.load(ordering: .relaxed) {
             let b = next.wrappingAdd(1, ordering: .relaxed).oldValue
             if b >= blocks { return }

@@ -49,19 +49,34 @@ private struct RunSampler: EnergyVisitor {
         let workspaces = SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads(for: energy))
         let adaptation = settings.makeAdaptation(rows: rows, dimension: d)
         var accepted = [Double](repeating: 0, count: rows), divergent = accepted
+        let statistics = kernel.statistics, width = statistics.reduce(0) { $0 + $1.width }
+        var sums = [Double](repeating: 0, count: rows * width)
         try withRecording(output, blocks: blocks, steps: settings.steps) { recording in
             try accepted.withUnsafeMutableBufferPointer { a in
                 try divergent.withUnsafeMutableBufferPointer { v in
-                    try Sampling.run(energy, kernel: kernel, x: x, blocks: blocks, steps: settings.steps,
-                                     noise: Philox4x32(seed: seed, purpose: type(of: kernel).noisePurpose), chainOffset: chainOffset,
-                                     adaptation: adaptation,
-                                     counts: ChainCounts(accepted: a.baseAddress, divergent: v.baseAddress),
-                                     workspaces: workspaces, recording: recording, poll: poll)
+                    try sums.withUnsafeMutableBufferPointer { s in
+                        try Sampling.run(energy, kernel: kernel, x: x, blocks: blocks, steps: settings.steps,
+                                         noise: Philox4x32(seed: seed, purpose: type(of: kernel).noisePurpose),
+                                         chainOffset: chainOffset, adaptation: adaptation,
+                                         counts: ChainCounts(accepted: a.baseAddress, divergent: v.baseAddress,
+                                                             statistics: width > 0 ? s.baseAddress : nil),
+                                         workspaces: workspaces, recording: recording, poll: poll)
+                    }
                 }
             }
         }
         guard let o = output else { return }
         let counted = Double(settings.steps - (settings.adaptation?.warmupSteps ?? 0))
+        if let out = o.statistics {
+            var column = 0
+            for statistic in statistics {
+                let scale = statistic.reduction == .meanAfterWarmup ? 1 / counted : 1
+                for i in 0..<rows {
+                    for c in column..<(column + statistic.width) { out[i * width + c] = sums[i * width + c] * scale }
+                }
+                column += statistic.width
+            }
+        }
         if let rates = o.acceptance { for i in 0..<rows { rates[i] = accepted[i] / counted } }
         o.n_divergent?.update(from: divergent, count: rows)
         if let sizes = o.step_size {
@@ -110,6 +125,21 @@ public func ebmSamplerKinds() -> UnsafePointer<CChar> { samplerKinds }
 
 /// The registered kernels' names, made once.
 private let samplerKinds = UnsafePointer(strdup(KernelRegistry.kinds.joined(separator: ","))!)
+
+@_cdecl("ebm_sampler_statistics")
+public func ebmSamplerStatistics(
+    _ sampler: UnsafePointer<ebm_record>?, _ dim: Int64, _ layout: UnsafeMutablePointer<CChar>?, _ capacity: Int64,
+    _ width: UnsafeMutablePointer<Int64>?
+) -> ebm_status {
+    withStatus {
+        let kernel = try KernelRegistry.kernel(try SettingsRecord(sampler, role: "sampler"), dimension: try checkedCount(dim, "dim"))
+        let text = ChainStatistic.layout(kernel.statistics), out = try nonNull(layout, "layout")
+        let bytes = Array(text.utf8CString)
+        try require(Int64(bytes.count) <= capacity, "layout: \(bytes.count) bytes needed, \(capacity) given")
+        for (k, b) in bytes.enumerated() { out[k] = b }
+        try nonNull(width, "width").pointee = Int64(kernel.statistics.reduce(0) { $0 + $1.width })
+    }
+}
 
 @_cdecl("ebm_sample")
 public func ebmSample(

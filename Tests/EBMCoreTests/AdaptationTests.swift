@@ -99,8 +99,8 @@ final class AdaptationTests: XCTestCase {
         var h = try adaptedHMC(steps: 10, warmup: 10)
         XCTAssertThrowsError(try h.kernel(dimension: 2))  // warm-up must leave steps
         h = try adaptedHMC()
-        h.kind = "mala"
-        XCTAssertThrowsError(try h.kernel(dimension: 2))  // a mass is HMC's
+        h.kind = "barker"
+        XCTAssertThrowsError(try h.kernel(dimension: 2))  // Barker has no mass to adapt
     }
 }
 

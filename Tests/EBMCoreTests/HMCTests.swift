@@ -4,27 +4,8 @@ import XCTest
 /// HMC against closed forms: the moments of a correlated 10-D Gaussian with condition number 100,
 /// bit-identical results for 1 and 2 threads, the diagonal mass matrix, and divergence counting.
 final class HMCTests: XCTestCase {
-    /// Σ = Q diag(λ) Qᵀ with λ log-spaced over [0.1, 10] (condition number 100) and Q a product of
-    /// Givens rotations: a fixed, fully correlated covariance.
     func correlatedGaussian(dimension d: Int = 10) throws -> (GaussianEnergy, [Double]) {
-        var q = [Double](repeating: 0, count: d * d)
-        for i in 0..<d { q[i * d + i] = 1 }
-        for (a, b, angle) in [(0, 1, 0.7), (2, 5, -0.4), (3, 9, 1.1), (1, 7, 0.3), (4, 6, -0.9), (8, 2, 0.5)] {
-            let c = cos(angle), s = sin(angle)
-            for r in 0..<d {
-                let qa = q[r * d + a], qb = q[r * d + b]
-                q[r * d + a] = c * qa - s * qb
-                q[r * d + b] = s * qa + c * qb
-            }
-        }
-        let lambda = (0..<d).map { pow(10, -1 + 2 * Double($0) / Double(d - 1)) }
-        var sigma = [Double](repeating: 0, count: d * d)
-        for i in 0..<d {
-            for j in 0..<d {
-                sigma[i * d + j] = (0..<d).reduce(0) { $0 + q[i * d + $1] * lambda[$1] * q[j * d + $1] }
-            }
-        }
-        return (try GaussianEnergy(mean: (0..<d).map { 0.1 * Double($0) }, covariance: sigma), sigma)
+        try EBMCoreTests.correlatedGaussian(dimension: d)
     }
 
     func sample(_ energy: GaussianEnergy, chains: Int, parameters: SamplerSpec, inverseMass: [Float]? = nil,

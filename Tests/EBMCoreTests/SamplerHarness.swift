@@ -12,6 +12,8 @@ struct SamplerSpec {
     var leapfrogSteps = 1
     var inverseMass: [Float]? = nil
     var adaptation: AdaptationSettings? = nil
+    /// The settings of kernels the fields above do not cover, by their record names.
+    var extra: [String: SettingValue] = [:]
 
     static func langevin(steps: Int, stepSize: Float, noiseScale: Float? = nil, gradientClip: Float? = nil,
                          clamp: (low: Float, high: Float)? = nil) -> SamplerSpec {
@@ -26,7 +28,8 @@ struct SamplerSpec {
 
     /// The kernel's record: only the fields its kind reads.
     var record: SettingsRecord {
-        var f: [String: SettingValue] = ["step_size": .number(Double(stepSize))]
+        // Replica exchange's step size is its inner kernel's (`inner.step_size`).
+        var f: [String: SettingValue] = kind == "replica_exchange" ? [:] : ["step_size": .number(Double(stepSize))]
         switch kind {
         case "langevin":
             f["noise_scale"] = noiseScale.map { .number(Double($0)) } ?? SettingValue.none
@@ -36,8 +39,12 @@ struct SamplerSpec {
             f["n_leapfrog"] = .integer(Int64(leapfrogSteps))
             f["inverse_mass"] = inverseMass.map { .array($0.map(Double.init)) } ?? SettingValue.none
             f["divergence_threshold"] = .number(Double(HMC.defaultDivergenceThreshold))
+            f["step_jitter"] = .number(0)
+        case "mala":
+            f["inverse_mass"] = inverseMass.map { .array($0.map(Double.init)) } ?? SettingValue.none
         default: break
         }
+        f.merge(extra) { _, new in new }
         return SettingsRecord(role: "sampler", kind: kind, fields: f)
     }
 
@@ -55,6 +62,8 @@ struct SamplerRun {
     var accepted: [Double]
     var divergent: [Double]
     var adaptation: ChainAdaptation?
+    /// The kernel's statistics, `rows × width` (sums after warm-up for `.meanAfterWarmup` ones).
+    var statistics: [Double]
 
     /// The mean acceptance rate over `steps` counted steps.
     func rate(steps: Int) -> Double { accepted.reduce(0, +) / Double(accepted.count * steps) }
@@ -79,15 +88,21 @@ private func runKernel<E: EnergyFunction, K: SamplerKernel>(
     let rows = x.count / energy.dimension
     let blocks = energy.blocks(rows: rows)
     let adaptation = settings.makeAdaptation(rows: rows, dimension: energy.dimension)
+    let width = kernel.statistics.reduce(0) { $0 + $1.width }
     var run = SamplerRun(accepted: [Double](repeating: 0, count: rows), divergent: [Double](repeating: 0, count: rows),
-                         adaptation: adaptation)
+                         adaptation: adaptation, statistics: [Double](repeating: 0, count: rows * width))
     try x.withUnsafeMutableBufferPointer { xb in
         try run.accepted.withUnsafeMutableBufferPointer { a in
             try run.divergent.withUnsafeMutableBufferPointer { v in
-                try Sampling.run(energy, kernel: kernel, x: xb, blocks: blocks, steps: settings.steps,
-                                 noise: Philox4x32(seed: seed, purpose: purpose), chainOffset: chainOffset,
-                                 adaptation: adaptation, counts: ChainCounts(accepted: a.baseAddress, divergent: v.baseAddress),
-                                 workspaces: SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads), poll: poll)
+                try run.statistics.withUnsafeMutableBufferPointer { s in
+                    try Sampling.run(energy, kernel: kernel, x: xb, blocks: blocks, steps: settings.steps,
+                                     noise: Philox4x32(seed: seed, purpose: purpose), chainOffset: chainOffset,
+                                     adaptation: adaptation,
+                                     counts: ChainCounts(accepted: a.baseAddress, divergent: v.baseAddress,
+                                                         statistics: width > 0 ? s.baseAddress : nil),
+                                     workspaces: SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads),
+                                     poll: poll)
+                }
             }
         }
     }

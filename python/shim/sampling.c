@@ -6,14 +6,26 @@
    the per-chain acceptance rates, divergences, step sizes and (with adapt_mass) inverse masses,
    and the ebm_sampler_output pointing into them. */
 typedef struct {
-    PyArrayObject *trajectory, *stats, *acceptance, *divergent, *step_size, *inverse_mass;
+    PyArrayObject *trajectory, *stats, *acceptance, *divergent, *step_size, *inverse_mass, *statistics;
+    char layout[4096];
     ebm_sampler_output out;
 } recording;
 
-static int recording_init(recording *r, npy_intp n, npy_intp dim, npy_intp steps, npy_intp thin, int want_stats,
-                          int want_mass) {
+static int recording_init(recording *r, const ebm_record *sampler, npy_intp n, npy_intp dim, npy_intp steps,
+                          npy_intp thin, int want_stats, int want_mass) {
     npy_intp tdims[3] = {thin > 0 ? steps / thin : 0, n, dim}, sdims[2] = {steps, 3}, mdims[2] = {n, dim};
+    int64_t width = 0;
+    ebm_status status;
     memset(r, 0, sizeof(*r));
+    if ((status = ebm_sampler_statistics(sampler, dim, r->layout, sizeof r->layout, &width)) != EBM_OK) {
+        raise_status(status);
+        return -1;
+    }
+    if (width > 0) {
+        npy_intp wdims[2] = {n, (npy_intp)width};
+        if ((r->statistics = (PyArrayObject *)PyArray_ZEROS(2, wdims, NPY_FLOAT64, 0)) == NULL) return -1;
+        r->out.statistics = (double *)PyArray_DATA(r->statistics);
+    }
     r->out.thin = thin > 0 ? thin : 1;
     if (thin > 0) {
         if ((r->trajectory = (PyArrayObject *)PyArray_SimpleNew(3, tdims, NPY_FLOAT32)) == NULL) return -1;
@@ -44,17 +56,20 @@ static void recording_clear(recording *r) {
     Py_XDECREF(r->divergent);
     Py_XDECREF(r->step_size);
     Py_XDECREF(r->inverse_mass);
+    Py_XDECREF(r->statistics);
 }
 
 #define OR_NONE(a) ((a) ? (PyObject *)(a) : Py_None)
 
-/* {"acceptance_rate", "n_divergent", "step_size", "inverse_mass", "trajectory", "stats"} (None
-   for what was not recorded). */
+/* {"acceptance_rate", "n_divergent", "step_size", "inverse_mass", "trajectory", "stats", "statistics",
+   "statistics_layout"} (None for what was not recorded; the kernel's statistics as an (n, width)
+   array laid out as "name:width,..."). */
 static PyObject *recording_result(recording *r) {
-    return Py_BuildValue("{s:O,s:O,s:O,s:O,s:O,s:O}", "acceptance_rate", (PyObject *)r->acceptance,
+    return Py_BuildValue("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:s}", "acceptance_rate", (PyObject *)r->acceptance,
                          "n_divergent", (PyObject *)r->divergent, "step_size", (PyObject *)r->step_size,
                          "inverse_mass", OR_NONE(r->inverse_mass), "trajectory", OR_NONE(r->trajectory),
-                         "stats", OR_NONE(r->stats));
+                         "stats", OR_NONE(r->stats), "statistics", OR_NONE(r->statistics),
+                         "statistics_layout", r->layout);
 }
 
 /* The sampler's state array: a writeable C-contiguous float32 (n, dim) array the Python layer
@@ -97,7 +112,7 @@ PyObject *py_sample(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "n_steps must be positive");
         goto fail;
     }
-    if (recording_init(&rec, PyArray_DIM(x, 0), dim, (npy_intp)n_steps, (npy_intp)thin, want_stats, want_mass) < 0)
+    if (recording_init(&rec, &sampler.record, PyArray_DIM(x, 0), dim, (npy_intp)n_steps, (npy_intp)thin, want_stats, want_mass) < 0)
         goto fail;
     poll_init(&poll, progress, capsule);
     Py_BEGIN_ALLOW_THREADS

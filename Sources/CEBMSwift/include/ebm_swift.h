@@ -111,7 +111,16 @@ typedef struct ebm_sampler_output {
     double *n_divergent; /* (n,): each chain's divergent trajectories after warm-up (HMC) */
     float *step_size;    /* (n,): each chain's step size at the end (the adapted one) */
     float *inverse_mass; /* (n, dim): each chain's inverse mass at the end (with adapt_mass) */
+    double *statistics;  /* (n, width): the kernel's own per-chain statistics, laid out as
+                            ebm_sampler_statistics says (width 0: none) */
 } ebm_sampler_output;
+
+/* The layout of a sampler record's per-chain statistics for energies of dim inputs, written to
+ * layout (capacity bytes, NUL-terminated) as "name:width,name:width,..." ("" for none), and their
+ * total width to *width. Each is the mean over the steps after warm-up (NUTS's tree_depth, ...) or
+ * the value after the last step (replica exchange's swap_rate, ...), as the kernel's docs say. */
+ebm_status ebm_sampler_statistics(const ebm_record *sampler, int64_t dim, char *layout, int64_t capacity,
+                                  int64_t *width);
 
 /* Annealed importance sampling: the run record holds n_chains, n_temps, n_steps (the transition's
  * steps at each inverse temperature t / n_temps), base_std, seed and chain_offset; chains start

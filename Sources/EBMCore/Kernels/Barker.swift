@@ -43,9 +43,10 @@ public struct Barker: SamplerKernel {
     static func softplus(_ a: Float) -> Float { max(a, 0) + log1pf(expf(-abs(a))) }
 
     public func step<E: EnergyFunction>(
-        _ energy: E, _ s: ChainBlockState, tuning: BlockTuning, noise: Philox4x32, counter: UInt32,
-        workspace ws: SamplerWorkspace<E>, step t: Int, of steps: Int
+        _ energy: E, _ s: ChainBlockState, _ c: StepContext, workspace ws: SamplerWorkspace<E>,
+        interrupted: () -> Bool
     ) throws {
+        let tuning = c.tuning, noise = c.noise, counter = c.counter
         let n = s.rows, d = s.dimension
         let x = s.x, e = s.energies, g = s.gradient
         let y = ws.proposal.base, ey = ws.proposalEnergies.base, gy = ws.proposalGradient.base

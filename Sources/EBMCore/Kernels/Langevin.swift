@@ -50,9 +50,10 @@ public struct Langevin: SamplerKernel {
     }
 
     public func step<E: EnergyFunction>(
-        _ energy: E, _ s: ChainBlockState, tuning: BlockTuning, noise: Philox4x32, counter: UInt32,
-        workspace ws: SamplerWorkspace<E>, step t: Int, of steps: Int
+        _ energy: E, _ s: ChainBlockState, _ c: StepContext, workspace ws: SamplerWorkspace<E>,
+        interrupted: () -> Bool
     ) throws {
+        let noise = c.noise, counter = c.counter, t = c.step, steps = c.steps
         let n = s.rows, d = s.dimension
         let eps = ws.noise.base
         if noiseScale > 0 {

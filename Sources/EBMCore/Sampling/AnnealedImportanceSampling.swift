@@ -140,7 +140,7 @@ public enum AnnealedImportanceSampling {
                 try Sampling.runBlock(annealed, kernel: kernel, x: states.base, rows: rows, totalRows: chains, block: b,
                                       steps: k, noise: noise, chainOffset: chainOffset, counterOffset: (t - 1) * k,
                                       adaptation: nil, counts: counts, workspace: ws, recording: .none,
-                                      shouldStop: shouldStop)
+                                      shouldStop: { shouldStop(true) }, interrupted: { shouldStop(false) })
             }
         }
         for i in 0..<chains where !logWeights[i].isFinite {

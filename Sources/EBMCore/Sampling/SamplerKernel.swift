@@ -24,6 +24,43 @@ public struct BlockTuning {
     public static let none = BlockTuning(stepSizes: nil, inverseMass: nil)
 }
 
+/// Where a kernel's step stands in its run: the random stream, the noise counter and the step
+/// index, the warm-up length, and per-chain tuning.
+public struct StepContext {
+    /// The per-chain step sizes and masses of adaptation (`.none`: the kernel's own).
+    public var tuning: BlockTuning
+    /// The run's noise key (the kernel's purpose, the seed).
+    public var noise: Philox4x32
+    /// The noise counter of this step.
+    public var counter: UInt32
+    /// The step (0-based) and the run's number of steps.
+    public var step: Int, steps: Int
+    /// The run's warm-up steps (0 without adaptation).
+    public var warmup: Int
+}
+
+/// A per-chain statistic a kernel reports (NUTS's tree depth, replica exchange's swap rates):
+/// `width` doubles per chain, written by the kernel at every step into the workspace's
+/// `statistics`.
+public struct ChainStatistic: Equatable, Sendable {
+    /// How the driver turns the per-step values into the reported one.
+    public enum Reduction: Sendable { case meanAfterWarmup, last }
+    public let name: String
+    public let width: Int
+    public let reduction: Reduction
+
+    public init(_ name: String, width: Int = 1, _ reduction: Reduction = .meanAfterWarmup) {
+        self.name = name
+        self.width = width
+        self.reduction = reduction
+    }
+
+    /// `"name:width,…"`: the layout of a kernel's statistics as it crosses the ABI.
+    public static func layout(_ statistics: [ChainStatistic]) -> String {
+        statistics.map { "\($0.name):\($0.width)" }.joined(separator: ",")
+    }
+}
+
 /// How a chain's step ended.
 public enum StepOutcome: UInt8 {
     case rejected = 0, accepted = 1, divergent = 2
@@ -68,13 +105,25 @@ public protocol SamplerKernel {
     var adaptable: Bool { get }
     /// The number of gradient evaluations of one step (for speed reports).
     var gradientsPerStep: Int { get }
+    /// Whether the kernel evaluates the energy on the block's rows one for one (every kernel but
+    /// those that compact their rows, like NUTS): what a tempered inner kernel needs.
+    static var rowsInPlace: Bool { get }
+    /// The per-chain statistics the kernel writes at every step (none by default).
+    var statistics: [ChainStatistic] { get }
 
-    /// Moves the block by one step. Random numbers of row `i` come from `noise` at
-    /// `(state.firstChain + i, counter)`.
+    /// Called once per block before its first step, after the driver filled the state's energies
+    /// and gradients: a kernel with state of its own across steps (momenta, replicas) makes it here,
+    /// in `workspace.kernelState` (allocated once per thread and reused).
+    func prepare<E: EnergyFunction>(_ energy: E, _ state: ChainBlockState, _ context: StepContext,
+                                    workspace: SamplerWorkspace<E>) throws
+
+    /// Moves the block by one step. Random numbers of row `i` come from `context.noise` at
+    /// `(state.firstChain + i, context.counter)`. A kernel whose step can take long (many
+    /// gradient evaluations) calls `interrupted` between them and throws `.interrupted` on `true`.
     /// - Throws: `.diverged` for a kernel that cannot reject (ULA) when a state becomes non-finite.
     func step<E: EnergyFunction>(
-        _ energy: E, _ state: ChainBlockState, tuning: BlockTuning, noise: Philox4x32, counter: UInt32,
-        workspace: SamplerWorkspace<E>, step t: Int, of steps: Int
+        _ energy: E, _ state: ChainBlockState, _ context: StepContext, workspace: SamplerWorkspace<E>,
+        interrupted: () -> Bool
     ) throws
 }
 
@@ -85,13 +134,34 @@ extension SamplerKernel {
     public var adaptable: Bool { true }
     public var keepsCache: Bool { true }
     public var gradientsPerStep: Int { 1 }
+    public static var rowsInPlace: Bool { true }
+    public var statistics: [ChainStatistic] { [] }
+    public func prepare<E: EnergyFunction>(_ energy: E, _ state: ChainBlockState, _ context: StepContext,
+                                           workspace: SamplerWorkspace<E>) throws {}
+
+    /// A generator of the kernel's own, derived from the run's noise key and `tag`.
+    @inline(__always)
+    static func derivedKey(_ noise: Philox4x32, tag: UInt64) -> Philox4x32 {
+        Philox4x32(key: SplitMix64.mix(UInt64(noise.key.0) | UInt64(noise.key.1) << 32 ^ tag))
+    }
+
+    /// The uniform in (0, 1) number `index` of `chain` at `counter` from `key`: a pure function of
+    /// its coordinates (word `index mod 4` of Philox block `(index / 4, counter, chain)`).
+    @inline(__always)
+    static func uniform(_ key: Philox4x32, index: Int, counter: UInt32, chain: Int) -> Float {
+        let c = UInt64(chain)
+        let w = key.block(UInt32(truncatingIfNeeded: index / 4), counter, UInt32(truncatingIfNeeded: c),
+                          UInt32(truncatingIfNeeded: c >> 32))
+        let r = index % 4
+        return Philox4x32.openUnit(r == 0 ? w.0 : r == 1 ? w.1 : r == 2 ? w.2 : w.3)
+    }
 
     /// Fills the workspace's `logUniforms` with the logs of the acceptance uniforms of the block's
     /// chains at `counter`, from a key of the kernel's own derived from the noise key and `tag`.
     @inline(__always)
     static func drawLogUniforms<E>(_ noise: Philox4x32, tag: UInt64, _ s: ChainBlockState, counter: UInt32,
                                    into ws: SamplerWorkspace<E>) {
-        let key = Philox4x32(key: SplitMix64.mix(UInt64(noise.key.0) | UInt64(noise.key.1) << 32 ^ tag))
+        let key = derivedKey(noise, tag: tag)
         key.fillLogUniform(ws.logUniforms.base, rows: s.rows, firstRow: UInt64(s.firstChain), counter: counter)
     }
 }

@@ -20,6 +20,11 @@ public final class SamplerWorkspace<E: EnergyFunction> {
     /// and step costs 6 % of MALA's time on 2-D chains).
     let outcome: UnsafeMutablePointer<UInt8>
     let logAcceptance: UnsafeMutablePointer<Double>
+    /// The kernel's per-chain statistics of the last step (`capacity × width`), made by the driver
+    /// for a kernel that reports some (`SamplerKernel.statistics`).
+    public internal(set) var statistics: FloatBuffer?
+    /// A kernel's own state across the steps of a block (momenta, replicas), made by its `prepare`.
+    public var kernelState: AnyObject?
 
     /// Workspace for `energy` and up to `capacity` chains.
     public init(_ energy: E, capacity: Int) {
@@ -57,12 +62,18 @@ public struct ChainCounts {
     public var accepted: UnsafeMutablePointer<Double>?
     /// Divergent trajectories (HMC).
     public var divergent: UnsafeMutablePointer<Double>?
+    /// The kernel's statistics (`rows × width` of its `statistics` layout): after the run, a
+    /// `.meanAfterWarmup` statistic holds its sum over the steps after warm-up (the caller divides),
+    /// a `.last` one its value after the last step.
+    public var statistics: UnsafeMutablePointer<Double>?
 
     public static let none = ChainCounts(accepted: nil, divergent: nil)
 
-    public init(accepted: UnsafeMutablePointer<Double>?, divergent: UnsafeMutablePointer<Double>?) {
+    public init(accepted: UnsafeMutablePointer<Double>?, divergent: UnsafeMutablePointer<Double>?,
+                statistics: UnsafeMutablePointer<Double>? = nil) {
         self.accepted = accepted
         self.divergent = divergent
+        self.statistics = statistics
     }
 }
 
@@ -95,7 +106,26 @@ public enum Sampling {
             try runBlock(energy, kernel: kernel, x: x.baseAddress!, rows: blocks.range(b), totalRows: blocks.rows,
                          block: b, steps: steps, noise: noise, chainOffset: chainOffset, counterOffset: counterOffset,
                          adaptation: adaptation, counts: counts, workspace: workspaces[worker],
-                         recording: recording, shouldStop: shouldStop)
+                         recording: recording, shouldStop: { shouldStop(true) }, interrupted: { shouldStop(false) })
+        }
+    }
+
+    /// Adds (or, for `.last`, copies) one step's statistics of `rows` chains into `out`.
+    @inline(__always)
+    static func record(_ statistics: [ChainStatistic], _ values: UnsafePointer<Float>, rows n: Int, width: Int,
+                       into out: UnsafeMutablePointer<Double>, afterWarmup: Bool) {
+        var column = 0
+        for statistic in statistics {
+            for i in 0..<n {
+                for c in column..<(column + statistic.width) {
+                    let k = i * width + c
+                    switch statistic.reduction {
+                    case .meanAfterWarmup: if afterWarmup { out[k] += Double(values[k]) }
+                    case .last: out[k] = Double(values[k])
+                    }
+                }
+            }
+            column += statistic.width
         }
     }
 
@@ -104,7 +134,7 @@ public enum Sampling {
         _ energy: E, kernel: K, x base: UnsafeMutablePointer<Float>, rows: Range<Int>, totalRows: Int,
         block: Int, steps: Int, noise: Philox4x32, chainOffset: Int, counterOffset: Int,
         adaptation: ChainAdaptation?, counts: ChainCounts, workspace ws: SamplerWorkspace<E>,
-        recording: SamplerRecording, shouldStop: () -> Bool
+        recording: SamplerRecording, shouldStop: () -> Bool, interrupted: () -> Bool
     ) throws {
         let d = energy.dimension, n = rows.count
         precondition(n <= ws.capacity, "workspace too small")
@@ -120,6 +150,14 @@ public enum Sampling {
         let warmup = adaptation?.settings.warmupSteps ?? 0
         let tuning = adaptation?.tuning(first: rows.lowerBound) ?? .none
         let (accepted, divergent) = (counts.accepted.map { $0 + rows.lowerBound }, counts.divergent.map { $0 + rows.lowerBound })
+        let statistics = kernel.statistics, width = statistics.reduce(0) { $0 + $1.width }
+        let chainStatistics = counts.statistics.map { $0 + rows.lowerBound * width }
+        if width > 0 && (ws.statistics?.count ?? 0) < ws.capacity * width {  // once per thread
+            ws.statistics = FloatBuffer(count: ws.capacity * width)
+        }
+        var context = StepContext(tuning: tuning, noise: noise, counter: UInt32(truncatingIfNeeded: counterOffset),
+                                  step: 0, steps: steps, warmup: warmup)
+        try kernel.prepare(energy, state, context, workspace: ws)
         for t in 0..<steps {
             if shouldStop() { throw EBMError.interrupted }
             if !kernel.keepsCache {
@@ -135,8 +173,9 @@ public enum Sampling {
                     normSum += Double(s.squareRoot())
                 }
             }
-            try kernel.step(energy, state, tuning: tuning, noise: noise,
-                            counter: UInt32(truncatingIfNeeded: counterOffset + t), workspace: ws, step: t, of: steps)
+            context.counter = UInt32(truncatingIfNeeded: counterOffset + t)
+            context.step = t
+            try kernel.step(energy, state, context, workspace: ws, interrupted: interrupted)
             var acceptedNow = 0.0
             for i in 0..<n {
                 let outcome = ws.outcome[i]
@@ -145,6 +184,9 @@ public enum Sampling {
                     if outcome == StepOutcome.accepted.rawValue { accepted?[i] += 1 }
                     if outcome == StepOutcome.divergent.rawValue { divergent?[i] += 1 }
                 }
+            }
+            if let out = chainStatistics, let values = ws.statistics?.base {
+                record(statistics, values, rows: n, width: width, into: out, afterWarmup: t >= warmup)
             }
             adaptation?.update(first: rows.lowerBound, count: n, step: t, logAcceptance: ws.logAcceptance,
                                positions: state.x)

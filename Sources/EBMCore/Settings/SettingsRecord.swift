@@ -113,6 +113,18 @@ public struct SettingsRecord: Sendable {
         try optionalArray(field, count: count) ?? { throw wrongType(field, "an array", .none) }()
     }
 
+    /// The record of kind `kind` made of this record's fields named `prefix…` (the prefix
+    /// removed), all of which are taken: how a record carries another (replica exchange's inner
+    /// kernel).
+    public mutating func subrecord(prefix: String, role: String, kind: String) -> SettingsRecord {
+        var inner: [String: SettingValue] = [:]
+        for (name, value) in fields where name.hasPrefix(prefix) {
+            inner[String(name.dropFirst(prefix.count))] = value
+            taken.insert(name)
+        }
+        return SettingsRecord(role: role, kind: kind, fields: inner)
+    }
+
     /// Checks that every field was taken.
     public func finish() throws {
         let unknown = Set(fields.keys).subtracting(taken).sorted()

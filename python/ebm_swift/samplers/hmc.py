@@ -29,6 +29,14 @@ def inverse_mass_array(inverse_mass, input_shape, name="inverse_mass"):
     return mass
 
 
+def jitter(step_jitter):
+    """``step_jitter`` as a float in [0, 1)."""
+    value = 0.0 if step_jitter is None else step_jitter
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value < 1:
+        raise ValueError(f"step_jitter must be a number in [0, 1); got {step_jitter!r}")
+    return float(value)
+
+
 @register
 class HMC(Sampler):
     """The HMC kernel: ``n_leapfrog`` leapfrog steps on ``E(x) + ½ pᵀ M⁻¹ p`` and a Metropolis test.
@@ -43,6 +51,8 @@ class HMC(Sampler):
         The diagonal of ``M⁻¹``, positive; default the identity (checked against the energy when sampling).
     divergence_threshold : float, default 1000
         The energy error above which a trajectory counts as divergent.
+    step_jitter : float, default 0
+        Draw each chain's step at each step uniformly from ``step_size · (1 ± step_jitter)``, in [0, 1).
     """
 
     kind = "hmc"
@@ -51,12 +61,13 @@ class HMC(Sampler):
     default_target_accept = 0.65
     info_keys = ("acceptance_rate", "n_divergent", "step_size", "inverse_mass")
 
-    def __init__(self, step_size, *, n_leapfrog=10, inverse_mass=None, divergence_threshold=1000.0):
+    def __init__(self, step_size, *, n_leapfrog=10, inverse_mass=None, divergence_threshold=1000.0, step_jitter=0.0):
         super().__init__(step_size)
         self.n_leapfrog = positive_int(n_leapfrog, "n_leapfrog")
         self.inverse_mass = None if inverse_mass is None else real_array(inverse_mass, "inverse_mass")
         self.divergence_threshold = positive_float(1000.0 if divergence_threshold is None else divergence_threshold,
                                                    "divergence_threshold")
+        self.step_jitter = jitter(step_jitter)
 
     def _fields(self):
         fields = super()._fields()
@@ -68,14 +79,14 @@ class HMC(Sampler):
         mass = inverse_mass_array(self.inverse_mass, input_shape)
         return {"step_size": self.step_size, "n_leapfrog": self.n_leapfrog,
                 "inverse_mass": None if mass is None else mass.astype(np.float64),
-                "divergence_threshold": self.divergence_threshold}
+                "divergence_threshold": self.divergence_threshold, "step_jitter": self.step_jitter}
 
 
 def hmc(energy, x0, n_steps, step_size, *, n_leapfrog=10, inverse_mass=None, adapt_step_size=False,
-        adapt_mass=False, n_warmup=None, target_accept=None, divergence_threshold=1000.0, seed=None, thin=None,
-        return_trajectory=False, diagnostics=False, return_info=True, chain_offset=0, progress=False):
+        adapt_mass=False, n_warmup=None, target_accept=None, divergence_threshold=1000.0, step_jitter=0.0, seed=None,
+        thin=None, return_trajectory=False, diagnostics=False, return_info=True, chain_offset=0, progress=False):
     x, info = run(HMC(step_size, n_leapfrog=n_leapfrog, inverse_mass=inverse_mass,
-                      divergence_threshold=divergence_threshold), energy, x0, n_steps, seed=seed,
+                      divergence_threshold=divergence_threshold, step_jitter=step_jitter), energy, x0, n_steps, seed=seed,
                   adapt_step_size=adapt_step_size, adapt_mass=adapt_mass, n_warmup=n_warmup,
                   target_accept=target_accept, chain_offset=chain_offset, thin=thin,
                   return_trajectory=return_trajectory, diagnostics=diagnostics, progress=progress)
@@ -121,6 +132,11 @@ hmc.__doc__ = """Run Hamiltonian Monte Carlo (HMC) on a batch of chains.
         ``adapt_step_size``), so give it ≥ 500 warm-up steps.
     divergence_threshold : float, default 1000
         The energy error above which a trajectory counts as divergent (Stan's and BlackJAX's 1000).
+    step_jitter : float, default 0
+        Each chain's step at each step is drawn uniformly from ``η (1 ± step_jitter)`` (Stan's
+        ``stepsize_jitter``), in [0, 1). A fixed trajectory length ``η · n_leapfrog`` near a
+        multiple of a period of the target makes trajectories return where they started (a
+        coordinate whose effective sample size collapses); 0.2–0.5 breaks the resonance.
 """ + RETURNS_DOC + """
         ``acceptance_rate`` ``(n,)`` and ``n_divergent`` ``(n,)`` per chain after warm-up,
         ``step_size`` ``(n,)`` (adapted, or ``step_size``), ``inverse_mass`` ``(n, *input_shape)``

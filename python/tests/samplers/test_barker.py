@@ -78,12 +78,12 @@ def test_trainer_and_ais_take_barker():
 
 def test_records_check_their_settings_once():
     assert Barker(0.5) == Barker(0.5) and Barker(0.5) != MALA(0.5)
-    assert repr(HMC(0.1, n_leapfrog=3)) == "HMC(step_size=0.1, n_leapfrog=3, inverse_mass=None, divergence_threshold=1000.0)"
+    assert repr(HMC(0.1, n_leapfrog=3)) == "HMC(step_size=0.1, n_leapfrog=3, inverse_mass=None, divergence_threshold=1000.0, step_jitter=0.0)"
     with pytest.raises(ValueError, match="step_size"):
         Barker(-1.0)
     with pytest.raises(TypeError, match="sampler must be a sampler record"):
         ebm_swift.sample(ebm_swift.BananaEnergy(2), np.zeros((2, 2)), 3, "barker")
-    with pytest.raises(ValueError, match="adapt_mass is for samplers with momenta"):
+    with pytest.raises(ValueError, match="adapt_mass is for samplers with a mass matrix"):
         ebm_swift.sample(ebm_swift.BananaEnergy(2), np.zeros((2, 2)), 10, Barker(0.1), adapt_mass=True)
     with pytest.raises(ValueError, match="inverse_mass must have shape"):
         ebm_swift.sample(ebm_swift.BananaEnergy(2), np.zeros((2, 2)), 3, HMC(0.1, inverse_mass=[1.0, 2.0, 3.0]))
