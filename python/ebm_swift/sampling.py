@@ -38,7 +38,8 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
     base_std : float
     transition : str or Sampler, default "mala"
         The kernel that moves the chains at each temperature: a registered name (``"mala"``,
-        ``"hmc"``, ``"barker"``, ``"langevin"``) with ``step_size`` (and ``n_leapfrog``,
+        ``"hmc"``, ``"nuts"``, ``"kinetic_langevin"``, ``"barker"``, ``"langevin"``; not
+        ``"replica_exchange"``, a sampler of its own) with ``step_size`` (and ``n_leapfrog``,
         ``inverse_mass`` for HMC), or a record such as ``HMC(step_size=0.1, n_leapfrog=5)``, whose
         settings then replace those arguments. Metropolis kernels keep the estimator unbiased in
         ``Z``; Langevin adds its step-size bias. HMC moves further per transition (``n_leapfrog``
@@ -88,6 +89,9 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
                                inverse_mass=inverse_mass)
     elif inverse_mass is not None:
         raise ValueError("inverse_mass belongs in the transition record (HMC(inverse_mass=…))")
+    if not transition.moves_x_alone:
+        raise ValueError(f"transition must be a kernel whose chains are their positions alone (mala, hmc, nuts, "
+                         f"kinetic_langevin, …); got {transition.kind}, whose chains carry more state")
     seed = resolve_seed(seed)
     record = (transition.kind, transition.settings(energy.input_shape))
     run = ("", {"n_chains": n_chains, "n_temps": n_temps, "n_steps": n_steps, "base_std": base_std, "seed": seed,

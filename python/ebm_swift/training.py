@@ -178,15 +178,20 @@ class Trainer(TrainerState):
             raise TypeError(f"energy must be an energy with parameters (MLPEnergy, NetworkEnergy); got {type(energy).__name__}")
         if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}; got {optimizer!r}")
+        record = None
         if isinstance(sampler, Sampler):
             record = sampler
             if getattr(record, "inverse_mass", None) is not None:
-                raise ValueError("the trainer's negatives use the identity mass: pass an HMC record without inverse_mass")
+                raise ValueError("the trainer's negatives use the identity mass: pass a sampler record without "
+                                 "inverse_mass")
             step_size, n_leapfrog = record.step_size, getattr(record, "n_leapfrog", n_leapfrog)
             noise_scale, grad_clip, clamp = (getattr(record, k, None) for k in ("noise_scale", "grad_clip", "clamp"))
             sampler = record.kind
         elif not isinstance(sampler, str) or sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {list(SAMPLERS)} or a sampler record; got {sampler!r}")
+        if not SAMPLERS[sampler].moves_x_alone:
+            raise ValueError(f"sampler must be a kernel whose chains are their positions alone (the buffer keeps "
+                             f"nothing else); got {sampler!r}")
         if lr_schedule is not None and not isinstance(lr_schedule, (StepLR, ExponentialLR, CosineLR)):
             raise TypeError(f"lr_schedule must be a StepLR, ExponentialLR or CosineLR; got {type(lr_schedule).__name__}")
         try:
@@ -211,8 +216,9 @@ class Trainer(TrainerState):
         self.sampler = sampler
         self.n_leapfrog = positive_int(n_leapfrog, "n_leapfrog")
         # The negatives' kernel: the flat arguments mapped onto its record (each kernel takes its own).
-        self.sampler_record = from_name(sampler, self.step_size, noise_scale=self.noise_scale, grad_clip=self.grad_clip,
-                                        clamp=self.clamp, n_leapfrog=self.n_leapfrog)
+        self.sampler_record = record if record is not None else \
+            from_name(sampler, self.step_size, noise_scale=self.noise_scale, grad_clip=self.grad_clip,
+                      clamp=self.clamp, n_leapfrog=self.n_leapfrog)
         self.data_noise = non_negative_float(data_noise, "data_noise")
         # The objective: a record, or one built from the flat arguments (the one place they map).
         flat = dict(n_steps=n_steps, persistent=persistent, buffer_size=buffer_size, reinit_prob=reinit_prob,

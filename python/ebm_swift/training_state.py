@@ -23,7 +23,7 @@ class TrainerState:
             "momentum": self.momentum, "weight_decay": self.weight_decay, "clip_grad_norm": self.clip_grad_norm,
             "lr_schedule": to_config(self.lr_schedule), "n_steps": self.n_steps, "step_size": self.step_size,
             "noise_scale": self.noise_scale, "grad_clip": self.grad_clip,
-            "clamp": list(self.clamp) if self.clamp is not None else None, "sampler": self.sampler,
+            "clamp": list(self.clamp) if self.clamp is not None else None, "sampler": self._sampler_config(),
             "n_leapfrog": self.n_leapfrog,
             "persistent": self.persistent, "buffer_size": self.buffer_size, "reinit_prob": self.reinit_prob,
             "init_range": list(self.init_range), "data_noise": self.data_noise, "alpha": self.alpha,
@@ -32,6 +32,19 @@ class TrainerState:
             "ema_decay": self.ema_decay, "cross_entropy_weight": self.cross_entropy_weight,
             "class_conditional": self.class_conditional, "seed": self.seed,
         }
+
+    def _sampler_config(self):
+        """The negatives' kernel: its name when the flat arguments rebuild it, else its record's
+        settings by name (a record passed with settings the flat arguments do not carry)."""
+        from .samplers import from_name
+
+        record = self.sampler_record
+        flat = from_name(self.sampler, self.step_size, noise_scale=self.noise_scale, grad_clip=self.grad_clip,
+                         clamp=self.clamp, n_leapfrog=self.n_leapfrog)
+        if record == flat:
+            return self.sampler
+        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in record._fields().items()}
+        return {"kind": record.kind, **fields}
 
     def _state(self):
         arrays, model_meta = nested_state(self.energy, "model.")
@@ -63,6 +76,8 @@ class TrainerState:
     def _resume(cls, energy, arrays, meta):
         config = dict(meta["config"])
         config["lr_schedule"] = from_config(config["lr_schedule"])
+        if isinstance(config.get("sampler"), dict):
+            config["sampler"] = _sampler_from_config(config["sampler"])
         if config.get("objective") == "nce":
             if "noise_mean" not in arrays or "noise_cov" not in arrays:
                 raise ValueError("the file's NCE trainer lacks its noise (noise_mean, noise_cov)")
@@ -110,3 +125,18 @@ class TrainerState:
         from .persistence import save
 
         save(self, path)
+
+
+def _sampler_from_config(settings):
+    """The sampler record a file's trainer configuration names by its settings (checked by the
+    record itself, strictly: an unknown or missing setting is an error)."""
+    from .samplers import REGISTRY
+
+    settings = dict(settings)
+    kind = settings.pop("kind", None)
+    if not isinstance(kind, str) or kind not in REGISTRY:
+        raise ValueError(f"the file's sampler kind must be one of {list(REGISTRY)}; got {kind!r}")
+    try:
+        return REGISTRY[kind](**settings)
+    except TypeError as e:
+        raise ValueError(f"the file's {kind} sampler settings do not match the record: {e}") from None
