@@ -8,6 +8,9 @@ public enum KernelRegistry {
         MALA.self,
         HMC.self,
         Barker.self,
+        NUTS.self,
+        KineticLangevin.self,
+        ReplicaExchange.self,
     ]
 
     /// Whether every kernel draws from a random stream of its own: the kernels' `noisePurpose`

@@ -1,6 +1,7 @@
 """Sampler kernels: one record and one sampling function per kernel, all run by one native path.
 
-A record (``Langevin``, ``MALA``, ``HMC``, ``Barker``) holds a kernel's settings, checked once; the
+A record (``Langevin``, ``MALA``, ``HMC``, ``Barker``, ``NUTS``, ``KineticLangevin``,
+``ReplicaExchange``) holds a kernel's settings, checked once; the
 sampling functions, ``Trainer(sampler=…)``, ``ais_log_z(transition=…)`` and
 :func:`ebm_swift.distributed.sample` take it. :func:`sample` runs any of them.
 
@@ -20,6 +21,9 @@ from .langevin import Langevin, langevin  # noqa: F401 (registers the kernel)
 from .mala import MALA, mala  # noqa: F401 (registers the kernel)
 from .hmc import HMC, hmc  # noqa: F401 (registers the kernel)
 from .barker import Barker, barker  # noqa: F401 (registers the kernel)
+from .nuts import NUTS, nuts  # noqa: F401 (registers the kernel)
+from .kinetic_langevin import KineticLangevin, kinetic_langevin  # noqa: F401 (registers the kernel)
+from .replica_exchange import ReplicaExchange, replica_exchange  # noqa: F401 (registers the kernel)
 
 if set(REGISTRY) != set(_native.sampler_kinds().split(",")):  # both sides register every kernel
     raise ImportError(f"ebm_swift: the Python samplers {sorted(REGISTRY)} differ from the core's "

@@ -49,6 +49,10 @@ class Sampler:
         The acceptance rate step-size adaptation aims at by default.
     info_keys : tuple of str
         The per-chain records the kernel's sampling function returns in ``info``.
+    moves_x_alone : bool
+        Whether the kernel's chains are their positions ``x`` alone, so that it can move AIS
+        chains and trainer negatives, which keep nothing else between calls (replica exchange's
+        hot replicas are more state: it is a sampler, not a transition).
     """
 
     kind: ClassVar[str]
@@ -56,6 +60,7 @@ class Sampler:
     adapts_mass: ClassVar[bool] = False
     default_target_accept: ClassVar[float] = 0.5
     info_keys: ClassVar[tuple] = ("acceptance_rate", "step_size")
+    moves_x_alone: ClassVar[bool] = True
 
     def __init__(self, step_size):
         self.step_size = positive_float(step_size, "step_size")
@@ -63,6 +68,11 @@ class Sampler:
     def settings(self, input_shape) -> dict:
         """The record's settings for an energy of ``input_shape`` (every field the core reads)."""
         return {"step_size": self.step_size}
+
+    def finish_info(self, info, n_counted) -> dict:
+        """The info dict from the native records (``n_counted``: the steps after warm-up); a kernel
+        whose reports need more than the core's per-chain values overrides this."""
+        return info
 
     def _fields(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
@@ -92,9 +102,11 @@ def adaptation_record(sampler, n_steps, *, adapt_step_size, adapt_mass, n_warmup
     adapt_step_size, adapt_mass = flag(adapt_step_size, "adapt_step_size"), flag(adapt_mass, "adapt_mass")
     adapting = adapt_step_size or adapt_mass
     if adapting and not sampler.adaptable:
-        raise ValueError(f"adaptation needs an acceptance test: use a Metropolis sampler, not {sampler.kind}")
+        raise ValueError(f"adaptation (adapt_step_size, adapt_mass) needs an acceptance test: use a Metropolis "
+                         f"sampler, not {sampler!r}")
     if adapt_mass and not sampler.adapts_mass:
-        raise ValueError(f"adapt_mass is for samplers with momenta (hmc); got sampler {sampler.kind!r}")
+        raise ValueError(f"adapt_mass is for samplers with a mass matrix (hmc, nuts, mala, kinetic_langevin with "
+                         f"metropolis=True); got {sampler!r}")
     if target_accept is None:
         target_accept = sampler.default_target_accept
     else:
@@ -152,9 +164,24 @@ def run_native(native_call, desc, progress):
             bar.close()
 
 
+def kernel_statistics(recorded):
+    """The kernel's own per-chain statistics by name, split from the native ``(n, width)`` array as
+    its layout ``"name:width,…"`` says: ``(n,)`` for width 1, else ``(n, width)``."""
+    out, column, values = {}, 0, recorded["statistics"]
+    for item in filter(None, recorded["statistics_layout"].split(",")):
+        name, width = item.rsplit(":", 1)
+        width = int(width)
+        part = values[:, column:column + width]
+        out[name] = part[:, 0].copy() if width == 1 else part.copy()
+        column += width
+    return out
+
+
 def info(recorded, shape, keys):
     """The info dict: the per-chain records named in ``keys``, then whatever was recorded."""
-    out = {k: recorded[k] for k in keys if recorded[k] is not None}
+    statistics = kernel_statistics(recorded)
+    recorded = {**recorded, **statistics}
+    out = {k: recorded[k] for k in (*keys, *statistics) if recorded.get(k) is not None}
     if "inverse_mass" in out:
         out["inverse_mass"] = out["inverse_mass"].reshape((-1, *shape[1:]))
     if recorded["trajectory"] is not None:
@@ -193,4 +220,5 @@ def run(sampler, energy, x0, n_steps, *, seed=None, adapt_step_size=False, adapt
     recorded = run_native(lambda report: _native.sample(energy._handle, x, record, run_record, adaptation, n_steps,
                                                         native_thin, diagnostics, want_mass, report),
                           sampler.kind, progress)
-    return x.reshape(shape), info(recorded, shape, sampler.info_keys)
+    n_counted = n_steps - (adaptation[1]["n_warmup"] if adaptation is not None else 0)
+    return x.reshape(shape), sampler.finish_info(info(recorded, shape, sampler.info_keys), n_counted)

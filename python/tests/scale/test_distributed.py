@@ -42,6 +42,9 @@ SAMPLERS = {
     "langevin": {},
     "mala": {},
     "hmc": {"n_leapfrog": 3},
+    "nuts": {"max_tree_depth": 5},
+    "kinetic_langevin": {"friction": 2.0},
+    "replica_exchange": {"n_replicas": 3},
 }
 
 
@@ -73,6 +76,9 @@ def test_sample_equals_the_local_call(client, sampler, make_energy, shape, chunk
     ("langevin", {"return_trajectory": True, "thin": 2}),
     ("mala", {"adapt_step_size": True, "n_warmup": 6}),
     ("hmc", {"n_leapfrog": 2, "adapt_step_size": True, "adapt_mass": True, "n_warmup": 6, "return_trajectory": True}),
+    ("nuts", {"adapt_step_size": True, "adapt_mass": True, "n_warmup": 6, "return_trajectory": True}),
+    ("kinetic_langevin", {"metropolis": True, "adapt_step_size": True, "adapt_mass": True, "n_warmup": 6}),
+    ("replica_exchange", {"adapt_step_size": True, "n_warmup": 6, "n_replicas": 4}),
 ])
 def test_sample_with_recording_and_adaptation_equals_the_local_call(client, sampler, kwargs):
     energy = ebm_swift.BananaEnergy(2)
@@ -82,7 +88,7 @@ def test_sample_with_recording_and_adaptation_equals_the_local_call(client, samp
     assert_same(local, remote)
 
 
-@pytest.mark.parametrize("transition", ["mala", "hmc", "langevin"])
+@pytest.mark.parametrize("transition", ["mala", "hmc", "langevin", "nuts", "kinetic_langevin"])
 @pytest.mark.parametrize("make_energy", [mlp, cnn], ids=["mlp", "cnn"])
 @pytest.mark.parametrize("chunk_size", [64, 100])  # 64 divides 320; 100 (rounded up to 112) does not
 def test_ais_equals_the_local_estimate(client, transition, make_energy, chunk_size):

@@ -304,7 +304,8 @@ def test_plots_draw():
     "kwargs,exc,match",
     [
         (dict(data_noise=-0.1), ValueError, "data_noise"),
-        (dict(sampler="nuts"), ValueError, "sampler"),
+        (dict(sampler="replica_exchange"), ValueError, "sampler"),
+        (dict(sampler="gibbs"), ValueError, "sampler"),
         (dict(clip_grad_norm=0.0), ValueError, "clip_grad_norm"),
         (dict(lr_schedule="cosine"), TypeError, "lr_schedule"),
         (dict(optimizer="adamw"), ValueError, "optimizer"),
