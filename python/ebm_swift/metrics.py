@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_batch, positive_int
+from ._validation import as_batch, as_samples, positive_int
 from .energies import Energy
 
-__all__ = ["accuracy", "auroc", "expected_calibration_error", "frechet_distance", "log_likelihood_2d",
+__all__ = ["accuracy", "auroc", "expected_calibration_error", "frechet_distance", "kernel_stein_discrepancy",
+           "log_likelihood_2d",
            "log_partition_2d", "mmd", "ood_auroc"]
 
 
@@ -97,6 +98,58 @@ def mmd(X, Y, bandwidth=None) -> float:
     n, m = len(X), len(Y)
     return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
                  - 2 * kxy.mean())
+
+
+def kernel_stein_discrepancy(energy, X, *, c=1.0, beta=-0.5, block=1024) -> float:
+    """The kernel Stein discrepancy of samples ``X`` from ``p ∝ exp(−E)``, with the inverse
+    multiquadric kernel ``k(x, y) = (c² + ‖x − y‖²)^β`` (Gorham & Mackey 2017).
+
+    It needs only the score ``∇ log p = −∇x E``, not the normaliser, so it measures sample quality
+    for any energy: it is zero in the limit exactly when the samples' distribution is ``p`` (for
+    ``−1 < β < 0``), and for exact draws it falls as ``1/√n``. Compare samplers or step sizes
+    on the same ``n``. The V-statistic ``√(mean_ij k_p(x_i, x_j))``, with the Stein kernel
+    ``k_p(x, y) = s(x)·s(y) k + s(x)·∇_y k + s(y)·∇_x k + tr ∇_x∇_y k``.
+
+    Parameters
+    ----------
+    energy : Energy
+    X : array_like, shape (n, dim) or (n, *input_shape)
+        The samples (finite).
+    c : float, default 1.0
+        The kernel's scale (in the units of ``x``).
+    beta : float, default -0.5
+        The exponent, in (−1, 0).
+    block : int, default 1024
+        Rows per block of the ``n × n`` sum (memory ``block · n`` doubles).
+
+    Returns
+    -------
+    float
+    """
+    if not isinstance(energy, Energy):
+        raise TypeError(f"energy must be an ebm_swift Energy; got {type(energy).__name__}")
+    X, shape = as_samples(X, energy.input_shape, "X")
+    if not (np.isfinite(c) and c > 0):
+        raise ValueError(f"c must be positive; got {c!r}")
+    if not -1 < beta < 0:
+        raise ValueError(f"beta must be in (-1, 0); got {beta!r}")
+    block = positive_int(block, "block")
+    x = np.asarray(X, np.float64).reshape(len(X), -1)
+    score = -np.asarray(energy.grad_x(X.reshape(shape)), np.float64).reshape(len(X), -1)
+    n, d = x.shape
+    norms, score_dot_x = (x * x).sum(1), (score * x).sum(1)
+    total = 0.0
+    for start in range(0, n, block):
+        xb, sb = x[start:start + block], score[start:start + block]
+        r2 = np.maximum(norms[start:start + block, None] + norms[None, :] - 2 * xb @ x.T, 0)
+        base = c * c + r2
+        k = base**beta
+        k1 = 2 * beta * base**(beta - 1)  # ∇_x k = k1 (x − y), ∇_y k = −k1 (x − y)
+        # s(x)·∇_y k + s(y)·∇_x k = k1 [(s(y) − s(x))·(x − y)]
+        cross = (sb * xb).sum(1)[:, None] - sb @ x.T - xb @ score.T + score_dot_x[None, :]
+        trace = -k1 * d - 4 * beta * (beta - 1) * base**(beta - 2) * r2
+        total += float((k * (sb @ score.T) - k1 * cross + trace).sum())
+    return float(np.sqrt(max(total / (n * n), 0.0)))
 
 
 def frechet_distance(X, Y, features=None) -> float:
