@@ -92,3 +92,41 @@ def hmc(target, settings, timed):
     _, info = call()
     return {"seconds": seconds, "acceptance": float(info["acceptance_rate"].mean()),
             "min_ess": min_ess(info["trajectory"], settings["burn_in"]), "isa": runtime()["isa"]}
+
+
+def nuts(name, target, settings, timed):
+    """NUTS after step and mass adaptation on `target` (the Gaussian's (mean, cov) or the logistic
+    regression's (x, y)); returns seconds, acceptance statistic, leapfrog steps and min ESS."""
+    if name == "gaussian":
+        energy = ebm_swift.GaussianEnergy(*target)
+    else:
+        energy = logistic_energy(*target)
+    warmup, draws = settings["warmup"], settings["draws"]
+    x0 = np.zeros((settings["chains"], energy.dim), np.float32)
+
+    def call():
+        return ebm_swift.nuts(energy, x0, warmup + draws, 0.1, adapt_step_size=True, adapt_mass=True,
+                              n_warmup=warmup, seed=0, return_trajectory=True)
+
+    seconds = timed(call)
+    _, info = call()
+    return {"seconds": seconds, "acceptance": float(info["acceptance_stat"].mean()),
+            "mean_leapfrog": float(info["n_leapfrog"].mean()),
+            "gradients": float(info["n_leapfrog"].sum()) * draws,  # of the draws (mean per draw × draws)
+            "min_ess": min_ess(info["trajectory"], warmup), "isa": runtime()["isa"]}
+
+
+def logistic_energy(x, y):
+    """−log posterior of Bayesian logistic regression with a standard logistic prior per weight, as
+    a network: softplus(z) − y z = softplus((1 − 2y) z), so with rows x̃ = (1 − 2y) x,
+    E(w) = Σ_n softplus(x̃_n·w) + Σ_i [softplus(w_i) + softplus(−w_i)] (the prior's −log density
+    up to a constant) = ones · softplus([x̃; I; −I] w): Linear, Softplus, Linear, biases zero."""
+    from ebm_swift import nn
+
+    n, d = x.shape
+    rows = np.concatenate([(1 - 2 * y)[:, None] * x, np.eye(d), -np.eye(d)]).astype(np.float32)
+    network = nn.Sequential(nn.Linear(d, len(rows)), nn.Softplus(), nn.Linear(len(rows), 1))
+    energy = ebm_swift.NetworkEnergy(network, (d,), seed=0)
+    energy.load_state_dict({"0.weight": rows, "0.bias": np.zeros(len(rows), np.float32),
+                            "2.weight": np.ones((1, len(rows)), np.float32), "2.bias": np.zeros(1, np.float32)})
+    return energy

@@ -226,8 +226,8 @@ def test_native_records_are_read_strictly(model):
                        1, 0, False, False, None)
     with pytest.raises(ValueError, match="'step_size' must be a number, got a text"):
         _native.sample(model._handle, x, ("langevin", {**sampler, "step_size": "big"}), run, None, 1, 0, False, False, None)
-    with pytest.raises(ValueError, match="unknown sampler 'nuts'"):
-        _native.sample(model._handle, x, ("nuts", {"step_size": 0.1}), run, None, 1, 0, False, False, None)
+    with pytest.raises(ValueError, match="unknown sampler 'gibbs'"):
+        _native.sample(model._handle, x, ("gibbs", {"step_size": 0.1}), run, None, 1, 0, False, False, None)
     with pytest.raises(ValueError, match="the run settings has no field 'thin'"):
         _native.sample(model._handle, x, ("langevin", sampler), ("", {**run[1], "thin": 2}), None, 1, 0, False, False,
                        None)
@@ -240,4 +240,4 @@ def test_native_ais_rejects_overflowing_counts_without_crashing():
     g = ebm_swift.GaussianEnergy([0.0], [[1.0]])
     with pytest.raises(ValueError, match="n_temps"):
         run = ("", {"n_chains": 10, "n_temps": 2**62, "n_steps": 4, "base_std": 1.0, "seed": 0, "chain_offset": 0})
-        _native.ais_log_z(g._handle, ("mala", {"step_size": 0.1}), run, 10, np.zeros(1), None)
+        _native.ais_log_z(g._handle, ("mala", {"step_size": 0.1, "inverse_mass": None}), run, 10, np.zeros(1), None)
