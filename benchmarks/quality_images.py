@@ -45,9 +45,16 @@ def auroc(lower, higher):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=15.0, help="training wall time (at most 20)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="train for this many steps instead of a wall time (comparisons on a busy machine)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default="benchmarks/quality_images.json")
     parser.add_argument("--grid", default="benchmarks/quality_images.png")
+    parser.add_argument("--sampler", choices=("langevin", "kinetic_langevin"), default="langevin",
+                        help="the negatives' sampler: the recipe's Langevin (step 10, noise 0.005) or kinetic "
+                             "Langevin (OBABO at temperature 1, --kinetic-step, --friction)")
+    parser.add_argument("--kinetic-step", type=float, default=0.01)
+    parser.add_argument("--friction", type=float, default=1.0)
     args = parser.parse_args()
     minutes = min(args.minutes, 20.0)
 
@@ -62,12 +69,15 @@ def main():
     features = lambda z: np.maximum(np.asarray(z).reshape(len(z), -1) @ weights + bias, 0)  # noqa: E731
 
     energy = ebm_swift.NetworkEnergy(uva_cnn(), (1, 28, 28), seed=args.seed)
-    trainer = ebm_swift.Trainer(energy, lr=1e-4, betas=(0.0, 0.999), alpha=0.1, n_steps=40, step_size=10.0,
-                                noise_scale=0.005, grad_clip=0.03, clamp=(-1, 1), init_range=(-1, 1),
-                                buffer_size=8192, reinit_prob=0.05, data_noise=0.005, seed=args.seed)
+    if args.sampler == "langevin":
+        negatives = dict(step_size=10.0, noise_scale=0.005, grad_clip=0.03, clamp=(-1, 1))
+    else:
+        negatives = dict(sampler=ebm_swift.samplers.KineticLangevin(args.kinetic_step, friction=args.friction))
+    trainer = ebm_swift.Trainer(energy, lr=1e-4, betas=(0.0, 0.999), alpha=0.1, n_steps=40, init_range=(-1, 1),
+                                buffer_size=8192, reinit_prob=0.05, data_noise=0.005, seed=args.seed, **negatives)
     average = {k: v.astype(np.float64) for k, v in energy.parameters().items()}
     start, steps = time.perf_counter(), 0
-    while time.perf_counter() - start < 60 * minutes:
+    while (steps < args.steps) if args.steps else (time.perf_counter() - start < 60 * minutes):
         trainer.step(train[rng.integers(0, len(train), 128)])
         for name, value in energy.parameters().items():
             average[name] += 0.01 * (value - average[name])
@@ -87,7 +97,10 @@ def main():
     fd = lambda x: ebm_swift.metrics.frechet_distance(x, held, features)  # noqa: E731
     e_held = energy.energy(held)
     report = {
-        "training": {"steps": steps, "seconds": round(seconds, 1), "steps_per_s": round(steps / seconds, 2),
+        "training": {"sampler": args.sampler, "negatives": {k: v for k, v in vars(args).items()
+                                                             if k in ("kinetic_step", "friction")}
+                     if args.sampler == "kinetic_langevin" else negatives,
+                     "steps": steps, "seconds": round(seconds, 1), "steps_per_s": round(steps / seconds, 2),
                      "classifier_test_accuracy": float(clf.score(test.reshape(len(test), -1), test_labels))},
         "auroc": {"test_vs_noise": auroc(e_held, energy.energy(noise)),
                   "test_vs_shuffled": auroc(e_held, energy.energy(shuffled)),
