@@ -19,6 +19,6 @@ public func ebmRuntimeInfoGet(_ out: UnsafeMutablePointer<ebm_runtime_info>?) ->
         let out = try nonNull(out, "out")
         out.pointee = ebm_runtime_info(
             isa: isaString, blas_config: BLAS.configuration, blas_core: BLAS.coreName,
-            blas_num_threads: Int64(BLAS.threadCount))
+            blas_num_threads: Int64(BLAS.threadCount), chain_alignment: Int64(ChainBlocks.alignment))
     }
 }

@@ -26,7 +26,7 @@ final class LangevinTests: XCTestCase {
     func testChainBlocksPartition() {
         for rows in [1, 7, 31, 32, 33, 100, 256, 4096, 65536] {
             let blocks = ChainBlocks(rows: rows)
-            XCTAssertLessThanOrEqual(blocks.count, 16)
+            XCTAssertEqual(blocks.blockRows, min(rows, ChainBlocks.standardRows))
             var covered = 0
             for b in 0..<blocks.count {
                 XCTAssertEqual(blocks.range(b).lowerBound, covered)
@@ -35,6 +35,25 @@ final class LangevinTests: XCTestCase {
             XCTAssertEqual(covered, rows)
         }
         XCTAssertEqual(ChainBlocks(single: 100).count, 1)
+    }
+
+    /// A run split at a multiple of `ChainBlocks.alignment` gives each piece exactly the blocks
+    /// (start and size) the whole run gives those chains — what keeps `chain_offset` splits bit-identical.
+    func testSplitsAtTheAlignmentKeepTheBlocks() {
+        func starts(_ blocks: ChainBlocks, from offset: Int) -> [Range<Int>] {
+            (0..<blocks.count).map { blocks.range($0).lowerBound + offset ..< blocks.range($0).upperBound + offset }
+        }
+        for blockRows in [32, 64, 128] {
+            for rows in [300, 1000, 4097] {
+                let whole = starts(ChainBlocks(rows: rows, blockRows: blockRows), from: 0)
+                var pieces: [Range<Int>] = []
+                for k in stride(from: 0, to: rows, by: 2 * ChainBlocks.alignment) {
+                    let n = min(2 * ChainBlocks.alignment, rows - k)
+                    pieces += starts(ChainBlocks(rows: n, blockRows: blockRows), from: k)
+                }
+                XCTAssertEqual(pieces, whole)
+            }
+        }
     }
 
     /// Same seed → identical chains; another seed → different chains.

@@ -114,16 +114,17 @@ def _backend(client):
     raise TypeError(f"client must be a dask.distributed.Client, the ray module or None; got {type(client).__name__}")
 
 
-# Chunk boundaries fall on multiples of this many chains. OpenBLAS computes the rows of a product
-# in groups of 4, and the rows of an incomplete last group with another kernel (same values to a
-# few ulps, not bit for bit): a chunk that ended inside a group of the local run would change the
-# last bits of its last rows. The local run's chain blocks are multiples of 8 rows, so chunks on
-# multiples of 16 put every row in a complete group in both runs (or in the same last group, at N).
-CHUNK_ALIGNMENT = 16
+# Chunk boundaries fall on multiples of this many chains. A row's value depends on the shape of the
+# BLAS products it takes part in (OpenBLAS computes the rows of a product in groups — 12 rows with
+# its Haswell kernels — and an incomplete group with other kernels, equal to a few ulps, not bit for
+# bit). The core samples in chain blocks whose size is fixed by the energy and divides this number,
+# so a chunk that starts at a multiple of it gives each of its chains the same blocks, hence the same
+# products, as the local run.
+CHUNK_ALIGNMENT = _native.runtime_info()["chain_alignment"]
 
 
 def _chunks(n, chunk_size):
-    """``(first chain, count)`` of each chunk: ``chunk_size`` rounded up to a multiple of 16."""
+    """``(first chain, count)`` of each chunk: ``chunk_size`` rounded up to a multiple of ``CHUNK_ALIGNMENT``."""
     chunk_size = positive_int(chunk_size, "chunk_size")
     chunk_size = -(-chunk_size // CHUNK_ALIGNMENT) * CHUNK_ALIGNMENT
     return [(k, min(chunk_size, n - k)) for k in range(0, n, chunk_size)]
@@ -178,7 +179,7 @@ def sample(energy, x0, n_steps, step_size, *, sampler="langevin", client=None, c
     client : dask.distributed.Client, the ray module, or None
         ``None`` uses the default Dask client.
     chunk_size : int
-        Chains per task, rounded up to a multiple of 16 (see ``CHUNK_ALIGNMENT``): large enough
+        Chains per task, rounded up to a multiple of ``CHUNK_ALIGNMENT`` (128): large enough
         to keep each worker's cores busy (thousands of chains), small enough for memory and to
         spread over the workers.
     seed : None, int or numpy.random.Generator

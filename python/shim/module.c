@@ -7,8 +7,9 @@ PyObject *py_runtime_info(PyObject *self, PyObject *args) {
     ebm_runtime_info info;
     ebm_status status = ebm_runtime_info_get(&info);
     if (status != EBM_OK) return raise_status(status);
-    return Py_BuildValue("{s:s,s:s,s:s,s:L}", "isa", info.isa, "blas_config", info.blas_config, "blas_core",
-                         info.blas_core, "blas_num_threads", (long long)info.blas_num_threads);
+    return Py_BuildValue("{s:s,s:s,s:s,s:L,s:L}", "isa", info.isa, "blas_config", info.blas_config, "blas_core",
+                         info.blas_core, "blas_num_threads", (long long)info.blas_num_threads, "chain_alignment",
+                         (long long)info.chain_alignment);
 }
 
 /* ---- module ----------------------------------------------------------------------------------- */

@@ -182,6 +182,9 @@ typedef struct ebm_runtime_info {
     const char *blas_config;  /* OpenBLAS's openblas_get_config(): version and build options */
     const char *blas_core;    /* OpenBLAS's openblas_get_corename(): the kernels it chose for this CPU */
     int64_t blas_num_threads; /* threads OpenBLAS uses per product (1 unless OPENBLAS_NUM_THREADS is set) */
+    int64_t chain_alignment;  /* a run split into chain_offset pieces at multiples of this many chains
+                                 gives the whole run's numbers bit for bit (every energy's chain blocks
+                                 divide it) */
 } ebm_runtime_info;
 
 /* Fills *out. */

@@ -10,7 +10,7 @@
 ///
 /// So when a network of `Linear` and activation layers only is narrow enough that blocks of at
 /// least 32 rows keep every product within `directProductLimit` (`rows · out · in`), the energy
-/// samples in such blocks (at most 128 rows) and its `Linear` layers multiply by transposed copies
+/// samples in such blocks (32, 64 or 128 rows) and its `Linear` layers multiply by transposed copies
 /// of their weights. Measured with `benchmarks/bench.py`'s workload: toy2d (2, 128, 128) with
 /// 32-row blocks 2.17 → 2.65 M chain-steps/s, manychains (2, 64, 64) with 128-row blocks 7.45 →
 /// 8.64 M. Wider networks, and networks with other layers (convolutions keep their own products),
@@ -32,7 +32,9 @@ extension NetworkEnergy {
                 return nil
             }
         }
-        let rows = min(128, directProductLimit / largest / 8 * 8)
+        // A power of two, so that it divides `ChainBlocks.alignment` (128).
+        var rows = ChainBlocks.alignment
+        while rows >= 32 && rows * largest > directProductLimit { rows /= 2 }
         return rows >= 32 ? rows : nil
     }
 

@@ -60,10 +60,10 @@ def assert_same(a, b):
 
 @pytest.mark.parametrize("sampler", list(SAMPLERS))
 @pytest.mark.parametrize("make_energy,shape", [(mlp, (2,)), (cnn, (1, 8, 8))], ids=["mlp", "cnn"])
-@pytest.mark.parametrize("chunk_size", [64, 37])  # 64 divides N = 256; 37 (rounded up to 48) does not
+@pytest.mark.parametrize("chunk_size", [128, 200])  # chunks of 128 or 256 (200 rounded up) of N = 320
 def test_sample_equals_the_local_call(client, sampler, make_energy, shape, chunk_size):
     energy = make_energy()
-    x0 = np.random.default_rng(1).uniform(-1, 1, (256, *shape))
+    x0 = np.random.default_rng(1).uniform(-1, 1, (320, *shape))
     kwargs = dict(SAMPLERS[sampler])
     local = getattr(ebm_swift, sampler)(energy, x0, 6, 0.01, seed=5, **kwargs)
     remote = distributed.sample(energy, x0, 6, 0.01, sampler=sampler, client=client, chunk_size=chunk_size, seed=5,
@@ -90,7 +90,7 @@ def test_sample_with_recording_and_adaptation_equals_the_local_call(client, samp
 
 @pytest.mark.parametrize("transition", ["mala", "hmc", "langevin", "nuts", "kinetic_langevin"])
 @pytest.mark.parametrize("make_energy", [mlp, cnn], ids=["mlp", "cnn"])
-@pytest.mark.parametrize("chunk_size", [64, 100])  # 64 divides 320; 100 (rounded up to 112) does not
+@pytest.mark.parametrize("chunk_size", [128, 100])  # chunks of 128 (100 rounded up) of 320: the last one short
 def test_ais_equals_the_local_estimate(client, transition, make_energy, chunk_size):
     energy = make_energy()
     kwargs = dict(n_temps=20, transition=transition, step_size=0.05, base_std=1.5)
@@ -124,21 +124,23 @@ def test_sweep_returns_trained_models_in_grid_order(client):
 
 def test_the_default_client_is_used_when_none_is_given(client):
     energy = mlp()
-    x0 = np.random.default_rng(7).normal(size=(40, 2))
+    x0 = np.random.default_rng(7).normal(size=(300, 2))
     assert distributed_mod.get_client() is client
     assert_same(distributed.sample(energy, x0, 3, 0.01, chunk_size=16, seed=1), ebm_swift.langevin(energy, x0, 3, 0.01, seed=1))
 
 
-def test_chunks_fall_on_multiples_of_16():
-    assert distributed._chunks(100, 37) == [(0, 48), (48, 48), (96, 4)]
-    assert distributed._chunks(64, 64) == [(0, 64)]
+def test_chunks_fall_on_multiples_of_the_alignment():
+    a = distributed.CHUNK_ALIGNMENT
+    assert a == 128  # the core's ChainBlocks.alignment, read from the library
+    assert distributed._chunks(300, 37) == [(0, a), (a, a), (2 * a, 300 - 2 * a)]
+    assert distributed._chunks(a, a) == [(0, a)]
     with pytest.raises(ValueError, match="chunk_size"):
         distributed._chunks(10, 0)
 
 
 def test_a_large_run_in_chunks_equals_the_local_run(client):
-    """Many chains of a wide MLP (packed OpenBLAS products, blocks that grow with N): chunks of
-    1000 (rounded to 1008) rows against the local run of 6000."""
+    """Many chains of a wide MLP (packed OpenBLAS products in 64-row blocks): chunks of 1000
+    (rounded to 1024) rows against the local run of 6000."""
     energy = ebm_swift.MLPEnergy(16, (256, 256), seed=0)
     x0 = np.random.default_rng(3).normal(size=(6000, 16))
     local = ebm_swift.mala(energy, x0, 3, 0.01, seed=4)
@@ -200,7 +202,7 @@ def test_ray_handle_gives_the_same_results():
              runtime_env={"env_vars": {"EBM_SWIFT_NUM_THREADS": "1"}})
     try:
         energy = mlp()
-        x0 = np.random.default_rng(1).normal(size=(120, 2))
+        x0 = np.random.default_rng(1).normal(size=(300, 2))
         local = ebm_swift.hmc(energy, x0, 5, 0.05, n_leapfrog=3, seed=2)
         remote = distributed.sample(energy, x0, 5, 0.05, sampler="hmc", n_leapfrog=3, client=ray, chunk_size=50, seed=2)
         assert_same(local, remote)
