@@ -13,7 +13,7 @@ public protocol EnergyFunction {
     var dimension: Int { get }
 
     /// Scratch memory for batches of at most `capacity` rows.
-    func makeWorkspace(capacity: Int) -> Workspace
+    func makeWorkspace(capacity: Int) throws -> Workspace
 
     /// Whether the energy must see the whole batch in one call (and so from one thread), as an
     /// energy computed by a Python callback must. Defaults to `false`.

@@ -50,8 +50,8 @@ public final class GaussianEnergy {
         }
         dimension = d
         logDeterminant = (0..<d).reduce(0.0) { $0 + 2 * log(l[$1 * d + $1]) }
-        self.mean = FloatBuffer(mean.map { Float($0) })
-        precision = FloatBuffer(p)
+        self.mean = try FloatBuffer(mean.map { Float($0) })
+        precision = try FloatBuffer(p)
     }
 }
 
@@ -61,17 +61,17 @@ public final class GaussianWorkspace {
     let centred: FloatBuffer
     let product: FloatBuffer
 
-    init(dimension: Int, capacity: Int) {
+    init(dimension: Int, capacity: Int) throws {
         self.capacity = capacity
-        centred = FloatBuffer(count: capacity * dimension)
-        product = FloatBuffer(count: capacity * dimension)
+        centred = try FloatBuffer(count: capacity * dimension)
+        product = try FloatBuffer(count: capacity * dimension)
     }
 }
 
 extension GaussianEnergy: EnergyFunction {
     /// Scratch memory for batches of at most `capacity` rows.
-    public func makeWorkspace(capacity: Int) -> GaussianWorkspace {
-        GaussianWorkspace(dimension: dimension, capacity: capacity)
+    public func makeWorkspace(capacity: Int) throws -> GaussianWorkspace {
+        try GaussianWorkspace(dimension: dimension, capacity: capacity)
     }
 
     /// `E(x_i) = ½ (x_i − μ)ᵀ P (x_i − μ)` per row.

@@ -46,17 +46,17 @@ public final class GaussianMixtureWorkspace {
     let quadratic: FloatBuffer  // capacity × k: ½ dᵀ P d per component
     let gradients: FloatBuffer  // capacity × d per component, concatenated
 
-    init(_ mixture: GaussianMixtureEnergy, capacity: Int) {
-        gaussians = mixture.components.map { $0.makeWorkspace(capacity: capacity) }
-        quadratic = FloatBuffer(count: capacity * mixture.components.count)
-        gradients = FloatBuffer(count: capacity * mixture.dimension * mixture.components.count)
+    init(_ mixture: GaussianMixtureEnergy, capacity: Int) throws {
+        gaussians = try mixture.components.map { try $0.makeWorkspace(capacity: capacity) }
+        quadratic = try FloatBuffer(count: capacity * mixture.components.count)
+        gradients = try FloatBuffer(count: capacity * mixture.dimension * mixture.components.count)
     }
 }
 
 extension GaussianMixtureEnergy: EnergyFunction {
     /// Scratch memory for batches of at most `capacity` rows.
-    public func makeWorkspace(capacity: Int) -> GaussianMixtureWorkspace {
-        GaussianMixtureWorkspace(self, capacity: capacity)
+    public func makeWorkspace(capacity: Int) throws -> GaussianMixtureWorkspace {
+        try GaussianMixtureWorkspace(self, capacity: capacity)
     }
 
     /// `E(x_i)` per row.

@@ -26,3 +26,8 @@ public func requireCount<S: Sequence>(_ values: S, _ what: @autoclosure () -> St
     }
     return n
 }
+
+/// The most floats one sample may need in a layer's scratch (a convolution's column matrix):
+/// 2²⁸ (1 GiB). Larger per-sample work (an image padded to tens of thousands of pixels a side)
+/// is refused when the layer is built, before its index tables or workspaces are allocated.
+public let maximumSampleScratch = 1 << 28

@@ -112,8 +112,9 @@ private struct Evaluate: EnergyVisitor {
     func visit<E: EnergyFunction>(_ energy: E) throws {
         let d = energy.dimension
         let chunks = energy.wholeBatch ? RowChunks(rows: rows, limit: max(rows, 1)) : RowChunks(rows: rows)
-        let ws = energy.makeWorkspace(capacity: chunks.size)
+        let ws = try energy.makeWorkspace(capacity: chunks.size)
         for c in chunks {
+            try ThreadPoll.check(done: Double(c.start) / Double(rows))
             let start = c.start, n = c.count
             let xs = UnsafeBufferPointer(rebasing: x[(start * d)..<((start + n) * d)])
             let es = energies.map { UnsafeMutableBufferPointer(rebasing: $0[start..<(start + n)]) }

@@ -22,12 +22,13 @@ private struct Jet: EnergyVisitor {
             throw EBMError.invalidArgument("count must be \(model.parameterCount), got \(g.count)")
         }
         let d = model.dimension, k = order + 1, chunks = RowChunks(rows: rows), chunk = chunks.size
-        let ws = model.makeWorkspace(capacity: k * chunk)
-        let stacked = FloatBuffer(count: k * chunk * d), out = FloatBuffer(count: k * chunk)
-        let cotangents = FloatBuffer(count: k * chunk), part = FloatBuffer(count: grad == nil ? 0 : model.parameterCount)
+        let ws = try model.makeWorkspace(capacity: k * chunk)
+        let stacked = try FloatBuffer(count: k * chunk * d), out = try FloatBuffer(count: k * chunk)
+        let cotangents = try FloatBuffer(count: k * chunk), part = try FloatBuffer(count: grad == nil ? 0 : model.parameterCount)
         grad?.update(repeating: 0)
         let w = [weights.0, weights.1, weights.2]
         for c in chunks {
+            try ThreadPoll.check(done: Double(c.start) / Double(rows))
             let start = c.start, n = c.count
             stacked.base.update(from: x + start * d, count: n * d)
             (stacked.base + n * d).update(from: v + start * d, count: n * d)

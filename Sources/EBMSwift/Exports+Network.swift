@@ -53,9 +53,10 @@ public func ebmEnergyLogits(
         try require(count == Int64(rows) * Int64(k), "count must be n * classes = \(rows * k), got \(count)")
         let input = try nonNull(x, "x"), out = try nonNull(logits, "logits")
         let chunks = RowChunks(rows: rows)
-        let ws = model.makeWorkspace(capacity: chunks.size)
-        model.lock.read {
+        let ws = try model.makeWorkspace(capacity: chunks.size)
+        try model.lock.read {
             for c in chunks {
+                try ThreadPoll.check(done: Double(c.start) / Double(rows))
                 model.forwardLogits(input + c.start * d, rows: c.count, logits: out + c.start * k, saving: false, workspace: ws)
             }
         }

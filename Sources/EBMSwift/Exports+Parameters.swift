@@ -79,14 +79,15 @@ private struct MeanParameterGradient: EnergyVisitor {
             throw EBMError.invalidArgument("count must be \(model.parameterCount), got \(grad.count)")
         }
         let d = model.dimension, chunks = RowChunks(rows: rows)
-        let ws = model.makeWorkspace(capacity: chunks.size)
+        let ws = try model.makeWorkspace(capacity: chunks.size)
         if chunks.isSingle {
             model.parameterGradientOfMean(UnsafeBufferPointer(start: x, count: rows * d), rows: rows, into: grad, workspace: ws)
             return
         }
-        let part = FloatBuffer(count: grad.count)
+        let part = try FloatBuffer(count: grad.count)
         grad.update(repeating: 0)
         for c in chunks {
+            try ThreadPoll.check(done: Double(c.start) / Double(rows))
             model.parameterGradientOfMean(UnsafeBufferPointer(start: x + c.start * d, count: c.count * d), rows: c.count,
                                           into: part.all, workspace: ws)
             let weight = Float(c.count) / Float(rows)

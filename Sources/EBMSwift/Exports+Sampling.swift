@@ -46,8 +46,8 @@ private struct RunSampler: EnergyVisitor {
     private func run<E: EnergyFunction, K: SamplerKernel>(_ energy: E, _ kernel: K) throws {
         let d = energy.dimension, rows = x.count / d
         let blocks = energy.blocks(rows: rows)
-        let workspaces = SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads(for: energy))
-        let adaptation = settings.makeAdaptation(rows: rows, dimension: d)
+        let workspaces = try SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads(for: energy))
+        let adaptation = try settings.makeAdaptation(rows: rows, dimension: d)
         var accepted = [Double](repeating: 0, count: rows), divergent = accepted
         let statistics = kernel.statistics, width = statistics.reduce(0) { $0 + $1.width }
         var sums = [Double](repeating: 0, count: rows * width)

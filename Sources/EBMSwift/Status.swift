@@ -15,6 +15,7 @@ func withStatus(_ body: () throws -> Void) -> ebm_status {
         case .invalidArgument: return EBM_ERR_INVALID_ARGUMENT
         case .diverged: return EBM_ERR_DIVERGED
         case .interrupted: return EBM_ERR_INTERRUPTED
+        case .outOfMemory: return EBM_ERR_OUT_OF_MEMORY
         }
     } catch {
         LastError.set("internal error: \(error)")

@@ -44,7 +44,7 @@ final class GaussianEnergyTests: XCTestCase {
         let rows = 4
         let x = (0..<(rows * 3)).map { _ in Double(Float(2 * rng.normal())) }
         var e = [Float](repeating: 0, count: rows), grad = [Float](repeating: 0, count: rows * 3)
-        let ws = g.makeWorkspace(capacity: rows)
+        let ws = try g.makeWorkspace(capacity: rows)
         x.map(Float.init).withUnsafeBufferPointer { xb in
             e.withUnsafeMutableBufferPointer { eb in
                 grad.withUnsafeMutableBufferPointer { gb in

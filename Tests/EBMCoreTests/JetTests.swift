@@ -11,7 +11,7 @@ import XCTest
 /// 4e-16/h² for the second difference), the parameter differences with h = 1e-3 add ~1e-6; the
 /// float32 network is accurate to ~1e-5 relative, so the tolerance is 2e-3 of the largest value.
 final class JetTests: XCTestCase {
-    func check(_ energy: NetworkEnergy, rows: Int, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+    func check(_ energy: NetworkEnergy, rows: Int, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
         var rng = TestRNG(state: seed)
         let d = energy.dimension, nP = energy.parameterCount
         let params = energy.parameters.array.map(Double.init), buffers = energy.buffers.array.map(Double.init)
@@ -33,7 +33,7 @@ final class JetTests: XCTestCase {
             let stacked = x + v + [Float](repeating: 0, count: (order - 1) * rows * d)
             let c = (0..<(k * rows)).map { _ in Float(rng.normal()) }
             var outputs = [Float](repeating: .nan, count: k * rows), grad = [Float](repeating: .nan, count: nP)
-            let ws = energy.makeWorkspace(capacity: k * rows)
+            let ws = try energy.makeWorkspace(capacity: k * rows)
             stacked.withUnsafeBufferPointer { s in
                 outputs.withUnsafeMutableBufferPointer { o in
                     energy.forwardJet(s.baseAddress!, rows: rows, order: order, outputs: o.baseAddress!, workspace: ws)
@@ -94,7 +94,7 @@ final class JetTests: XCTestCase {
 
     /// The 16-lane jet passes equal the scalar ones (same formulas; vector exp and tanh within a
     /// few float32 ulps), on a length that leaves a padded tail.
-    func testVectorisedJetPassesMatchScalar() {
+    func testVectorisedJetPassesMatchScalar() throws {
         var rng = TestRNG(state: 3)
         let n = 37
         let x = (0..<(3 * n)).map { _ in Float(3 * rng.normal()) }, dy = (0..<(3 * n)).map { _ in Float(rng.normal()) }
@@ -107,7 +107,7 @@ final class JetTests: XCTestCase {
                         && dy.withUnsafeBufferPointer { activation.jetBackwardVectorised(xb.baseAddress!, $0.baseAddress!, &vdx, n: n, order: order) }
                 }
                 guard vectorised else { continue }
-                let unused = FloatBuffer(count: 1), output = FloatBuffer(count: k * n), cotangent = FloatBuffer(count: k * n)
+                let unused = try FloatBuffer(count: 1), output = try FloatBuffer(count: k * n), cotangent = try FloatBuffer(count: k * n)
                 x.withUnsafeBufferPointer { xb in
                     let b = LayerBuffers(rows: 1, input: xb.baseAddress!, output: output.base, parameters: xb.baseAddress!,
                                          saved: unused.base, scratch: unused.base)
@@ -137,13 +137,13 @@ final class JetTests: XCTestCase {
 
     func testEveryActivation() throws {
         for (n, activation) in Activation.allCases.enumerated() {
-            check(try mlp { ActivationLayer(activation, shape: [$0]) }, rows: 3, seed: UInt64(20 + n))
+            try check(try mlp { try ActivationLayer(activation, shape: [$0]) }, rows: 3, seed: UInt64(20 + n))
         }
     }
 
     func testLeakyReLUAndReLU() throws {
-        check(try mlp { try LeakyReLU(slope: 0.1, shape: [$0]) }, rows: 3, seed: 5)
-        check(try mlp { try LeakyReLU(slope: 0, shape: [$0]) }, rows: 3, seed: 6)
+        try check(try mlp { try LeakyReLU(slope: 0.1, shape: [$0]) }, rows: 3, seed: 5)
+        try check(try mlp { try LeakyReLU(slope: 0, shape: [$0]) }, rows: 3, seed: 6)
     }
 
     func testConvolutionPoolingAndFlatten() throws {
@@ -154,7 +154,7 @@ final class JetTests: XCTestCase {
             Flatten(shape: [3, 2, 2]),
             try Linear(inFeatures: 12, outFeatures: 1),
         ])
-        check(try NetworkEnergy(network: net, seed: 3), rows: 2, seed: 7)
+        try check(try NetworkEnergy(network: net, seed: 3), rows: 2, seed: 7)
     }
 
     func testResidualAndSpectralNorm() throws {
@@ -167,7 +167,7 @@ final class JetTests: XCTestCase {
             ActivationLayer(.geluErf, shape: [3]),
             try Linear(inFeatures: 3, outFeatures: 1),
         ])
-        check(try NetworkEnergy(network: net, seed: 4), rows: 3, seed: 8)
+        try check(try NetworkEnergy(network: net, seed: 4), rows: 3, seed: 8)
     }
 
     /// A joint energy model's −logsumexp head, with every order, and its class-conditional views.
@@ -179,7 +179,7 @@ final class JetTests: XCTestCase {
         let energy = try NetworkEnergy(network: classifier, seed: 2, classes: 4)
         XCTAssertEqual(energy.classes, 4)
         XCTAssertEqual(energy.network.parameters, classifier.parameters)
-        check(energy, rows: 3, seed: 12)
+        try check(energy, rows: 3, seed: 12)
 
         // E(x, y) = −f(x)[y] and its input gradient against the reference classifier.
         var rng = TestRNG(state: 5)
@@ -188,7 +188,7 @@ final class JetTests: XCTestCase {
         for label in 0..<4 {
             let view = try ClassEnergy(energy, label: label)
             var e = [Float](repeating: 0, count: rows), g = [Float](repeating: 0, count: rows * d)
-            let ws = view.makeWorkspace(capacity: rows)
+            let ws = try view.makeWorkspace(capacity: rows)
             x.withUnsafeBufferPointer { xb in
                 e.withUnsafeMutableBufferPointer { eb in
                     g.withUnsafeMutableBufferPointer { view.gradients(xb, rows: rows, energies: eb, into: $0, workspace: ws) }
@@ -210,7 +210,7 @@ final class JetTests: XCTestCase {
     /// The first block of a jet is the plain pass: its energies and the gradient for cotangents
     /// `(1/n, 0)` equal `energies` and `parameterGradientOfMean` bit for bit up to summation order.
     func testValueBlockIsThePlainPass() throws {
-        let energy = try mlp { ActivationLayer(.swish, shape: [$0]) }
+        let energy = try mlp { try ActivationLayer(.swish, shape: [$0]) }
         let rows = 4, d = energy.dimension, nP = energy.parameterCount
         var rng = TestRNG(state: 2)
         let x = (0..<(rows * d)).map { _ in Float(rng.normal()) }
@@ -218,7 +218,7 @@ final class JetTests: XCTestCase {
         let c = [Float](repeating: 0.25, count: rows) + [Float](repeating: 0, count: rows)
         var outputs = [Float](repeating: 0, count: 2 * rows), grad = [Float](repeating: 0, count: nP)
         var plain = [Float](repeating: 0, count: rows), mean = [Float](repeating: 0, count: nP)
-        let ws = energy.makeWorkspace(capacity: 2 * rows)
+        let ws = try energy.makeWorkspace(capacity: 2 * rows)
         stacked.withUnsafeBufferPointer { s in
             outputs.withUnsafeMutableBufferPointer { o in
                 energy.forwardJet(s.baseAddress!, rows: rows, order: 1, outputs: o.baseAddress!, workspace: ws)

@@ -4,14 +4,13 @@
 /// the sizes the layer asks for: its outputs, input cotangents and parameter gradient of
 /// `⟨cotangent, output⟩`.
 func runLayer(_ layer: NetworkLayer, rows: Int, x: [Float], parameters: [Float], cotangent: [Float])
-    -> (y: [Float], dx: [Float], dp: [Float])
-{
+    throws -> (y: [Float], dx: [Float], dp: [Float]) {
     let nP = layer.parameterCount
     var y = [Float](repeating: 0, count: rows * layer.outputCount)
     var dx = [Float](repeating: 0, count: rows * layer.inputCount)
     var dp = [Float](repeating: .nan, count: max(nP, 1))
-    let saved = FloatBuffer(count: layer.savedCount(rows: rows))
-    let scratch = FloatBuffer(count: layer.scratchCount(rows: rows))
+    let saved = try FloatBuffer(count: layer.savedCount(rows: rows))
+    let scratch = try FloatBuffer(count: layer.scratchCount(rows: rows))
     x.withUnsafeBufferPointer { xb in parameters.withUnsafeBufferPointer { pb in cotangent.withUnsafeBufferPointer { rb in
         y.withUnsafeMutableBufferPointer { yb in dx.withUnsafeMutableBufferPointer { dxb in dp.withUnsafeMutableBufferPointer { dpb in
             let b = LayerBuffers(rows: rows, input: xb.baseAddress!, output: yb.baseAddress!,

@@ -24,7 +24,7 @@ final class LayerRegistryTests: XCTestCase {
         let direct: [NetworkLayer] = [
             try SpectralNorm(try Conv2d(inChannels: 1, outChannels: 2, kernel: (3, 3), stride: (1, 1), padding: (1, 1),
                                         inputHeight: 4, inputWidth: 4), powerIterations: 2, epsilon: 1e-12),
-            ActivationLayer(.swish, shape: [2, 4, 4]),
+            try ActivationLayer(.swish, shape: [2, 4, 4]),
             try Residual(try Sequential([try LeakyReLU(slope: 0.1, shape: [2, 4, 4])])),
             try AvgPool2d(channels: 2, inputHeight: 4, inputWidth: 4, kernel: (2, 2), stride: (2, 2)),
             Flatten(shape: [2, 2, 2]),

@@ -37,9 +37,9 @@ final class MALATests: XCTestCase {
 final class AnalyticEnergyTests: XCTestCase {
     /// Gradients of the closed-form energies against central differences of their own energies
     /// in float32 (h = 1e-2: truncation ~1e-4 · |E'''|, rounding ~1e-5).
-    func checkGradient<E: EnergyFunction>(_ energy: E, points: [[Float]], tolerance: Float = 2e-3) {
+    func checkGradient<E: EnergyFunction>(_ energy: E, points: [[Float]], tolerance: Float = 2e-3) throws {
         let d = energy.dimension
-        let ws = energy.makeWorkspace(capacity: 1)
+        let ws = try energy.makeWorkspace(capacity: 1)
         for p in points {
             var g = [Float](repeating: 0, count: d), e: [Float] = [0]
             p.withUnsafeBufferPointer { xb in
@@ -63,9 +63,9 @@ final class AnalyticEnergyTests: XCTestCase {
     let points: [[Float]] = [[0.3, -0.7, 1.1], [-1.2, 0.4, 0.0], [2.0, 1.5, -0.5]]
 
     func testGradients() throws {
-        checkGradient(try DoubleWellEnergy(dimension: 3, barrier: 2), points: points)
-        checkGradient(try BananaEnergy(dimension: 3, curvature: 0.8, scale: 1.5), points: points)
-        checkGradient(try GaussianMixtureEnergy(
+        try checkGradient(try DoubleWellEnergy(dimension: 3, barrier: 2), points: points)
+        try checkGradient(try BananaEnergy(dimension: 3, curvature: 0.8, scale: 1.5), points: points)
+        try checkGradient(try GaussianMixtureEnergy(
             means: [0, 0, 0, 1, 1, -1], covariances: [1, 0.3, 0, 0.3, 1, 0, 0, 0, 2, 0.5, 0, 0, 0, 0.5, 0, 0, 0, 0.5],
             weights: [0.3, 0.7]), points: points)
     }
@@ -76,9 +76,9 @@ final class AnalyticEnergyTests: XCTestCase {
         let m = try GaussianMixtureEnergy(means: [1, 2], covariances: [2, 0.5, 0.5, 1], weights: [1])
         let x: [Float] = [0.5, -1]
         var eg: [Float] = [0], em: [Float] = [0]
-        x.withUnsafeBufferPointer { xb in
-            eg.withUnsafeMutableBufferPointer { g.energies(xb, rows: 1, into: $0, workspace: g.makeWorkspace(capacity: 1)) }
-            em.withUnsafeMutableBufferPointer { m.energies(xb, rows: 1, into: $0, workspace: m.makeWorkspace(capacity: 1)) }
+        try x.withUnsafeBufferPointer { xb in
+            try eg.withUnsafeMutableBufferPointer { g.energies(xb, rows: 1, into: $0, workspace: try g.makeWorkspace(capacity: 1)) }
+            try em.withUnsafeMutableBufferPointer { m.energies(xb, rows: 1, into: $0, workspace: try m.makeWorkspace(capacity: 1)) }
         }
         XCTAssertEqual(Double(em[0]), Double(eg[0]) + g.logPartition, accuracy: 1e-5)
     }

@@ -27,7 +27,7 @@ final class MLPGradientTests: XCTestCase {
                 let xf = x.map(Float.init)
                 var energies = [Float](repeating: 0, count: c.rows)
                 var grad = [Float](repeating: 0, count: c.rows * c.dim)
-                let ws = model.makeWorkspace(capacity: c.rows)
+                let ws = try model.makeWorkspace(capacity: c.rows)
                 xf.withUnsafeBufferPointer { xb in
                     energies.withUnsafeMutableBufferPointer { eb in
                         grad.withUnsafeMutableBufferPointer { gb in
@@ -63,7 +63,7 @@ final class MLPGradientTests: XCTestCase {
                 let reference = ReferenceMLP(model)
                 let x = makeInputs(c.rows, c.dim, seed: UInt64(20 + k)).map { Double(Float($0)) }
                 var grad = [Float](repeating: .nan, count: model.parameterCount)
-                let ws = model.makeWorkspace(capacity: c.rows)
+                let ws = try model.makeWorkspace(capacity: c.rows)
                 x.map(Float.init).withUnsafeBufferPointer { xb in
                     grad.withUnsafeMutableBufferPointer { gb in
                         model.parameterGradientOfMean(xb, rows: c.rows, into: gb, workspace: ws)

@@ -42,17 +42,17 @@ final class NetworkBlockingTests: XCTestCase {
 
         let fresh = try NetworkEnergy.multilayerPerceptron(dimension: 2, hidden: [32, 32], activation: .swish, seed: 9)
         try model.parameters.array.withUnsafeBufferPointer { try fresh.setParameters($0) }
-        XCTAssertEqual(energies(model, x), energies(fresh, x))
+        XCTAssertEqual(try energies(model, x), try energies(fresh, x))
         let reference = ReferenceMLP(model)
         for i in 0..<32 {
-            XCTAssertEqual(Double(energies(model, x)[i]), reference.energy([Double(x[2 * i]), Double(x[2 * i + 1])]),
+            XCTAssertEqual(Double(try energies(model, x)[i]), reference.energy([Double(x[2 * i]), Double(x[2 * i + 1])]),
                            accuracy: 1e-5)
         }
     }
 
-    private func energies(_ model: NetworkEnergy, _ x: [Float]) -> [Float] {
+    private func energies(_ model: NetworkEnergy, _ x: [Float]) throws -> [Float] {
         var out = [Float](repeating: 0, count: x.count / 2)
-        let ws = model.makeWorkspace(capacity: out.count)
+        let ws = try model.makeWorkspace(capacity: out.count)
         x.withUnsafeBufferPointer { xs in
             out.withUnsafeMutableBufferPointer { model.energies(xs, rows: x.count / 2, into: $0, workspace: ws) }
         }

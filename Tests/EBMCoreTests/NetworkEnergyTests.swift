@@ -27,7 +27,7 @@ final class NetworkEnergyTests: XCTestCase {
 
         var e = [Float](repeating: 0, count: rows), g = [Float](repeating: 0, count: rows * d)
         var gp = [Float](repeating: 0, count: energy.parameterCount)
-        let ws = energy.makeWorkspace(capacity: rows)
+        let ws = try energy.makeWorkspace(capacity: rows)
         x.withUnsafeBufferPointer { xb in
             e.withUnsafeMutableBufferPointer { eb in
                 g.withUnsafeMutableBufferPointer { energy.gradients(xb, rows: rows, energies: eb, into: $0, workspace: ws) }

@@ -14,7 +14,7 @@ final class ObjectiveGradientTests: XCTestCase {
     let rows = 12, h = 1e-2
 
     func model(classes: Int? = nil) throws -> NetworkEnergy {
-        let layers: [NetworkLayer] = [try Linear(inFeatures: 2, outFeatures: 16), ActivationLayer(.swish, shape: [16]),
+        let layers: [NetworkLayer] = [try Linear(inFeatures: 2, outFeatures: 16), try ActivationLayer(.swish, shape: [16]),
                                       try Linear(inFeatures: 16, outFeatures: classes ?? 1)]
         return try NetworkEnergy(network: try Sequential(layers), seed: 3, classes: classes)
     }
@@ -29,7 +29,7 @@ final class ObjectiveGradientTests: XCTestCase {
     /// `(loss, gradient)` of one call at step 0; the objective's own parameters are `own`.
     func lossAndGradient(_ objective: any TrainingObjective, _ model: NetworkEnergy, own: [Float],
                          labels: [Int32]? = nil) throws -> (Double, [Float]) {
-        let x = FloatBuffer(data), g = FloatBuffer(count: model.parameterCount + own.count), o = FloatBuffer(own)
+        let x = try FloatBuffer(data), g = try FloatBuffer(count: model.parameterCount + own.count), o = try FloatBuffer(own)
         let y = UnsafeMutablePointer<Int32>.allocate(capacity: rows)
         defer { y.deallocate() }
         for i in 0..<rows { y[i] = labels?[i] ?? 0 }
@@ -93,7 +93,7 @@ final class ObjectiveGradientTests: XCTestCase {
             let (_, g) = try lossAndGradient(objective, model, own: [])
             let joint = (objective as! MaximumLikelihood<NetworkEnergy>).negatives.joint.array
             try checkDirections(model, gradient: g) { m, _ in
-                let e = self.energies(m, joint)
+                let e = try self.energies(m, joint)
                 return self.contrastive(e, alpha: 0.1)
             }
         }
@@ -109,7 +109,7 @@ final class ObjectiveGradientTests: XCTestCase {
             let (_, g) = try lossAndGradient(objective, model, own: [], labels: labels)
             let joint = (objective as! JointEnergy<NetworkEnergy>).negatives.joint.array
             try checkDirections(model, gradient: g) { m, _ in
-                let f = self.logits(m, joint, classes: 3)
+                let f = try self.logits(m, joint, classes: 3)
                 var e = [Double](), crossEntropy = 0.0
                 for i in 0..<(2 * self.rows) {
                     let row = f[(3 * i)..<(3 * i + 3)], top = row.max()!
@@ -128,22 +128,22 @@ final class ObjectiveGradientTests: XCTestCase {
             + alpha * (pos.reduce(0) { $0 + $1 * $1 } + neg.reduce(0) { $0 + $1 * $1 }) / n
     }
 
-    func energies(_ m: NetworkEnergy, _ x: [Float]) -> [Double] {
+    func energies(_ m: NetworkEnergy, _ x: [Float]) throws -> [Double] {
         let n = x.count / m.dimension
         var out = [Float](repeating: 0, count: n)
-        x.withUnsafeBufferPointer { xs in
-            out.withUnsafeMutableBufferPointer { m.energies(xs, rows: n, into: $0, workspace: m.makeWorkspace(capacity: n)) }
+        try x.withUnsafeBufferPointer { xs in
+            try out.withUnsafeMutableBufferPointer { m.energies(xs, rows: n, into: $0, workspace: try m.makeWorkspace(capacity: n)) }
         }
         return out.map(Double.init)
     }
 
-    func logits(_ m: NetworkEnergy, _ x: [Float], classes: Int) -> [Double] {
+    func logits(_ m: NetworkEnergy, _ x: [Float], classes: Int) throws -> [Double] {
         let n = x.count / m.dimension
         var out = [Float](repeating: 0, count: n * classes)
-        x.withUnsafeBufferPointer { xs in
-            out.withUnsafeMutableBufferPointer {
+        try x.withUnsafeBufferPointer { xs in
+            try out.withUnsafeMutableBufferPointer {
                 m.forwardLogits(xs.baseAddress!, rows: n, logits: $0.baseAddress!, saving: false,
-                                workspace: m.makeWorkspace(capacity: n))
+                                workspace: try m.makeWorkspace(capacity: n))
             }
         }
         return out.map(Double.init)

@@ -5,7 +5,7 @@ final class OptimizerTests: XCTestCase {
     /// Adam's first step: m̂ = g, v̂ = g², so w moves by lr · g / (|g| + eps) ≈ lr · sign(g);
     /// the second step with the same gradient moves by the same amount.
     func testAdamFirstSteps() throws {
-        let opt = Optimizer(try OptimizerSettings(rule: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 0.01), count: 3)
+        let opt = try Optimizer(try OptimizerSettings(rule: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 0.01), count: 3)
         var w: [Float] = [1, 2, 3]
         let g: [Float] = [0.5, -2, 1e-3]
         for k in 1...2 {
@@ -18,7 +18,7 @@ final class OptimizerTests: XCTestCase {
 
     /// SGD with momentum μ and weight decay λ: b₁ = g + λw₀, w₁ = w₀ − lr b₁; b₂ = μ b₁ + g + λ w₁.
     func testSGDMomentumAndWeightDecay() throws {
-        let opt = Optimizer(try OptimizerSettings(rule: .sgd(momentum: 0.9), learningRate: 0.1, weightDecay: 0.5), count: 1)
+        let opt = try Optimizer(try OptimizerSettings(rule: .sgd(momentum: 0.9), learningRate: 0.1, weightDecay: 0.5), count: 1)
         var w: [Float] = [2]
         let g: [Float] = [1]
         w.withUnsafeMutableBufferPointer { wb in g.withUnsafeBufferPointer { opt.update(wb, gradient: $0) } }

@@ -20,10 +20,10 @@ final class PhiloxTests: XCTestCase {
 
     /// Mean, variance and fourth moment of the Box–Muller normals; with n = 400 000 the standard
     /// errors are 0.0016, 0.0022 and 0.016, and the bounds are five of them.
-    func testNormalMoments() {
+    func testNormalMoments() throws {
         let philox = Philox4x32(seed: 42, purpose: 7)
         let n = 400_000, width = 10
-        let row = FloatBuffer(count: width)
+        let row = try FloatBuffer(count: width)
         var s1 = 0.0, s2 = 0.0, s4 = 0.0
         for r in 0..<(n / width) {
             philox.fillNormal(row.all, row: UInt64(r), step: 3)
@@ -35,9 +35,9 @@ final class PhiloxTests: XCTestCase {
     }
 
     /// A row's noise depends only on (key, row, step), and differs between rows and steps.
-    func testNoiseIsAddressedByCoordinates() {
+    func testNoiseIsAddressedByCoordinates() throws {
         let p = Philox4x32(seed: 1, purpose: 2)
-        let a = FloatBuffer(count: 7), b = FloatBuffer(count: 7), c = FloatBuffer(count: 7)
+        let a = try FloatBuffer(count: 7), b = try FloatBuffer(count: 7), c = try FloatBuffer(count: 7)
         p.fillNormal(a.all, row: 5, step: 9)
         p.fillNormal(b.all, row: 5, step: 9)
         p.fillNormal(c.all, row: 6, step: 9)
@@ -48,13 +48,13 @@ final class PhiloxTests: XCTestCase {
 
     /// The matrix fill gives every chain the noise that a fill of that chain alone gives, and an
     /// entry's value does not depend on the row length (for every length mod 4).
-    func testMatrixFillMatchesRows() {
+    func testMatrixFillMatchesRows() throws {
         let p = Philox4x32(seed: 3, purpose: 2)
         for d in [1, 2, 3, 4, 5, 7, 64] {
             let rows = 37, first: UInt64 = (1 << 32) - 5  // chains crossing a 32-bit boundary
-            let matrix = FloatBuffer(count: rows * d)
+            let matrix = try FloatBuffer(count: rows * d)
             p.fillNormal(matrix.base, rows: rows, dimension: d, firstRow: first, step: 11)
-            let row = FloatBuffer(count: d), longer = FloatBuffer(count: d + 9)
+            let row = try FloatBuffer(count: d), longer = try FloatBuffer(count: d + 9)
             for i in 0..<rows {
                 p.fillNormal(row.all, row: first + UInt64(i), step: 11)
                 p.fillNormal(longer.all, row: first + UInt64(i), step: 11)
@@ -66,9 +66,9 @@ final class PhiloxTests: XCTestCase {
 
     /// The Box–Muller normals are those of the scalar Philox block and the double-precision
     /// transform, to float rounding.
-    func testNormalsFollowTheDefinition() {
+    func testNormalsFollowTheDefinition() throws {
         let p = Philox4x32(seed: 8, purpose: 2)
-        let out = FloatBuffer(count: 4 * 50)
+        let out = try FloatBuffer(count: 4 * 50)
         p.fillNormal(out.base, rows: 50, dimension: 4, firstRow: 100, step: 2)
         for i in 0..<50 {
             let w = p.block(0, 2, UInt32(100 + i), 0)

@@ -22,6 +22,6 @@ final class RowChunksTests: XCTestCase {
 
     func testDefaultLimit() {
         let chunks = RowChunks(rows: 3_000)
-        XCTAssertEqual(chunks.map(\.count), [1024, 1024, 952])
+        XCTAssertEqual(chunks.map(\.count), Array(repeating: 256, count: 11) + [184])
     }
 }

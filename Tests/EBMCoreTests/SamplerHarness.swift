@@ -87,7 +87,7 @@ private func runKernel<E: EnergyFunction, K: SamplerKernel>(
 ) throws -> SamplerRun {
     let rows = x.count / energy.dimension
     let blocks = energy.blocks(rows: rows)
-    let adaptation = settings.makeAdaptation(rows: rows, dimension: energy.dimension)
+    let adaptation = try settings.makeAdaptation(rows: rows, dimension: energy.dimension)
     let width = kernel.statistics.reduce(0) { $0 + $1.width }
     var run = SamplerRun(accepted: [Double](repeating: 0, count: rows), divergent: [Double](repeating: 0, count: rows),
                          adaptation: adaptation, statistics: [Double](repeating: 0, count: rows * width))

@@ -15,7 +15,7 @@ final class SpectralNormTests: XCTestCase {
         XCTAssertEqual(layer.buffers.map(\.name), ["weight_u", "weight_v"], file: file, line: line)
         XCTAssertEqual(layer.buffers.map(\.shape), [[m], [n]], file: file, line: line)
         let pf = (0..<nP).map { _ in Float(0.5 * rng.normal()) }
-        let buffers = FloatBuffer(count: m + n)
+        let buffers = try FloatBuffer(count: m + n)
         var stream = UniformStream(Philox4x32(seed: seed, purpose: Purpose.initialisation))
         layer.initialiseBuffers(buffers.base, &stream)
         let u0 = (0..<m).map { Double(buffers.base[$0]) }
@@ -45,7 +45,7 @@ final class SpectralNormTests: XCTestCase {
         let r = (0..<(rows * nOut)).map { _ in Double(Float(rng.normal())) }
         let params = pf.map(Double.init)
 
-        let (y, dx, dp) = runLayer(layer, rows: rows, x: x.map(Float.init), parameters: pf, cotangent: r.map(Float.init))
+        let (y, dx, dp) = try runLayer(layer, rows: rows, x: x.map(Float.init), parameters: pf, cotangent: r.map(Float.init))
         let reference = output(x, params)
         let yScale = max(1, reference.map(abs).max()!)
         for i in 0..<reference.count {

@@ -125,10 +125,10 @@ PyObject *py_energy_logits(PyObject *self, PyObject *args) {
     shape[0] = PyArray_DIM(x, 0);
     shape[1] = (npy_intp)k;
     if ((logits = (PyArrayObject *)PyArray_SimpleNew(2, shape, NPY_FLOAT32)) == NULL) goto fail;
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_POLLED_CALL(capsule)
     status = ebm_energy_logits(e, (const float *)PyArray_DATA(x), shape[0], (float *)PyArray_DATA(logits),
                                (int64_t)shape[0] * k);
-    Py_END_ALLOW_THREADS
+    END_POLLED_CALL
     if (status != EBM_OK) {
         raise_status(status);
         goto fail;
@@ -272,14 +272,14 @@ static PyObject *evaluate(PyObject *args, int with_gradient) {
         grad = (PyArrayObject *)PyArray_SimpleNew(2, PyArray_DIMS(x), NPY_FLOAT32);
         if (grad == NULL) goto fail;
     }
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_POLLED_CALL(capsule)
     if (with_gradient)
         status = ebm_energy_grad_x(e, (const float *)PyArray_DATA(x), n,
                                    (float *)PyArray_DATA(energies), (float *)PyArray_DATA(grad));
     else
         status = ebm_energy_eval(e, (const float *)PyArray_DATA(x), n,
                                  (float *)PyArray_DATA(energies));
-    Py_END_ALLOW_THREADS
+    END_POLLED_CALL
     if (restore_callable_error(capsule)) goto fail; /* a callable energy's own exception, raised now */
     if (status != EBM_OK) {
         raise_status(status);

@@ -34,6 +34,9 @@ PyObject *raise_status(ebm_status status) {
     case EBM_ERR_INVALID_ARGUMENT:
         PyErr_SetString(PyExc_ValueError, ebm_last_error());
         break;
+    case EBM_ERR_OUT_OF_MEMORY:
+        PyErr_SetString(PyExc_MemoryError, ebm_last_error());
+        break;
     case EBM_ERR_DIVERGED:
         raise_divergence();
         break;

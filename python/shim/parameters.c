@@ -79,10 +79,10 @@ PyObject *py_energy_grad_params(PyObject *self, PyObject *args) {
     if ((x = as_float32(x_obj, 2, dim, "x")) == NULL) goto fail;
     n = (npy_intp)count;
     if ((grad = (PyArrayObject *)PyArray_SimpleNew(1, &n, NPY_FLOAT32)) == NULL) goto fail;
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_POLLED_CALL(capsule)
     status = ebm_energy_grad_params(e, (const float *)PyArray_DATA(x), PyArray_DIM(x, 0),
                                  (float *)PyArray_DATA(grad), count);
-    Py_END_ALLOW_THREADS
+    END_POLLED_CALL
     if (status != EBM_OK) {
         raise_status(status);
         goto fail;
@@ -122,11 +122,11 @@ PyObject *py_energy_jet(PyObject *self, PyObject *args) {
         shape[0] = (npy_intp)count;
         if ((grad = (PyArrayObject *)PyArray_SimpleNew(1, shape, NPY_FLOAT32)) == NULL) goto fail;
     }
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_POLLED_CALL(capsule)
     status = ebm_energy_jet(e, (const float *)PyArray_DATA(x), (const float *)PyArray_DATA(v), PyArray_DIM(x, 0),
                             order, weights, (float *)PyArray_DATA(outputs),
                             grad == NULL ? NULL : (float *)PyArray_DATA(grad), count);
-    Py_END_ALLOW_THREADS
+    END_POLLED_CALL
     if (status != EBM_OK) {
         raise_status(status);
         goto fail;

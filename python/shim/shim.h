@@ -58,6 +58,19 @@ typedef struct {
     PyArrayObject *arrays[MAX_SETTINGS]; /* the float64 arrays of array settings */
 } record_storage;
 
+/* Around a batch evaluation (energies, gradients, parameter gradients, jets, logits): the core
+   polls Ctrl-C between chunks of rows through the calling thread's callback, set for the call. */
+#define BEGIN_POLLED_CALL(capsule)                                        \
+    {                                                                     \
+        poll_state polled_;                                               \
+        poll_init(&polled_, NULL, (capsule));                             \
+        ebm_set_thread_poll(poll_signals, &polled_);                      \
+        Py_BEGIN_ALLOW_THREADS
+#define END_POLLED_CALL                                                   \
+        Py_END_ALLOW_THREADS                                              \
+        ebm_set_thread_poll(NULL, NULL);                                  \
+    }
+
 PyObject *raise_status(ebm_status status);
 PyObject *raise_call_status(ebm_status status, PyObject *capsule);
 void poll_init(poll_state *s, PyObject *progress, PyObject *capsule);

@@ -34,6 +34,7 @@ typedef int32_t ebm_status;
 #define EBM_ERR_INTERRUPTED (-3)  /* the poll callback asked to stop */
 #define EBM_ERR_NULL_HANDLE (-4)
 #define EBM_ERR_INTERNAL (-5)
+#define EBM_ERR_OUT_OF_MEMORY (-6) /* an allocation the inputs asked for failed; nothing changed */
 
 /* Activations of ebm_mlp_create. */
 #define EBM_ACT_SWISH 0
@@ -223,6 +224,11 @@ void ebm_energy_destroy(ebm_energy *energy);
 
 /* Writes the input dimension to *out. */
 ebm_status ebm_energy_dim(const ebm_energy *energy, int64_t *out);
+
+/* The calling thread's poll callback for batch evaluations (energy_eval, energy_grad_x,
+ * energy_grad_params, energy_jet, energy_logits): they go in chunks of 256 rows and call `poll`
+ * between chunks (a non-zero return stops the call with EBM_ERR_INTERRUPTED). NULL clears it. */
+void ebm_set_thread_poll(ebm_poll_fn poll, void *poll_ctx);
 
 /* energies[i] = E(x_i) for the n rows of x (n * dim floats); energies has n floats. */
 ebm_status ebm_energy_eval(const ebm_energy *energy, const float *x, int64_t n, float *energies);

@@ -52,7 +52,7 @@ public struct HMC: SamplerKernel {
         }
         self.stepSize = stepSize
         self.leapfrogSteps = leapfrogSteps
-        self.inverseMass = inverseMass.map(FloatBuffer.init)
+        self.inverseMass = try inverseMass.map(FloatBuffer.init)
         self.divergenceThreshold = divergenceThreshold
         self.stepJitter = stepJitter
     }

@@ -53,7 +53,7 @@ public struct KineticLangevin: SamplerKernel {
         self.stepSize = stepSize
         self.friction = friction
         self.metropolis = metropolis
-        self.inverseMass = inverseMass.map(FloatBuffer.init)
+        self.inverseMass = try inverseMass.map(FloatBuffer.init)
         self.divergenceThreshold = divergenceThreshold
     }
 
@@ -68,17 +68,17 @@ public struct KineticLangevin: SamplerKernel {
     /// The momenta of a block (`capacity × dimension`) and the momenta of the proposals.
     final class State {
         let momentum: FloatBuffer, proposed: FloatBuffer, capacity: Int
-        init(capacity: Int, dimension: Int) {
+        init(capacity: Int, dimension: Int) throws {
             self.capacity = capacity
-            momentum = FloatBuffer(count: capacity * dimension)
-            proposed = FloatBuffer(count: capacity * dimension)
+            momentum = try FloatBuffer(count: capacity * dimension)
+            proposed = try FloatBuffer(count: capacity * dimension)
         }
     }
 
     public func prepare<E: EnergyFunction>(_ energy: E, _ s: ChainBlockState, _ c: StepContext,
                                            workspace ws: SamplerWorkspace<E>) throws {
         if (ws.kernelState as? State)?.capacity != ws.capacity {
-            ws.kernelState = State(capacity: ws.capacity, dimension: s.dimension)
+            ws.kernelState = try State(capacity: ws.capacity, dimension: s.dimension)
         }
         let p = (ws.kernelState as! State).momentum.base
         Self.derivedKey(c.noise, tag: Self.initialTag).fillNormal(p, rows: s.rows, dimension: s.dimension,

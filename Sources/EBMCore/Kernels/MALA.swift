@@ -32,7 +32,7 @@ public struct MALA: SamplerKernel {
                         "inverse_mass must hold \(dimension) positive finite values")
         }
         self.stepSize = stepSize
-        self.inverseMass = inverseMass.map(FloatBuffer.init)
+        self.inverseMass = try inverseMass.map(FloatBuffer.init)
     }
 
     /// Settings: `step_size`, `inverse_mass` (`dimension` values, or none: the identity).

@@ -29,18 +29,18 @@ extension NUTS {
         /// The chains of the block whose subtree gets a leaf in this round, and their rows there.
         var active: [Int]
 
-        init(capacity: Int, dimension d: Int, depth: Int) {
+        init(capacity: Int, dimension d: Int, depth: Int) throws {
             self.capacity = capacity
             self.dimension = d
             self.depth = depth
-            func vectors() -> FloatBuffer { FloatBuffer(count: capacity * d) }
-            (leftX, leftP, leftG, rightX, rightP, rightG) = (vectors(), vectors(), vectors(), vectors(), vectors(), vectors())
-            (leafX, leafP, leafG) = (vectors(), vectors(), vectors())
-            (proposalX, proposalG, subX, subG) = (vectors(), vectors(), vectors(), vectors())
-            (rho, subRho) = (vectors(), vectors())
-            checkpointP = FloatBuffer(count: capacity * depth * d)
-            checkpointRho = FloatBuffer(count: capacity * depth * d)
-            scratch = FloatBuffer(count: d)
+            func vectors() throws -> FloatBuffer { try FloatBuffer(count: capacity * d) }
+            (leftX, leftP, leftG, rightX, rightP, rightG) = (try vectors(), try vectors(), try vectors(), try vectors(), try vectors(), try vectors())
+            (leafX, leafP, leafG) = (try vectors(), try vectors(), try vectors())
+            (proposalX, proposalG, subX, subG) = (try vectors(), try vectors(), try vectors(), try vectors())
+            (rho, subRho) = (try vectors(), try vectors())
+            checkpointP = try FloatBuffer(count: capacity * depth * d)
+            checkpointRho = try FloatBuffer(count: capacity * depth * d)
+            scratch = try FloatBuffer(count: d)
             proposalE = Array(repeating: 0, count: capacity)
             (subE, leafE) = (proposalE, proposalE)
             h0 = Array(repeating: 0, count: capacity)

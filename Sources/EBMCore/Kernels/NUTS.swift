@@ -56,7 +56,7 @@ public struct NUTS: SamplerKernel {
         }
         self.stepSize = stepSize
         self.maxTreeDepth = maxTreeDepth
-        self.inverseMass = inverseMass.map(FloatBuffer.init)
+        self.inverseMass = try inverseMass.map(FloatBuffer.init)
         self.divergenceThreshold = divergenceThreshold
     }
 
@@ -71,7 +71,7 @@ public struct NUTS: SamplerKernel {
                                            workspace ws: SamplerWorkspace<E>) throws {
         let trees = ws.kernelState as? Trees
         if trees?.capacity != ws.capacity || trees?.dimension != s.dimension || trees?.depth != maxTreeDepth {
-            ws.kernelState = Trees(capacity: ws.capacity, dimension: s.dimension, depth: maxTreeDepth)
+            ws.kernelState = try Trees(capacity: ws.capacity, dimension: s.dimension, depth: maxTreeDepth)
         }
     }
 

@@ -20,15 +20,15 @@ extension ReplicaExchange {
         var accepted, attempts, rejection, windowAttempts: [Double]
         var roundTrips: [Double]
 
-        init(_ energy: E, capacity: Int, levels K: Int, dimension d: Int) {
+        init(_ energy: E, capacity: Int, levels K: Int, dimension d: Int) throws {
             self.capacity = capacity
             self.levels = K
             self.dimension = d
             let rows = capacity * K
-            (x, gradient) = (FloatBuffer(count: rows * d), FloatBuffer(count: rows * d))
-            (energies, beta, stepSizes) = (FloatBuffer(count: rows), FloatBuffer(count: rows), FloatBuffer(count: rows))
+            (x, gradient) = (try FloatBuffer(count: rows * d), try FloatBuffer(count: rows * d))
+            (energies, beta, stepSizes) = (try FloatBuffer(count: rows), try FloatBuffer(count: rows), try FloatBuffer(count: rows))
             beta.base.update(repeating: 1, count: rows)
-            inner = SamplerWorkspace(TemperedEnergy(energy, inverseTemperatures: beta.base), capacity: rows)
+            inner = try SamplerWorkspace(TemperedEnergy(energy, inverseTemperatures: beta.base), capacity: rows)
             identity = Array(repeating: 0, count: rows)
             end = Array(repeating: 0, count: rows)
             accepted = Array(repeating: 0, count: capacity * (K - 1))

@@ -75,12 +75,12 @@ public struct ReplicaExchange: SamplerKernel {
                                            workspace ws: SamplerWorkspace<E>) throws {
         let K = temperatures.count, d = s.dimension
         if (ws.kernelState as? Replicas<E>).map({ $0.capacity != ws.capacity || $0.levels != K }) ?? true {
-            ws.kernelState = Replicas(energy, capacity: ws.capacity, levels: K, dimension: d)
+            ws.kernelState = try Replicas(energy, capacity: ws.capacity, levels: K, dimension: d)
         }
         let R = ws.kernelState as! Replicas<E>
         let width = inner.statistics.reduce(0) { $0 + $1.width }
         if width > 0 && R.inner.statistics == nil {  // an inner kernel that reports (NUTS) writes them here
-            R.inner.statistics = FloatBuffer(count: ws.capacity * K * width)
+            R.inner.statistics = try FloatBuffer(count: ws.capacity * K * width)
         }
         for i in 0..<s.rows {
             for k in 0..<K {

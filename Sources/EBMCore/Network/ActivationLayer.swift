@@ -6,10 +6,10 @@ public final class ActivationLayer: NetworkLayer {
     /// `count` zeros: the bias of the fused bias-activation pass, which this layer does not have.
     private let zeros: FloatBuffer
 
-    public init(_ activation: Activation, shape: [Int]) {
+    public init(_ activation: Activation, shape: [Int]) throws {
         self.activation = activation
         self.inputShape = shape
-        self.zeros = FloatBuffer(count: shape.reduce(1, *))
+        self.zeros = try FloatBuffer(count: shape.reduce(1, *))
     }
 
     public var outputShape: [Int] { inputShape }
@@ -55,6 +55,6 @@ extension ActivationLayer: LayerKind {
             throw EBMError.invalidArgument("layer \(name): unknown activation '\(function)'; the activations are "
                                            + Activation.allCases.map(\.name).joined(separator: ", "))
         }
-        return ActivationLayer(activation, shape: input)
+        return try ActivationLayer(activation, shape: input)
     }
 }

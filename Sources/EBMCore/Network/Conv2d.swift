@@ -17,8 +17,8 @@ public final class Conv2d: NetworkLayer {
     public let outputHeight: Int, outputWidth: Int
     public let inputShape: [Int], outputShape: [Int]
     /// The lowering's index tables (`indexTables`).
-    private var gather: [Int32] = []
-    private var contributions: [Int32] = []
+    private var gather = IndexTable()
+    private var contributions = IndexTable()
     private var contributionsPerInput = 1
 
     /// - Throws: `EBMError.invalidArgument` for non-positive sizes, negative padding, or an input
@@ -30,7 +30,9 @@ public final class Conv2d: NetworkLayer {
         try require(stride.0 > 0 && stride.1 > 0, "Conv2d stride must be positive, got \(stride)")
         try require(padding.0 >= 0 && padding.1 >= 0, "Conv2d padding must be non-negative, got \(padding)")
         try require(inputHeight > 0 && inputWidth > 0, "Conv2d input must be non-empty, got \(inputHeight)×\(inputWidth)")
-        try requireCount([inChannels, inputHeight, inputWidth], "Conv2d's input")
+        let inputs = try requireCount([inChannels, inputHeight, inputWidth], "Conv2d's input")
+        try require(inputs <= maximumSampleScratch,
+                    "Conv2d's input for one sample (\(inChannels)·\(inputHeight)·\(inputWidth) = \(inputs)) exceeds the \(maximumSampleScratch) floats (1 GiB) supported per sample")
         try requireCount([outChannels, inChannels, kernel.0, kernel.1], "Conv2d's weight")
         try require(padding.0 <= maximumCount && padding.1 <= maximumCount && kernel.0 <= maximumCount
                     && kernel.1 <= maximumCount, "Conv2d kernel and padding must be below 2^31")
@@ -50,8 +52,10 @@ public final class Conv2d: NetworkLayer {
         self.inputShape = [inChannels, inputHeight, inputWidth]
         self.outputShape = [outChannels, oh, ow]
         try requireCount([outChannels, oh, ow], "Conv2d's output")
-        try requireCount([inChannels, kernel.0, kernel.1, oh, ow], "Conv2d's column matrix")
-        (gather, contributions, contributionsPerInput) = Self.indexTables(self)
+        let columns = try requireCount([inChannels, kernel.0, kernel.1, oh, ow], "Conv2d's column matrix")
+        try require(columns <= maximumSampleScratch,
+                    "Conv2d's column matrix for one sample (in_channels·kernel·output = \(inChannels)·\(kernel.0)·\(kernel.1)·\(oh)·\(ow) = \(columns)) exceeds the \(maximumSampleScratch) floats (1 GiB) supported per sample")
+        (gather, contributions, contributionsPerInput) = try Self.indexTables(self)
     }
     public var parameters: [ParameterShape] {
         [ParameterShape("weight", [outChannels, inChannels, kernel.h, kernel.w]), ParameterShape("bias", [outChannels])]
@@ -169,30 +173,42 @@ public final class Conv2d: NetworkLayer {
     /// (2 to 8 floats each on these small stride-2 images) took half of a step; the tables took
     /// it from 17.3 to 23 k chain-steps/s as scalar loops with a branch for the padding, and
     /// unconditional (vector-gathered) to 29 k.
-    static func indexTables(_ conv: Conv2d) -> (gather: [Int32], contributions: [Int32], perInput: Int) {
-        let p = conv.positions, entries = conv.fieldSize * p
-        var gather = [Int32](repeating: Int32(conv.inputCount), count: entries)
-        var lists = [[Int32]](repeating: [], count: conv.inputCount)
-        conv.forEachFieldRow { row, c, i, j in
-            for oy in 0..<conv.outputHeight {
-                let y = oy * conv.stride.h - conv.padding.h + i
-                guard y >= 0 && y < conv.inputHeight else { continue }
-                for ox in 0..<conv.outputWidth {
-                    let x = ox * conv.stride.w - conv.padding.w + j
-                    guard x >= 0 && x < conv.inputWidth else { continue }
-                    let entry = row * p + oy * conv.outputWidth + ox
-                    let element = (c * conv.inputHeight + y) * conv.inputWidth + x
-                    gather[entry] = Int32(element)
-                    lists[element].append(Int32(entry))
+    static func indexTables(_ conv: Conv2d) throws -> (gather: IndexTable, contributions: IndexTable, perInput: Int) {
+        let p = conv.positions, entries = conv.fieldSize * p, n = conv.inputCount
+        let gather = try IndexTable(count: entries, repeating: Int32(n), for: "Conv2d's gather table")
+        let counts = try IndexTable(count: n, repeating: 0, for: "Conv2d's scatter counts")
+        conv.forEachEntry { entry, element in
+            gather.base[entry] = Int32(element)
+            counts.base[element] += 1
+        }
+        var perInput = 1
+        for e in 0..<n { perInput = max(perInput, Int(counts.base[e])) }
+        let total = try requireCount([n, perInput], "Conv2d's scatter table")
+        let contributions = try IndexTable(count: total, repeating: Int32(entries), for: "Conv2d's scatter table")
+        counts.base.update(repeating: 0, count: n)
+        // Entries in increasing order, so each element's contributions are listed as before.
+        conv.forEachEntry { entry, element in
+            contributions.base[Int(counts.base[element]) * n + element] = Int32(entry)
+            counts.base[element] += 1
+        }
+        return (gather, contributions, perInput)
+    }
+
+    /// Calls `body(entry, element)` for every column-matrix entry that reads an input element
+    /// (not padding), in increasing entry order.
+    private func forEachEntry(_ body: (Int, Int) -> Void) {
+        let p = positions
+        forEachFieldRow { row, c, i, j in
+            for oy in 0..<outputHeight {
+                let y = oy * stride.h - padding.h + i
+                guard y >= 0 && y < inputHeight else { continue }
+                for ox in 0..<outputWidth {
+                    let x = ox * stride.w - padding.w + j
+                    guard x >= 0 && x < inputWidth else { continue }
+                    body(row * p + oy * outputWidth + ox, (c * inputHeight + y) * inputWidth + x)
                 }
             }
         }
-        let perInput = max(1, lists.map(\.count).max() ?? 1)
-        var contributions = [Int32](repeating: Int32(entries), count: conv.inputCount * perInput)
-        for (e, list) in lists.enumerated() {
-            for (m, entry) in list.enumerated() { contributions[m * conv.inputCount + e] = entry }
-        }
-        return (gather, contributions, perInput)
     }
 
     /// `cols[(c·kh + i)·kw + j, oy·ow + ox] = x[c, oy·sh − ph + i, ox·sw − pw + j]` (0 outside),
@@ -201,23 +217,19 @@ public final class Conv2d: NetworkLayer {
         let padded = b.scratch + 2 * (fieldSize * positions + 1)
         padded.update(from: x, count: inputCount)
         padded[inputCount] = 0
-        gather.withUnsafeBufferPointer { index in
-            let n = index.count, idx = index.baseAddress!
-            for t in 0..<n { cols[t] = padded[Int(idx[t])] }
-        }
+        let n = gather.count, idx = gather.base
+        for t in 0..<n { cols[t] = padded[Int(idx[t])] }
     }
 
     /// The adjoint of `im2col`: `dx[e] ← Σ` of the column entries that came from element `e`
     /// (`cols` followed by a zero).
     private func col2im(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
         let n = inputCount
-        contributions.withUnsafeBufferPointer { index in
-            let first = index.baseAddress!
-            for e in 0..<n { dx[e] = cols[Int(first[e])] }
-            for m in 1..<max(1, contributionsPerInput) {
-                let row = first + m * n
-                for e in 0..<n { dx[e] += cols[Int(row[e])] }
-            }
+        let first = contributions.base
+        for e in 0..<n { dx[e] = cols[Int(first[e])] }
+        for m in 1..<max(1, contributionsPerInput) {
+            let row = first + m * n
+            for e in 0..<n { dx[e] += cols[Int(row[e])] }
         }
     }
 }

@@ -41,9 +41,9 @@ public final class Linear: NetworkLayer {
 
     /// Multiplies by a transposed copy of the weight from now on (before any evaluation; the
     /// network calls `parametersDidChange` next). Has no effect on a one-output layer.
-    func useTransposedWeights() {
+    func useTransposedWeights() throws {
         if outFeatures > 1 && transposedWeight == nil {
-            transposedWeight = FloatBuffer(count: outFeatures * inFeatures)
+            transposedWeight = try FloatBuffer(count: outFeatures * inFeatures)
         }
     }
 

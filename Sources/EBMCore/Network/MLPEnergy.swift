@@ -26,7 +26,7 @@ extension NetworkEnergy {
                         "the network dim \(dimension), hidden \(hidden) has more than 2^31 − 1 parameters")
             total += weights + width
             layers.append(try Linear(inFeatures: fanIn, outFeatures: width))
-            if l < hidden.count { layers.append(ActivationLayer(activation, shape: [width])) }
+            if l < hidden.count { layers.append(try ActivationLayer(activation, shape: [width])) }
             fanIn = width
         }
         let energy = try NetworkEnergy(network: try Sequential(layers), seed: seed)

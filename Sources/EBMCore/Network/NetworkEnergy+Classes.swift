@@ -57,15 +57,15 @@ public final class ClassEnergy: GuardedEnergy {
     public final class Workspace {
         let network: NetworkWorkspace
         let logits: FloatBuffer, cotangents: FloatBuffer
-        init(_ energy: ClassEnergy, capacity: Int) {
-            network = energy.parent.makeWorkspace(capacity: capacity)
+        init(_ energy: ClassEnergy, capacity: Int) throws {
+            network = try energy.parent.makeWorkspace(capacity: capacity)
             let k = energy.parent.classes!
-            logits = FloatBuffer(count: capacity * k)
-            cotangents = FloatBuffer(count: capacity * k)
+            logits = try FloatBuffer(count: capacity * k, for: "the class logits of a block (rows × n_classes)")
+            cotangents = try FloatBuffer(count: capacity * k, for: "the class cotangents of a block (rows × n_classes)")
         }
     }
 
-    public func makeWorkspace(capacity: Int) -> Workspace { Workspace(self, capacity: capacity) }
+    public func makeWorkspace(capacity: Int) throws -> Workspace { try Workspace(self, capacity: capacity) }
 
     public func energies(_ x: UnsafeBufferPointer<Float>, rows: Int, into energies: UnsafeMutableBufferPointer<Float>,
                          workspace ws: Workspace) {

@@ -42,17 +42,17 @@ public final class NetworkEnergy {
         let network = self.network
         parameterTensors = network.parameters
         bufferTensors = network.buffers
-        self.parameters = FloatBuffer(count: network.parameterCount)
+        self.parameters = try FloatBuffer(count: network.parameterCount)
         var stream = UniformStream(Philox4x32(seed: seed, purpose: Purpose.initialisation))
         network.initialise(parameters.base, &stream)
-        self.buffers = FloatBuffer(count: network.bufferCount)
+        self.buffers = try FloatBuffer(count: network.bufferCount)
         network.initialiseBuffers(buffers.base, &stream)
         // One power iteration from the random start, so that a spectral norm's σ estimates the
         // largest singular value before the first training step (a random u, v could give σ ≈ 0).
         network.trainingStepWillBegin(parameters.base, buffers: buffers.base)
         blockRows = Self.directBlockRows(network)
         if blockRows != nil {
-            for case let linear as Linear in network.layers { linear.useTransposedWeights() }
+            for case let linear as Linear in network.layers { try linear.useTransposedWeights() }
         }
         parametersDidChange()
     }
@@ -104,10 +104,11 @@ public final class NetworkWorkspace {
     let energies: UnsafeMutablePointer<Float>
     let cotangent: UnsafeMutablePointer<Float>
 
-    init(network: Sequential, capacity: Int) {
+    init(network: Sequential, capacity: Int) throws {
         self.capacity = capacity
         let savedCount = network.savedCount(rows: capacity), scratchCount = network.scratchCount(rows: capacity)
-        storage = FloatBuffer(count: savedCount + scratchCount + 2 * capacity)
+        storage = try FloatBuffer(count: savedCount + scratchCount + 2 * capacity,
+                                  for: "the network's workspace for \(capacity) rows")
         saved = storage.base
         scratch = storage.base + savedCount
         energies = scratch + scratchCount
@@ -125,8 +126,8 @@ public final class NetworkWorkspace {
 extension NetworkEnergy: TrainableEnergy {
     public var dimension: Int { network.inputCount }
 
-    public func makeWorkspace(capacity: Int) -> NetworkWorkspace {
-        NetworkWorkspace(network: network, capacity: capacity)
+    public func makeWorkspace(capacity: Int) throws -> NetworkWorkspace {
+        try NetworkWorkspace(network: network, capacity: capacity)
     }
 
     public func energies(

@@ -41,9 +41,9 @@ public final class SpectralNorm: NetworkLayer {
         let weight = inner.parameters[0]
         rows = weight.shape[0]
         columns = weight.count / rows
-        effective = FloatBuffer(count: inner.parameterCount)
-        product = FloatBuffer(count: rows)
-        vectors = FloatBuffer(count: rows + columns)
+        effective = try FloatBuffer(count: inner.parameterCount)
+        product = try FloatBuffer(count: rows)
+        vectors = try FloatBuffer(count: rows + columns)
     }
 
     public var inputShape: [Int] { inner.inputShape }

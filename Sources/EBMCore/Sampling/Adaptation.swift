@@ -79,27 +79,27 @@ public final class ChainAdaptation {
     /// Every chain starts at `initialStep`, and from `initialInverseMass` (`dimension` values, or the
     /// identity) when the mass is adapted.
     public init(_ settings: AdaptationSettings, rows: Int, dimension: Int, initialStep: Float,
-                initialInverseMass: UnsafePointer<Float>?) {
+                initialInverseMass: UnsafePointer<Float>?) throws {
         self.settings = settings
         self.rows = rows
         self.dimension = dimension
         windows = settings.adaptMass ? settings.massWindows : []
-        stepSizes = FloatBuffer(count: rows)
+        stepSizes = try FloatBuffer(count: rows)
         stepSizes.base.update(repeating: initialStep, count: rows)
-        averaging = .allocate(capacity: rows)
+        averaging = try allocateChecked(DualAveraging.self, count: rows, for: "step-size adaptation of every chain")
         averaging.initialize(repeating: DualAveraging(initialStep: Double(initialStep), target: settings.targetAcceptance),
                              count: rows)
-        refinement = .allocate(capacity: rows)
+        refinement = try allocateChecked(StepSizeRefinement.self, count: rows, for: "step-size adaptation of every chain")
         refinement.initialize(repeating: StepSizeRefinement(initialStep: Double(initialStep), target: settings.targetAcceptance,
                                                             length: settings.refinementSteps), count: rows)
         if settings.adaptMass {
-            let m = FloatBuffer(count: rows * dimension)
+            let m = try FloatBuffer(count: rows * dimension)
             for i in 0..<rows {
                 for j in 0..<dimension { m.base[i * dimension + j] = initialInverseMass?[j] ?? 1 }
             }
             inverseMass = m
-            mean = .allocate(capacity: rows * dimension)
-            squares = .allocate(capacity: rows * dimension)
+            mean = try allocateChecked(Double.self, count: rows * dimension, for: "mass adaptation (chains × dimension)")
+            squares = try allocateChecked(Double.self, count: rows * dimension, for: "mass adaptation (chains × dimension)")
         } else {
             inverseMass = nil
             mean = nil
@@ -123,11 +123,28 @@ public final class ChainAdaptation {
     }
 
     /// After step `t` (0-based) of the chains `first ..< first + count`: the logs of their
-    /// acceptance probabilities and their new positions.
+    /// acceptance probabilities and their new positions. Returns the first of these chains whose
+    /// tuned step size or inverse mass is not a finite positive float (chains that ran off to
+    /// infinity on an improper target), or `nil`.
     public func update(first: Int, count: Int, step t: Int, logAcceptance: UnsafePointer<Double>,
+                       positions x: UnsafePointer<Float>) -> Int? {
+        let warmup = settings.warmupSteps
+        guard t < warmup else { return nil }
+        adapt(first: first, count: count, step: t, logAcceptance: logAcceptance, positions: x)
+        let d = dimension
+        for r in first..<(first + count) {
+            let h = stepSizes.base[r]
+            if !(h.isFinite && h > 0) { return r }
+            if let mass = inverseMass {
+                for j in 0..<d where !(mass.base[r * d + j].isFinite && mass.base[r * d + j] > 0) { return r }
+            }
+        }
+        return nil
+    }
+
+    private func adapt(first: Int, count: Int, step t: Int, logAcceptance: UnsafePointer<Double>,
                        positions x: UnsafePointer<Float>) {
         let warmup = settings.warmupSteps, dualSteps = settings.dualAveragingSteps
-        guard t < warmup else { return }
         let d = dimension
         let window = windows.first { $0.contains(t) }
         for i in 0..<count {

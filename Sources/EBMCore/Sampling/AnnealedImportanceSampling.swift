@@ -19,7 +19,7 @@ public struct AnnealedEnergy<Target: EnergyFunction>: EnergyFunction {
     public var dimension: Int { target.dimension }
 
     /// The target's workspace serves the path too.
-    public func makeWorkspace(capacity: Int) -> Target.Workspace { target.makeWorkspace(capacity: capacity) }
+    public func makeWorkspace(capacity: Int) throws -> Target.Workspace { try target.makeWorkspace(capacity: capacity) }
 
     /// `E₀(x)` of one row.
     @inline(__always)
@@ -110,11 +110,11 @@ public enum AnnealedImportanceSampling {
         logWeights: UnsafeMutableBufferPointer<Double>, counts: ChainCounts, poll: (Double) -> Bool
     ) throws -> (logZ: Double, standardError: Double) {
         let d = energy.dimension
-        let mean = FloatBuffer(baseMean)
+        let mean = try FloatBuffer(baseMean)
         let path = { (beta: Float) in AnnealedEnergy(target: energy, baseMean: mean, baseStd: settings.baseStd, beta: beta) }
         let blocks = energy.blocks(rows: chains)
-        let workspaces = SamplerWorkspace.perThread(path(0), blocks: blocks, threads: threads)
-        let states = FloatBuffer(count: chains * d)
+        let workspaces = try SamplerWorkspace.perThread(path(0), blocks: blocks, threads: threads)
+        let states = try FloatBuffer(count: chains * d)
         let initial = Philox4x32(seed: settings.seed, purpose: Purpose.aisInitial)
         let noise = Philox4x32(seed: settings.seed, purpose: Purpose.aisNoise)
         let k = settings.transition.steps, temps = settings.temperatures

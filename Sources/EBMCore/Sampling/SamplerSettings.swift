@@ -40,9 +40,9 @@ public struct SamplerSettings: @unchecked Sendable {  // kernels are immutable o
     public var kind: String { type(of: kernel).kind }
 
     /// The adaptation state of a run of `rows` chains, if adaptation is on.
-    public func makeAdaptation(rows: Int, dimension: Int) -> ChainAdaptation? {
+    public func makeAdaptation(rows: Int, dimension: Int) throws -> ChainAdaptation? {
         guard let a = adaptation else { return nil }
-        return ChainAdaptation(a, rows: rows, dimension: dimension, initialStep: kernel.stepSize,
+        return try ChainAdaptation(a, rows: rows, dimension: dimension, initialStep: kernel.stepSize,
                                initialInverseMass: kernel.inverseMass.map { UnsafePointer($0.base) })
     }
 }

@@ -27,18 +27,18 @@ public final class SamplerWorkspace<E: EnergyFunction> {
     public var kernelState: AnyObject?
 
     /// Workspace for `energy` and up to `capacity` chains.
-    public init(_ energy: E, capacity: Int) {
+    public init(_ energy: E, capacity: Int) throws {
         let d = energy.dimension
         self.capacity = capacity
-        energyWorkspace = energy.makeWorkspace(capacity: capacity)
-        energies = FloatBuffer(count: capacity)
-        gradient = FloatBuffer(count: capacity * d)
-        proposal = FloatBuffer(count: capacity * d)
-        proposalEnergies = FloatBuffer(count: capacity)
-        proposalGradient = FloatBuffer(count: capacity * d)
-        noise = FloatBuffer(count: capacity * d)
-        kinetic = FloatBuffer(count: capacity)
-        logUniforms = FloatBuffer(count: capacity)
+        energyWorkspace = try energy.makeWorkspace(capacity: capacity)
+        energies = try FloatBuffer(count: capacity)
+        gradient = try FloatBuffer(count: capacity * d)
+        proposal = try FloatBuffer(count: capacity * d)
+        proposalEnergies = try FloatBuffer(count: capacity)
+        proposalGradient = try FloatBuffer(count: capacity * d)
+        noise = try FloatBuffer(count: capacity * d)
+        kinetic = try FloatBuffer(count: capacity)
+        logUniforms = try FloatBuffer(count: capacity)
         outcome = .allocate(capacity: max(1, capacity))
         outcome.initialize(repeating: 0, count: max(1, capacity))
         logAcceptance = .allocate(capacity: max(1, capacity))
@@ -51,8 +51,8 @@ public final class SamplerWorkspace<E: EnergyFunction> {
     }
 
     /// One workspace per thread for `blocks` run on `threads` threads.
-    public static func perThread(_ energy: E, blocks: ChainBlocks, threads: Int) -> [SamplerWorkspace] {
-        (0..<max(1, min(threads, blocks.count))).map { _ in SamplerWorkspace(energy, capacity: blocks.blockRows) }
+    public static func perThread(_ energy: E, blocks: ChainBlocks, threads: Int) throws -> [SamplerWorkspace] {
+        try (0..<max(1, min(threads, blocks.count))).map { _ in try SamplerWorkspace(energy, capacity: blocks.blockRows) }
     }
 }
 
@@ -153,7 +153,7 @@ public enum Sampling {
         let statistics = kernel.statistics, width = statistics.reduce(0) { $0 + $1.width }
         let chainStatistics = counts.statistics.map { $0 + rows.lowerBound * width }
         if width > 0 && (ws.statistics?.count ?? 0) < ws.capacity * width {  // once per thread
-            ws.statistics = FloatBuffer(count: ws.capacity * width)
+            ws.statistics = try FloatBuffer(count: ws.capacity * width)
         }
         var context = StepContext(tuning: tuning, noise: noise, counter: UInt32(truncatingIfNeeded: counterOffset),
                                   step: 0, steps: steps, warmup: warmup)
@@ -188,8 +188,14 @@ public enum Sampling {
             if let out = chainStatistics, let values = ws.statistics?.base {
                 record(statistics, values, rows: n, width: width, into: out, afterWarmup: t >= warmup)
             }
-            adaptation?.update(first: rows.lowerBound, count: n, step: t, logAcceptance: ws.logAcceptance,
-                               positions: state.x)
+            if let bad = adaptation?.update(first: rows.lowerBound, count: n, step: t, logAcceptance: ws.logAcceptance,
+                                            positions: state.x) {
+                throw EBMError.diverged(Divergence(
+                    kernel.site, .samples, step: t + 1, chain: chainOffset + bad,
+                    "warm-up adaptation of chain \(chainOffset + bad) gave a step size or inverse mass that is not a "
+                        + "finite positive float at step \(t + 1): the chains ran off (an improper target, flat in some "
+                        + "direction?); check the energy, or pass step_size and inverse_mass without adapting them"))
+            }
             recording.recordStatistics(block: block, steps: steps, step: t, energy: energySum,
                                        gradientNorm: normSum, accepted: acceptedNow)
             recording.recordStates(state.x, rows: n, firstRow: rows.lowerBound, totalRows: totalRows, dimension: d, step: t)

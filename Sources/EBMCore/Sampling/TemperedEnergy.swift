@@ -14,7 +14,7 @@ public struct TemperedEnergy<Base: EnergyFunction>: EnergyFunction {
 
     public var dimension: Int { base.dimension }
     public var wholeBatch: Bool { base.wholeBatch }
-    public func makeWorkspace(capacity: Int) -> Workspace { base.makeWorkspace(capacity: capacity) }
+    public func makeWorkspace(capacity: Int) throws -> Workspace { try base.makeWorkspace(capacity: capacity) }
 
     public func energies(_ x: UnsafeBufferPointer<Float>, rows: Int, into energies: UnsafeMutableBufferPointer<Float>,
                          workspace: Workspace) {

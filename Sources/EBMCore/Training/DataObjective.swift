@@ -47,7 +47,7 @@ final class DataObjectiveStep<Model: TrainableEnergy, Objective: DataObjective>:
     private var blocks = ChainBlocks(rows: 1)
     private var workspaces: [Model.Workspace] = []
     private var scratch: [FloatBuffer] = []
-    private var partials = FloatBuffer(count: 0)
+    private var partials = FloatBuffer()
     /// Per block: the sums of the loss, of the energies and of the other energies.
     private var blockSums: [Double] = []
 
@@ -65,12 +65,12 @@ final class DataObjectiveStep<Model: TrainableEnergy, Objective: DataObjective>:
             threads = batch.threads
             blocks = ChainBlocks(rows: rows)
             let blockRows = blocks.blockRows, workers = max(1, min(threads, blocks.count))
-            workspaces = (0..<workers).map { _ in model.makeWorkspace(capacity: objective.workspaceRows(rows: blockRows)) }
-            scratch = (0..<workers).map { _ in
-                FloatBuffer(count: objective.scratchCount(rows: blockRows, dimension: model.dimension,
+            workspaces = try (0..<workers).map { _ in try model.makeWorkspace(capacity: objective.workspaceRows(rows: blockRows)) }
+            scratch = try (0..<workers).map { _ in
+                try FloatBuffer(count: objective.scratchCount(rows: blockRows, dimension: model.dimension,
                                                           parameters: model.parameterCount))
             }
-            partials = FloatBuffer(count: blocks.count * size)
+            partials = try FloatBuffer(count: blocks.count * size)
             blockSums = [Double](repeating: 0, count: 3 * blocks.count)
         }
         let d = model.dimension, scale = 1 / Float(rows)

@@ -23,7 +23,7 @@ final class JointEnergy<Model: ClassifierEnergy>: ContrastiveObjective {
     private var workspaces: [Model.Workspace] = []
     /// Per worker: a block's logits, then their cotangents.
     private var logits: [FloatBuffer] = []
-    private var partials = FloatBuffer(count: 0), energies = FloatBuffer(count: 0)
+    private var partials = FloatBuffer(), energies = FloatBuffer()
     private var blockCrossEntropy: [Double] = []
 
     init(model: Model, classes: Int, crossEntropyWeight: Float, classConditional: Bool, negatives: NegativeSettings,
@@ -49,10 +49,10 @@ final class JointEnergy<Model: ClassifierEnergy>: ContrastiveObjective {
             threads = batch.threads
             blocks = ChainBlocks(rows: 2 * rows)
             let blockRows = blocks.blockRows, workers = max(1, min(threads, blocks.count))
-            workspaces = (0..<workers).map { _ in model.makeWorkspace(capacity: blockRows) }
-            logits = (0..<workers).map { _ in FloatBuffer(count: 2 * blockRows * classes) }
-            partials = FloatBuffer(count: blocks.count * model.parameterCount)
-            energies = FloatBuffer(count: 2 * rows)
+            workspaces = try (0..<workers).map { _ in try model.makeWorkspace(capacity: blockRows) }
+            logits = try (0..<workers).map { _ in try FloatBuffer(count: 2 * blockRows * classes) }
+            partials = try FloatBuffer(count: blocks.count * model.parameterCount)
+            energies = try FloatBuffer(count: 2 * rows)
             blockCrossEntropy = [Double](repeating: 0, count: blocks.count)
         }
         let labels = batch.labels!, e = energies.base, joint = negatives.joint.base, k = classes

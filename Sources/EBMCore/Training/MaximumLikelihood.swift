@@ -15,7 +15,7 @@ final class MaximumLikelihood<Model: TrainableEnergy>: ContrastiveObjective {
     private var rows = 0, threads = 0
     private var blocks = ChainBlocks(rows: 1)
     private var workspaces: [Model.Workspace] = []
-    private var partials = FloatBuffer(count: 0), energies = FloatBuffer(count: 0), cotangents = FloatBuffer(count: 0)
+    private var partials = FloatBuffer(), energies = FloatBuffer(), cotangents = FloatBuffer()
 
     init(model: Model, negatives: NegativeSettings, kernel: any SamplerKernel, seed: UInt64) throws {
         self.model = model
@@ -34,10 +34,10 @@ final class MaximumLikelihood<Model: TrainableEnergy>: ContrastiveObjective {
             threads = batch.threads
             blocks = ChainBlocks(rows: 2 * rows)
             let blockRows = blocks.blockRows
-            workspaces = (0..<max(1, min(threads, blocks.count))).map { _ in model.makeWorkspace(capacity: blockRows) }
-            partials = FloatBuffer(count: blocks.count * model.parameterCount)
-            energies = FloatBuffer(count: 2 * rows)
-            cotangents = FloatBuffer(count: 2 * rows)
+            workspaces = try (0..<max(1, min(threads, blocks.count))).map { _ in try model.makeWorkspace(capacity: blockRows) }
+            partials = try FloatBuffer(count: blocks.count * model.parameterCount)
+            energies = try FloatBuffer(count: 2 * rows)
+            cotangents = try FloatBuffer(count: 2 * rows)
         }
         let e = energies.base, c = cotangents.base, joint = negatives.joint.base
         let d = model.dimension, p = model.parameterCount, rows = rows, blocks = blocks

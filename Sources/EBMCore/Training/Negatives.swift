@@ -46,7 +46,7 @@ final class Negatives<Model: TrainableEnergy> {
     let buffer: ReplayBuffer
     let classEnergies: [ClassEnergy]
     /// `[data; negatives]` of the current step (`2·rows × dim`).
-    private(set) var joint = FloatBuffer(count: 0)
+    private(set) var joint = FloatBuffer()
     private(set) var rows = 0
     private var threads = 0
     private var blocks = ChainBlocks(rows: 1)
@@ -68,7 +68,7 @@ final class Negatives<Model: TrainableEnergy> {
         self.kernel = kernel
         self.classEnergies = classEnergies
         var stream = UniformStream(Philox4x32(seed: seed, purpose: Purpose.bufferInit))
-        buffer = ReplayBuffer(capacity: settings.bufferSize, dimension: model.dimension,
+        buffer = try ReplayBuffer(capacity: settings.bufferSize, dimension: model.dimension,
                               low: settings.initLow, high: settings.initHigh, stream: &stream)
         classStarts = [Int](repeating: 0, count: classEnergies.count + 1)
     }
@@ -80,20 +80,20 @@ final class Negatives<Model: TrainableEnergy> {
     }
 
     /// Scratch for `rows` rows over `threads` threads (kept while they stay the same).
-    private func prepare(rows: Int, threads: Int) {
+    private func prepare(rows: Int, threads: Int) throws {
         guard rows != self.rows || threads != self.threads else { return }
         self.rows = rows
         self.threads = threads
-        joint = FloatBuffer(count: 2 * rows * model.dimension)
+        joint = try FloatBuffer(count: 2 * rows * model.dimension)
         blocks = model.blocks(rows: rows)
-        samplers = SamplerWorkspace.perThread(model, blocks: blocks, threads: threads)
-        classSamplers = classEnergies.map { SamplerWorkspace.perThread($0, blocks: $0.blocks(rows: rows), threads: threads) }
+        samplers = try SamplerWorkspace.perThread(model, blocks: blocks, threads: threads)
+        classSamplers = try classEnergies.map { try SamplerWorkspace.perThread($0, blocks: $0.blocks(rows: rows), threads: threads) }
         sortedLabels = [Int32](repeating: 0, count: rows)
     }
 
     /// Draws and moves the step's negatives and sets `joint ← [batch; negatives]`.
     func run(_ batch: TrainingBatch, shouldStop: () -> Bool) throws {
-        prepare(rows: batch.rows, threads: batch.threads)
+        try prepare(rows: batch.rows, threads: batch.threads)
         let d = model.dimension, n = rows * d
         let negatives = joint.slice(n, n)
         var draws = UniformStream(Philox4x32(seed: batch.seed, purpose: Purpose.bufferDraws, index: UInt64(batch.step)))

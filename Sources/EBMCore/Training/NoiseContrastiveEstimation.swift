@@ -45,9 +45,9 @@ struct NoiseContrastiveEstimation: DataObjective {
         let inverse = Cholesky.inverse(l, dimension: d)
         dimension = d
         self.ratio = ratio
-        self.mean = FloatBuffer(mean.map { Float($0) })
-        cholesky = FloatBuffer(l.map { Float($0) })
-        whitening = FloatBuffer(inverse.map { Float($0) })
+        self.mean = try FloatBuffer(mean.map { Float($0) })
+        cholesky = try FloatBuffer(l.map { Float($0) })
+        whitening = try FloatBuffer(inverse.map { Float($0) })
         logNormaliser = (0..<d).reduce(0) { $0 + log(l[$1 * d + $1]) } + 0.5 * Double(d) * log(2 * Double.pi)
     }
 

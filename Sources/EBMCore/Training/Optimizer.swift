@@ -54,10 +54,10 @@ public final class Optimizer {
     public internal(set) var updates: Int = 0
 
     /// Zeroed state for `count` parameters.
-    public init(_ settings: OptimizerSettings, count: Int) {
+    public init(_ settings: OptimizerSettings, count: Int) throws {
         self.settings = settings
-        firstMoment = FloatBuffer(count: count)
-        secondMoment = FloatBuffer(count: count)
+        firstMoment = try FloatBuffer(count: count)
+        secondMoment = try FloatBuffer(count: count)
     }
 
     /// One update of `parameters` along `gradient` (descent), with the settings' learning rate

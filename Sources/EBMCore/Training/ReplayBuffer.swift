@@ -18,14 +18,14 @@ public final class ReplayBuffer {
     private var partitioned = false
 
     /// A buffer of `capacity` states uniform on `[low, high]^dimension`, drawn from `stream`.
-    public init(capacity: Int, dimension: Int, low: Float, high: Float, stream: inout UniformStream) {
+    public init(capacity: Int, dimension: Int, low: Float, high: Float, stream: inout UniformStream) throws {
         self.capacity = capacity
         self.dimension = dimension
-        states = FloatBuffer(count: capacity * dimension)
+        states = try FloatBuffer(count: capacity * dimension, for: "the replay buffer (buffer_size × dimension)")
         for i in 0..<states.count { states.base[i] = stream.nextUniform(low, high) }
-        permutation = .allocate(capacity: capacity)
+        permutation = try allocateChecked(Int.self, count: capacity, for: "the replay buffer's order (buffer_size)")
         for i in 0..<capacity { permutation[i] = i }
-        slots = .allocate(capacity: capacity)
+        slots = try allocateChecked(Int.self, count: capacity, for: "the replay buffer's slots (buffer_size)")
         slots.initialize(repeating: 0, count: capacity)
     }
 

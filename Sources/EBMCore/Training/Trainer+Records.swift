@@ -13,7 +13,7 @@ extension Trainer {
                                 gradientClipNorm: try t.optionalNumber("clip_grad_norm").map(Float.init),
                                 averageDecay: try t.optionalNumber("ema_decay").map(Float.init))
         }
-        self.init(model: model, settings: settings,
+        try self.init(model: model, settings: settings,
                   objective: try ObjectiveRegistry.objective(objective, sampler: sampler, model: model, seed: settings.seed))
     }
 }

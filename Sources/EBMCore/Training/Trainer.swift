@@ -55,26 +55,26 @@ public final class Trainer {
     /// The model's buffers at the start of the current step, restored if it fails.
     private let bufferBackup: FloatBuffer
     /// The batch with its data noise, and that noise.
-    private var batch = FloatBuffer(count: 0), noise = FloatBuffer(count: 0)
+    private var batch = FloatBuffer(), noise = FloatBuffer()
 
-    public init(model: any TrainableEnergy, settings: TrainerSettings, objective: any TrainingObjective) {
+    public init(model: any TrainableEnergy, settings: TrainerSettings, objective: any TrainingObjective) throws {
         self.model = model
         self.settings = settings
         self.objective = objective
         let p = model.parameterCount
-        optimizer = Optimizer(settings.optimizer, count: p)
-        objectiveParameters = FloatBuffer(objective.initialParameters)
+        optimizer = try Optimizer(settings.optimizer, count: p)
+        objectiveParameters = try FloatBuffer(objective.initialParameters)
         var own = settings.optimizer
         own.weightDecay = 0
-        objectiveOptimizer = Optimizer(own, count: objectiveParameters.count)
-        let averaged = FloatBuffer(count: settings.averageDecay == nil ? 0 : p)
+        objectiveOptimizer = try Optimizer(own, count: objectiveParameters.count)
+        let averaged = try FloatBuffer(count: settings.averageDecay == nil ? 0 : p)
         if settings.averageDecay != nil {
             model.lock.read { averaged.base.update(from: model.parameters.base, count: p) }
         }
         averagedParameters = averaged
-        gradient = FloatBuffer(count: p + objectiveParameters.count)
-        backup = FloatBuffer(count: 3 * gradient.count)
-        bufferBackup = FloatBuffer(count: model.buffers.count)
+        gradient = try FloatBuffer(count: p + objectiveParameters.count)
+        backup = try FloatBuffer(count: 3 * gradient.count)
+        bufferBackup = try FloatBuffer(count: model.buffers.count)
     }
 
     /// Elements of one sample.
@@ -91,7 +91,7 @@ public final class Trainer {
         if let lr = learningRate { try require(lr > 0 && lr.isFinite, "the learning rate must be positive and finite, got \(lr)") }
         try require(data.count == rows * d, "the batch must have \(rows * d) values, got \(data.count)")
         try objective.check(rows: rows, labels: labels)
-        addDataNoise(data, rows: rows)
+        try addDataNoise(data, rows: rows)
         beginStep()
         do {
             var stats = try model.lock.read {
@@ -113,11 +113,11 @@ public final class Trainer {
     }
 
     /// `batch ← data` plus the step's data noise (`dataNoise` × standard normals keyed by the step).
-    private func addDataNoise(_ data: UnsafeBufferPointer<Float>, rows: Int) {
+    private func addDataNoise(_ data: UnsafeBufferPointer<Float>, rows: Int) throws {
         let n = rows * model.dimension
         if batch.count != n {
-            batch = FloatBuffer(count: n)
-            noise = FloatBuffer(count: settings.dataNoise > 0 ? n : 0)
+            batch = try FloatBuffer(count: n)
+            noise = try FloatBuffer(count: settings.dataNoise > 0 ? n : 0)
         }
         batch.base.update(from: data.baseAddress!, count: n)
         guard settings.dataNoise > 0 else { return }

@@ -79,7 +79,7 @@ def test_second_order_derivatives_match_the_numpy_reference(name, make, shape):
 
 
 def test_a_batch_in_chunks_equals_the_sum_of_its_parts():
-    """Batches above the native chunk (1024 rows) are split; the gradient is the sum over rows."""
+    """Batches above the native chunk (256 rows) are split; the gradient is the sum over rows."""
     energy = ebm_swift.MLPEnergy(2, hidden=(16,), seed=0)
     rng = np.random.default_rng(1)
     x, v = rng.normal(size=(2500, 2)), rng.normal(size=(2500, 2))

@@ -65,7 +65,7 @@ def test_hostile_file_sizes_raise_value_error(tmp_path, meta):
     assert rc == 0 and "ValueError:" in out, out
 
 
-# Row 3: one workspace for a whole batch. Evaluation now goes in chunks of 1024 rows; two million
+# Row 3: one workspace for a whole batch. Evaluation now goes in chunks of 256 rows; two million
 # rows of a 1024-wide network needed 32 GB of workspace before (SIGABRT), 25 MB now.
 def test_a_huge_batch_is_evaluated_in_bounded_memory():
     rc, out = run_isolated("""
