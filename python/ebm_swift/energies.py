@@ -8,6 +8,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _native
+from ._archive import stored_shape
 from ._validation import as_samples, float32_gaussian, positive_int, positive_ints, real_array, resolve_seed
 from .persistence import persistent
 
@@ -116,6 +117,10 @@ class TrainableEnergy(Energy):
     #: ``weight_u``), in the native flat order; none by default.
     _buffer_shapes: "OrderedDict[str, tuple]" = OrderedDict()
 
+    def _check_state(self, flat_params, flat_buffers) -> None:
+        """Raises ValueError if these parameters and buffers (``None``: the current ones) would
+        give non-finite energies though each is finite; nothing to check by default."""
+
     def _flat_parameters(self) -> np.ndarray:
         return _native.energy_get_parameters(self._handle)
 
@@ -125,6 +130,7 @@ class TrainableEnergy(Energy):
         if flat.shape != (self.num_parameters,) or not np.isfinite(flat).all():
             raise ValueError(f"the saved parameters (shape {flat.shape}) do not match the architecture "
                              f"({self.num_parameters} parameters) or are not finite")
+        self._check_state(flat, None)
         _native.energy_set_parameters(self._handle, flat)
 
     @property
@@ -159,7 +165,9 @@ class TrainableEnergy(Energy):
             Exactly the names and shapes of :meth:`parameters` (e.g. a PyTorch ``state_dict``
             converted to NumPy); finite real values.
         """
-        _native.energy_set_parameters(self._handle, _flatten_named(params, self._shapes, "params"))
+        flat = _flatten_named(params, self._shapes, "params")
+        self._check_state(flat, None)
+        _native.energy_set_parameters(self._handle, flat)
 
     def buffers(self) -> "OrderedDict[str, np.ndarray]":
         """Copies of the buffers: state that is not trained but that training moves (a
@@ -176,7 +184,9 @@ class TrainableEnergy(Energy):
 
     def set_buffers(self, buffers) -> None:
         """Replace every buffer (names and shapes exactly those of :meth:`buffers`)."""
-        _native.energy_set_buffers(self._handle, _flatten_named(buffers, self._buffer_shapes, "buffers"))
+        flat = _flatten_named(buffers, self._buffer_shapes, "buffers")
+        self._check_state(None, flat)
+        _native.energy_set_buffers(self._handle, flat)
 
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Parameters and buffers in one mapping, as PyTorch's ``Module.state_dict()``: for a
@@ -191,6 +201,7 @@ class TrainableEnergy(Energy):
         _check_names({k: None for k in state.keys()}, OrderedDict(**self._shapes, **self._buffer_shapes), "state")
         flat_params = _flatten_named({k: state[k] for k in self._shapes}, self._shapes, "state")
         flat_buffers = _flatten_named({k: state[k] for k in self._buffer_shapes}, self._buffer_shapes, "state")
+        self._check_state(flat_params, flat_buffers)
         _native.energy_set_parameters(self._handle, flat_params)
         if self._buffer_shapes:
             _native.energy_set_buffers(self._handle, flat_buffers)
@@ -329,7 +340,7 @@ class MLPEnergy(TrainableEnergy):
     def _from_state(cls, arrays, meta):
         dim = positive_int(meta.get("dim"), "the file's dim")
         hidden = positive_ints(meta.get("hidden"), "the file's hidden")
-        expected, stored = _mlp_parameter_count(dim, hidden), arrays["params"].size
+        expected, stored = _mlp_parameter_count(dim, hidden), int(np.prod(stored_shape(arrays, "params")))
         if stored != expected:  # checked before anything is allocated for the architecture
             raise ValueError(f"the file's MLPEnergy(dim={dim}, hidden={hidden}) has {expected} parameters "
                              f"but the file holds {stored}")

@@ -8,6 +8,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _native, nn
+from ._archive import stored_shape
 from ._validation import as_samples, positive_int, positive_ints, resolve_seed
 from .energies import Energy, TrainableEnergy, _split_named
 from .persistence import persistent
@@ -197,13 +198,40 @@ class NetworkEnergy(TrainableEnergy):
             arrays["buffers"] = _native.energy_get_buffers(self._handle)
         return arrays, {"net": self.net.to_config(), "input_shape": list(self._input_shape), "n_classes": self.n_classes}
 
+    def _check_state(self, flat_params, flat_buffers) -> None:
+        """Each spectral norm's ``σ = uᵀ W v`` (``W`` = ``weight_orig`` as a matrix) must be a
+        finite, non-zero number that ``W / σ`` survives in float32: zero or tiny ``weight_u`` /
+        ``weight_v``, or a zero ``weight_orig``, would make every energy NaN."""
+        if not self._buffer_shapes:
+            return
+        params = self._split(self._flat_parameters() if flat_params is None else flat_params)
+        buffers = _split_named(_native.energy_get_buffers(self._handle) if flat_buffers is None else flat_buffers,
+                               self._buffer_shapes)
+        for name in self._buffer_shapes:
+            if not name.endswith("weight_u"):
+                continue
+            prefix = name[: -len("weight_u")]
+            u = buffers[name].astype(np.float64)
+            v = buffers[prefix + "weight_v"].astype(np.float64)
+            w = params[prefix + "weight_orig"].astype(np.float64).reshape(len(u), -1)
+            for label, vector in (("weight_u", u), ("weight_v", v)):
+                norm = np.linalg.norm(vector)
+                if not 0.5 <= norm <= 2.0:
+                    raise ValueError(f"{prefix}{label} must be a unit vector (a power iteration's); got norm {norm:.3g}")
+            sigma = float(u @ (w @ v))
+            largest = float(np.abs(w).max())
+            if not (np.isfinite(sigma) and sigma != 0 and largest / abs(sigma) < 1e38):
+                raise ValueError(f"{prefix[:-1] or 'the layer'}'s spectral norm σ = weight_uᵀ·weight_orig·weight_v is "
+                                 f"{sigma:.3g} for weights up to {largest:.3g}: weight_orig / σ would not be finite")
+
     @classmethod
     def _from_state(cls, arrays, meta):
         net, input_shape = nn.from_config(meta.get("net")), positive_ints(meta.get("input_shape"), "the file's input_shape")
         # The sizes the architecture implies, in Python, before anything is allocated for it.
         expected = sum(math.prod(s) for _, s in net._parameter_shapes(input_shape))
-        if arrays["params"].size != expected:
-            raise ValueError(f"the file's network has {expected} parameters but the file holds {arrays['params'].size}")
+        stored = math.prod(stored_shape(arrays, "params"))
+        if stored != expected:
+            raise ValueError(f"the file's network has {expected} parameters but the file holds {stored}")
         n_classes = meta.get("n_classes")
         if n_classes is not None and (isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2):
             raise ValueError(f"the file's n_classes must be an integer of at least 2; got {n_classes!r}")
@@ -212,6 +240,10 @@ class NetworkEnergy(TrainableEnergy):
         if energy._buffer_shapes:
             if "buffers" not in arrays:
                 raise ValueError("the saved network has spectral norms but no buffers")
+            slots = sum(math.prod(shape) for shape in energy._buffer_shapes.values())
+            held = math.prod(stored_shape(arrays, "buffers"))
+            if held != slots:
+                raise ValueError(f"the file's network has {slots} buffer values (spectral norms) but the file holds {held}")
             energy.set_buffers(_split_named(np.asarray(arrays["buffers"], dtype=np.float32), energy._buffer_shapes))
         return energy
 

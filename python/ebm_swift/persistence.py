@@ -31,6 +31,8 @@ import zipfile
 
 import numpy as np
 
+from ._archive import Archive, open_archive
+
 __all__ = ["save", "load", "persistent", "nested_state", "from_nested_state"]
 
 FORMAT, VERSION = "ebm_swift", 2
@@ -64,10 +66,13 @@ def nested_state(obj, prefix: str):
 
 def from_nested_state(arrays, meta, prefix: str):
     """The object :func:`nested_state` described."""
+    if not isinstance(meta, dict):
+        raise ValueError(f"the file's metadata under {prefix!r} must be a JSON object; got {type(meta).__name__}")
     cls = _KINDS.get(meta.get("kind"))
     if cls is None:
         raise ValueError(f"unknown kind {meta.get('kind')!r}")
-    inner = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    inner = arrays.view(prefix) if isinstance(arrays, Archive) else {
+        k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
     return cls._from_state(inner, {k: v for k, v in meta.items() if k != "kind"})
 
 
@@ -152,27 +157,48 @@ def load(path):
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path} is not a readable ebm_swift file (not an .npz archive, or truncated)")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as exc:
+        zf, members = open_archive(path)
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, NotImplementedError) as exc:
         raise ValueError(f"{path} is not a readable ebm_swift file ({type(exc).__name__}: {exc})") from None
-    if str(arrays.get("__format__", "")) != FORMAT:
+    with zf:
+        try:
+            return _load_members(path, members)
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
+            raise ValueError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{path} is an incomplete ebm_swift file (missing {exc})") from None
+
+
+def _load_members(path, members):
+    """What :func:`load` returns, from the archive's members (each read only when needed)."""
+    try:
+        fmt = str(members["__format__"]) if "__format__" in members else ""
+    except ValueError:
+        fmt = ""
+    if fmt != FORMAT:
         raise ValueError(f"{path} is not an ebm_swift file (no '__format__ = {FORMAT}' entry)")
     try:
-        version = int(arrays["__version__"])
-        kind, meta = str(arrays["__kind__"]), json.loads(str(arrays["__meta__"]))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ValueError(f"{path} has a damaged header ({type(exc).__name__}: {exc})") from None
+        version_array = members["__version__"]
+        if version_array.shape != () or version_array.dtype.kind not in "iu":
+            raise ValueError(f"__version__ must be one integer, got {version_array.dtype} of shape {version_array.shape}")
+        version = int(version_array)
+        kind, meta = str(members["__kind__"]), json.loads(str(members["__meta__"]))
+    except (KeyError, ValueError, TypeError, RecursionError) as exc:
+        raise ValueError(f"{path} has a damaged header ({type(exc).__name__}: {str(exc)[:200]})") from None
     if version > VERSION:
         raise ValueError(f"{path} has format version {version}; this ebm_swift reads {VERSION}")
+    if version < 1:
+        raise ValueError(f"{path} has format version {version}; versions start at 1")
     if not isinstance(meta, dict):
         raise ValueError(f"{path} has a damaged header (its metadata is not a JSON object)")
     if kind not in _KINDS:
         raise ValueError(f"{path} holds an unknown kind {kind!r}")
-    arrays = {k: v for k, v in arrays.items() if not k.startswith("__")}
+    arrays = members
     try:
         if version == 1:
             arrays, meta = _from_version_1(kind, arrays, meta)
         return _KINDS[kind]._from_state(arrays, meta)
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
         raise ValueError(f"{path} is an incomplete ebm_swift file (missing {exc})") from None
+    except (TypeError, AttributeError) as exc:  # metadata of the wrong structure (a list for a dict, …)
+        raise ValueError(f"{path} has damaged metadata ({type(exc).__name__}: {exc})") from None

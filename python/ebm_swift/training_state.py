@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._archive import Archive, stored_shape
 from . import _native
 from .objectives import NCE
 from .persistence import from_nested_state, nested_state
@@ -55,13 +56,16 @@ class TrainerState:
     @classmethod
     def _from_state(cls, arrays, meta):
         energy = from_nested_state(arrays, meta["model"], "model.")
-        t_arrays = {k[len("trainer."):]: v for k, v in arrays.items() if k.startswith("trainer.")}
+        t_arrays = arrays.view("trainer.") if isinstance(arrays, Archive) else {
+            k[len("trainer."):]: v for k, v in arrays.items() if k.startswith("trainer.")}
         return cls._resume(energy, t_arrays, meta["trainer"])
 
     def _trainer_state(self):
         """The core's state entries by name: scalar counts (``step_count``, ``updates``) go in the
         header, arrays in the archive."""
         arrays, meta = {}, {"config": self._config(), "epochs_done": self.epochs_done}
+        if self._handle is None:  # an NCE trainer before its first step: its noise is not fitted yet
+            return arrays, dict(meta, unfitted=True)
         for name, _, shape in _native.trainer_state(self._native_trainer()):
             if shape == ():
                 meta[name] = int(self._get(name))
@@ -78,10 +82,16 @@ class TrainerState:
         config["lr_schedule"] = from_config(config["lr_schedule"])
         if isinstance(config.get("sampler"), dict):
             config["sampler"] = _sampler_from_config(config["sampler"])
+        if meta.get("unfitted") is True:  # saved before its first step: nothing to restore
+            if config.get("objective") != "nce" or meta.get("epochs_done") != 0:
+                raise ValueError("the file's trainer is marked unfitted, which only an NCE trainer before "
+                                 "its first step is")
+            return cls(energy, **config)
         if config.get("objective") == "nce":
             if "noise_mean" not in arrays or "noise_cov" not in arrays:
                 raise ValueError("the file's NCE trainer lacks its noise (noise_mean, noise_cov)")
             config["noise"] = (arrays["noise_mean"], arrays["noise_cov"])
+        _check_buffer_claim(config, arrays)
         trainer = cls(energy, **config)
         trainer._restore(arrays, meta)
         return trainer
@@ -93,6 +103,9 @@ class TrainerState:
         epochs = meta.get("epochs_done")
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"the file's epochs_done must be a non-negative integer; got {epochs!r}")
+        shapes = {k: stored_shape(arrays, f"history.{k}") for k in HISTORY_KEYS}
+        if any(len(shape) != 1 for shape in shapes.values()) or len(set(shapes.values())) != 1:
+            raise ValueError("the file's history lists must be 1-D and of equal length")
         history = {}
         for k in HISTORY_KEYS:
             h = np.asarray(arrays[f"history.{k}"])
@@ -107,6 +120,9 @@ class TrainerState:
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**53:
                     raise ValueError(f"the file's {name} must be a non-negative integer (at most 2^53); got {value!r}")
             elif name in arrays:
+                stored = stored_shape(arrays, name)
+                if tuple(stored) != tuple(shape):
+                    raise ValueError(f"the file's {name} must have shape {shape}; got {tuple(stored)}")
                 value = np.asarray(arrays[name])
                 if value.shape != shape:
                     raise ValueError(f"the file's {name} must have shape {shape}; got {value.shape}")
@@ -125,6 +141,17 @@ class TrainerState:
         from .persistence import save
 
         save(self, path)
+
+
+def _check_buffer_claim(config, arrays):
+    """Before a trainer is built from a file: its configuration's ``buffer_size`` must be the
+    length of the buffer the file holds, so a small file cannot claim a buffer of gigabytes."""
+    size = config.get("buffer_size")
+    if "buffer" not in arrays or isinstance(size, bool) or not isinstance(size, int):
+        return  # no buffer stored (an objective without negatives) or a type the constructor refuses
+    shape = stored_shape(arrays, "buffer")
+    if int(np.prod(shape)) < size:
+        raise ValueError(f"the file's buffer_size is {size} but its buffer holds shape {shape}")
 
 
 def _sampler_from_config(settings):
