@@ -56,7 +56,8 @@ SANITIZE_DIR := .build-sanitize-python
 SANITIZE_TESTS := python/tests/energies python/tests/samplers/test_samplers.py python/tests/samplers/test_hmc.py \
 	python/tests/nn python/tests/training/test_training.py python/tests/training/test_toolbox.py \
 	python/tests/safety/test_regressions.py python/tests/safety/test_fuzz.py python/tests/safety/test_validation.py \
-	python/tests/platform/test_abi.py python/tests/training/test_objectives.py python/tests/training/test_jem.py
+	python/tests/platform/test_abi.py python/tests/training/test_objectives.py python/tests/training/test_jem.py \
+	python/tests/safety/test_hostile_inputs.py
 # The soak's flat-RSS check runs in `make test`: ASan's quarantine of freed blocks grows RSS on purpose.
 SANITIZE_DESELECT := --deselect python/tests/safety/test_regressions.py::test_soak_memory_and_descriptors_stay_flat \
 	-k "not learns_the_density and not learns_fashion_mnist"

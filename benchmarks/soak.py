@@ -9,7 +9,8 @@ sample with ULA and MALA, estimate log Z by AIS, take a trainer step, save and l
 pickle and unpickle an energy, and raise (and catch) a validation error and a callable's error;
 then second-order derivatives, a step of each other objective (DSM, SSM, NCE, JEM with its
 class-conditional buffer and a moving average), a classifier energy's logits, class energies and
-conditional sampling.
+conditional sampling; MALA, HMC and NUTS on a callable energy with a NaN region (divergences), and
+`load` of a file with one byte flipped.
 """
 
 import argparse
@@ -31,6 +32,11 @@ def resident_mb():
 
 def open_descriptors():
     return len(os.listdir("/proc/self/fd"))
+
+
+def _walled(z):
+    """A standard Gaussian whose energy is NaN where z₀ > 1."""
+    return np.where(z[:, 0] > 1, np.nan, (z.astype(np.float64) ** 2).sum(1) / 2), z.copy()
 
 
 def one_round(i, folder, x, images, trainer, objective_trainers, labels):
@@ -67,6 +73,21 @@ def one_round(i, folder, x, images, trainer, objective_trainers, labels):
     try:
         failing.energy(x)
     except ZeroDivisionError:
+        pass
+    # A callable energy with a NaN region: proposals there are divergences, rejected.
+    walled = ebm_swift.CallableEnergy(value_and_grad=_walled, dim=2)
+    for sample in (ebm_swift.mala, ebm_swift.hmc, ebm_swift.nuts):
+        sample(walled, 0.1 * x, 3, 0.8, seed=i)
+    # A damaged file (one byte flipped): refused with ValueError, or loaded if the byte was unused.
+    with open(path, "rb") as f:
+        raw = bytearray(f.read())
+    raw[(i * 7919) % len(raw)] ^= 0xFF
+    damaged = os.path.join(folder, "damaged.npz")
+    with open(damaged, "wb") as f:
+        f.write(raw)
+    try:
+        ebm_swift.load(damaged)
+    except ValueError:
         pass
     mlp.directional_derivatives(x, x)
     mlp.grad_params_of_score(x, x)

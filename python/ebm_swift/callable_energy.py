@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _native
-from ._validation import positive_int
+from ._validation import as_samples, positive_int
 from .energies import Energy
 
 __all__ = ["CallableEnergy"]
@@ -35,7 +35,11 @@ class CallableEnergy(Energy):
     Raises
     ------
     ValueError
-        If a function returns the wrong shape or a NaN/Inf value.
+        If a function returns the wrong shape, or a NaN/Inf value to :meth:`energy` or
+        :meth:`grad_x`. Inside a sampler a non-finite energy or gradient at a proposal is a
+        divergence: the proposal is rejected and counted in ``info["n_divergent"]`` (kernels with
+        a Metropolis step); a non-finite value at the starting points, or one the kernel would
+        accept (unadjusted Langevin), stops the run with :class:`DivergenceError`.
     TypeError
         If a function returns something that is not a real array, or the functions given are not
         exactly one of the two forms.
@@ -61,6 +65,19 @@ class CallableEnergy(Energy):
         evaluate = _joint_evaluator(value_and_grad, self.dim) if value_and_grad is not None else \
             _evaluator(energy_fn, grad_fn, self.dim)
         self._handle = _native.callable_create(self.dim, evaluate)
+
+    def energy(self, x) -> np.ndarray:
+        """Energies of a batch, as :meth:`Energy.energy`; a NaN or infinite value is an error."""
+        return _finite(super().energy(x), "energy_fn" if self.value_and_grad is None else "value_and_grad's energies")
+
+    def grad_x(self, x) -> np.ndarray:
+        """Input gradients of a batch, as :meth:`Energy.grad_x`; a NaN or infinite value (of the
+        gradient, or of the energies evaluated with it) is an error."""
+        flat, shape = as_samples(x, self.input_shape)
+        energies, grad = _native.energy_grad_x(self._handle, flat)
+        joint = self.value_and_grad is not None
+        _finite(energies, "value_and_grad's energies" if joint else "energy_fn")
+        return _finite(grad, "value_and_grad's gradient" if joint else "grad_fn").reshape(shape)
 
     def __reduce__(self):
         # Pickled as its functions (picklable ones: module-level functions, or any with cloudpickle,
@@ -103,11 +120,18 @@ def _from_value_and_grad(value_and_grad, dim):
 
 def _checked(value, shape, name):
     try:
-        arr = np.asarray(value, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32's range is ±inf, by design
+            arr = np.asarray(value, dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must return a real array of shape {shape}; got {type(value).__name__}") from exc
     if arr.shape != shape:
         raise ValueError(f"{name} must return an array of shape {shape}; got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} returned NaN or infinite values")
+    # Non-finite values pass: inside a sampler's proposal they are a divergence, rejected and
+    # counted; `energy` and `grad_x` called directly refuse them (below).
     return arr
+
+
+def _finite(values, name):
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} returned NaN or infinite values")
+    return values

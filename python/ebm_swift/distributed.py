@@ -110,6 +110,8 @@ def _backend(client):
     except ImportError:
         Client = ()
     if Client and isinstance(client, Client):
+        if client.status in ("closing", "closed"):
+            raise ValueError(f"the Dask client is {client.status}: pass an open Client (or reconnect it)")
         return _Dask(client)
     raise TypeError(f"client must be a dask.distributed.Client, the ray module or None; got {type(client).__name__}")
 
@@ -137,6 +139,13 @@ def _sample_chunk(energy, sampler, x, n_steps, step_size, seed, offset, kwargs):
     from . import samplers
 
     return getattr(samplers, sampler)(energy, x, n_steps, step_size, seed=seed, chain_offset=offset, **kwargs)
+
+
+def _class_chunk(energy, label, x, n_steps, step_size, seed, offset, kwargs):
+    from . import samplers
+
+    return samplers.langevin(energy.class_energy(label), x, n_steps, step_size, seed=seed, chain_offset=offset,
+                             **kwargs)
 
 
 def _ais_chunk(energy, n_chains, seed, offset, kwargs):
@@ -207,6 +216,8 @@ def sample(energy, x0, n_steps, step_size, *, sampler="langevin", client=None, c
 
     seed = resolve_seed(seed)
     x, shape = as_samples(x0, energy.input_shape, "x0")
+    if kwargs.get("y") is not None:
+        return _sample_by_class(energy, sampler, x, shape, n_steps, step_size, seed, client, chunk_size, kwargs)
     # Bad arguments fail here, on the client, before any task is sent.
     inspect.signature(getattr(samplers, sampler)).bind(energy, x, n_steps, step_size, seed=seed, **kwargs)
     _check_locally(sampler, energy, n_steps, step_size, seed, kwargs)
@@ -232,6 +243,41 @@ def sample(energy, x0, n_steps, step_size, *, sampler="langevin", client=None, c
                 info[key][k:k + m] = value
     samples = samples.reshape(shape)
     return samples if info is None else (samples, info)
+
+
+def _sample_by_class(energy, sampler, x, shape, n_steps, step_size, seed, client, chunk_size, kwargs):
+    """`sample` with labels ``y``: as the local ``langevin(..., y=y)``, each class's chains (in row
+    order) run on its class-conditional energy with chain offsets counted over the chains sorted
+    by class; each class is cut into aligned chunks of its own, so every chain keeps its noise."""
+    from . import samplers
+
+    kwargs = dict(kwargs)
+    y = kwargs.pop("y")
+    return_info = flag(kwargs.pop("return_info", False), "return_info")
+    if sampler != "langevin":
+        raise ValueError(f"y (class-conditional sampling) is taken by sampler='langevin'; got sampler={sampler!r}")
+    if getattr(energy, "n_classes", None) is None:
+        raise ValueError("y needs a classifier energy (NetworkEnergy with n_classes); this energy has no classes")
+    if kwargs.get("thin") is not None or flag(kwargs.get("return_trajectory", False), "return_trajectory"):
+        raise ValueError("y (class-conditional sampling) is not combined with thin or return_trajectory")
+    labels = energy.labels(y, len(x), "y")
+    inspect.signature(samplers.langevin).bind(energy, x, n_steps, step_size, seed=seed, **kwargs)
+    _check_locally(sampler, energy, n_steps, step_size, seed, kwargs)
+    backend = _backend(client)
+    order = np.argsort(labels, kind="stable")
+    tasks, start = [], 0  # (rows, label, chain offset)
+    for label in np.unique(labels):
+        rows = order[labels[order] == label]
+        tasks += [(rows[j:j + m], int(label), start + j) for j, m in _chunks(len(rows), chunk_size)]
+        start += len(rows)
+    shipped = backend.broadcast(energy)
+    futures = [backend.submit(_class_chunk, shipped, label, x[rows], n_steps, step_size, seed, offset, kwargs)
+               for rows, label, offset in tasks]
+    out = np.empty_like(x)
+    for i, part in backend.completed(futures):
+        out[tasks[i][0]] = part
+    out = out.reshape(shape)
+    return (out, {}) if return_info else out
 
 
 def _gathered_shape(key, value, n):
@@ -293,12 +339,16 @@ def ais_log_z(energy, *, client=None, chunk_size=DEFAULT_CHUNK_SIZE, n_chains=10
     chunks = _chunks(n_chains, chunk_size)
     shipped = backend.broadcast(energy)
     futures = [backend.submit(_ais_chunk, shipped, m, seed, k, kwargs) for k, m in chunks]
-    info = {key: np.empty(n_chains) for key in ("log_weights", "acceptance_rate", "n_divergent")}
+    return_info = flag(return_info, "return_info")
+    info = {"log_weights": np.empty(n_chains), "acceptance_rate": np.empty(n_chains),
+            "n_divergent": np.empty(n_chains, dtype=np.int64)}
     for i, (_, _, part) in backend.completed(futures):
         k, m = chunks[i]
         for key in info:
             info[key][k:k + m] = part[key]
     log_z, std_err = _native.ais_summarise(info["log_weights"], energy.dim, base_std)
+    if n_chains == 1:
+        std_err = float("nan")  # as sampling.ais_log_z: one weight says nothing of their spread
     return (log_z, std_err, info) if return_info else (log_z, std_err)
 
 

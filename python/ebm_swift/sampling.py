@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _native
-from ._validation import count_within_limit, positive_float, positive_int, real_array, resolve_seed
+from ._validation import count_within_limit, flag, positive_float, positive_int, real_array, resolve_seed
 from .energies import Energy
 from .samplers import FUNCTIONS, Sampler, from_name, sample
 from .samplers._record import check_chain_offset, run_native
@@ -51,19 +51,20 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
         HMC's diagonal inverse mass.
     seed : None, int or numpy.random.Generator
     return_info : bool
-        Also return a dict with ``log_weights``, ``acceptance_rate`` and ``n_divergent`` (n_chains,).
+        Also return a dict with ``log_weights``, ``acceptance_rate`` (float64) and ``n_divergent``
+        (int64), each of shape (n_chains,).
     chain_offset : int
         The global index of the first chain: the chains ``[k, k + n)`` of an estimate, run alone
         with ``chain_offset=k``, have exactly its log weights ``[k, k + n)`` (for ``k`` and
-        ``k + n`` multiples of 16, or ``k + n = n_chains``; see :func:`langevin`);
+        ``k + n`` multiples of 128, or ``k + n = n_chains``; see :func:`langevin`);
         :func:`ebm_swift.distributed.ais_log_z` splits an estimate this way.
 
     Returns
     -------
     log_z : float
     std_err : float
-        Standard error of ``log_z`` (delta method on the mean weight). Unreliable when a few
-        weights dominate: check ``log_weights``.
+        Standard error of ``log_z`` (delta method on the mean weight); NaN for one chain.
+        Unreliable when a few weights dominate: check ``log_weights``.
     """
     if not isinstance(energy, Energy):
         raise TypeError(f"energy must be an ebm_swift Energy; got {type(energy).__name__}")
@@ -92,14 +93,18 @@ def ais_log_z(energy, *, dim=None, n_chains=1000, n_temps=1000, base_mean=None, 
     if not transition.moves_x_alone:
         raise ValueError(f"transition must be a kernel whose chains are their positions alone (mala, hmc, nuts, "
                          f"kinetic_langevin, …); got {transition.kind}, whose chains carry more state")
+    return_info = flag(return_info, "return_info")
     seed = resolve_seed(seed)
     record = (transition.kind, transition.settings(energy.input_shape))
     run = ("", {"n_chains": n_chains, "n_temps": n_temps, "n_steps": n_steps, "base_std": base_std, "seed": seed,
                 "chain_offset": check_chain_offset(chain_offset)})
     log_z, std_err, log_weights, acceptance, divergent = run_native(
         lambda report: _native.ais_log_z(energy._handle, record, run, n_chains, base_mean, report), "ais", progress)
+    if n_chains == 1:
+        std_err = float("nan")  # one weight says nothing of the weights' spread
     if return_info:
-        return log_z, std_err, {"log_weights": log_weights, "acceptance_rate": acceptance, "n_divergent": divergent}
+        return log_z, std_err, {"log_weights": log_weights, "acceptance_rate": acceptance,
+                                "n_divergent": divergent.astype(np.int64)}
     return log_z, std_err
 
 

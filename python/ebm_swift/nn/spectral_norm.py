@@ -11,6 +11,11 @@ from .conv import Conv2d
 from .linear import Linear
 
 
+#: The most power iterations per training step: one iteration's two products already track the
+#: slowly changing top singular vector; thousands only make every step (and construction) slow.
+MAX_POWER_ITERATIONS = 1000
+
+
 class SpectralNorm(Module):
     """Spectral normalisation of a :class:`Linear` or :class:`Conv2d` (Miyato et al. 2018), as
     ``torch.nn.utils.spectral_norm(module)``: the layer computes with ``W / σ(W)``, ``σ`` the largest
@@ -20,7 +25,8 @@ class SpectralNorm(Module):
     ----------
     module : Linear or Conv2d
     n_power_iterations : int, default 1
-        Power iterations ``v ← normalise(Wᵀ u)``, ``u ← normalise(W v)`` per training step.
+        Power iterations ``v ← normalise(Wᵀ u)``, ``u ← normalise(W v)`` per training step, at
+        most ``MAX_POWER_ITERATIONS`` (1000).
     eps : float, default 1e-12
         Floor of the norms in the normalisations.
 
@@ -42,6 +48,9 @@ class SpectralNorm(Module):
             raise TypeError(f"SpectralNorm wraps an nn.Linear or nn.Conv2d; got {type(module).__name__}")
         self.module = module
         self.n_power_iterations = _positive(n_power_iterations, "n_power_iterations")
+        if self.n_power_iterations > MAX_POWER_ITERATIONS:
+            raise ValueError(f"n_power_iterations must be at most {MAX_POWER_ITERATIONS} (each runs at every "
+                             f"training step; PyTorch's default is 1); got {n_power_iterations!r}")
         if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (0 < float(eps) < float("inf")):
             raise ValueError(f"eps must be a positive finite number; got {eps!r}")
         self.eps = float(eps)

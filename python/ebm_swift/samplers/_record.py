@@ -182,6 +182,8 @@ def info(recorded, shape, keys):
     statistics = kernel_statistics(recorded)
     recorded = {**recorded, **statistics}
     out = {k: recorded[k] for k in (*keys, *statistics) if recorded.get(k) is not None}
+    if "n_divergent" in out:  # a count per chain
+        out["n_divergent"] = out["n_divergent"].astype(np.int64)
     if "inverse_mass" in out:
         out["inverse_mass"] = out["inverse_mass"].reshape((-1, *shape[1:]))
     if recorded["trajectory"] is not None:

@@ -138,7 +138,7 @@ hmc.__doc__ = """Run Hamiltonian Monte Carlo (HMC) on a batch of chains.
         multiple of a period of the target makes trajectories return where they started (a
         coordinate whose effective sample size collapses); 0.2–0.5 breaks the resonance.
 """ + RETURNS_DOC + """
-        ``acceptance_rate`` ``(n,)`` and ``n_divergent`` ``(n,)`` per chain after warm-up,
+        ``acceptance_rate`` ``(n,)`` and ``n_divergent`` ``(n,)`` (int64) per chain after warm-up,
         ``step_size`` ``(n,)`` (adapted, or ``step_size``), ``inverse_mass`` ``(n, *input_shape)``
         with ``adapt_mass``, plus ``trajectory``, ``mean_energy``, ``mean_grad_norm`` and
         ``step_acceptance`` (per step) when requested.

@@ -123,7 +123,7 @@ kinetic_langevin.__doc__ = """Run kinetic (underdamped) Langevin dynamics on a b
     divergence_threshold : float, default 1000
         With ``metropolis``: the energy error above which a move counts as divergent.
 """ + RETURNS_DOC + """
-        ``acceptance_rate`` ``(n,)`` (1 unadjusted), ``n_divergent`` ``(n,)``, ``step_size``
+        ``acceptance_rate`` ``(n,)`` (1 unadjusted), ``n_divergent`` ``(n,)`` (int64), ``step_size``
         ``(n,)``, ``inverse_mass`` with ``adapt_mass``; plus ``trajectory``, ``mean_energy``,
         ``mean_grad_norm`` and ``step_acceptance`` when requested.
 

@@ -88,9 +88,10 @@ def langevin(energy, x0, n_steps, step_size, *, noise_scale=None, grad_clip=None
     chain_offset : int
         The global index of the first chain: chains ``[k, k + n)`` of a larger run of ``N``
         chains, computed on their own with ``chain_offset=k``, equal its rows ``[k, k + n)`` bit
-        for bit when ``k`` and ``k + n`` are multiples of 16 (or ``k + n = N``); other
-        boundaries can change the last bits of a few rows (OpenBLAS computes an incomplete group
-        of 4 rows with another kernel). :mod:`ebm_swift.distributed` cuts runs this way.
+        for bit when ``k`` and ``k + n`` are multiples of 128 (or ``k + n = N``); other
+        boundaries can change the last bits of a few rows (chains go in blocks of 64, and
+        OpenBLAS computes an incomplete group of rows with another kernel).
+        :mod:`ebm_swift.distributed` cuts runs this way.
     progress : bool
         Show a progress bar (tqdm when installed).
     y : array_like of int, shape (n,), optional

@@ -112,7 +112,7 @@ nuts.__doc__ = """Run the No-U-Turn sampler (NUTS) on a batch of chains.
 """ + RETURNS_DOC + """
         Per chain, after warm-up: ``acceptance_rate`` (the fraction of draws that moved),
         ``acceptance_stat`` (mean of min(1, exp(−ΔH)) over each trajectory, what adaptation aims
-        at), ``tree_depth`` and ``n_leapfrog`` (means per draw), ``n_divergent`` (draws whose
+        at), ``tree_depth`` and ``n_leapfrog`` (means per draw), ``n_divergent`` (int64, draws whose
         trajectory diverged), ``step_size`` and, with ``adapt_mass``, ``inverse_mass``; plus
         ``trajectory``, ``mean_energy``, ``mean_grad_norm`` and ``step_acceptance`` when requested.
 

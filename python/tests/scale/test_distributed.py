@@ -210,3 +210,27 @@ def test_ray_handle_gives_the_same_results():
             ebm_swift.ais_log_z(energy, n_chains=200, n_temps=10, seed=1)
     finally:
         ray.shutdown()
+
+
+def test_class_conditional_sampling_in_chunks_equals_the_local_call(client):
+    # Issue 23: y was sent whole to every chunk and failed with more than one chunk. 300 chains of
+    # 3 classes in chunks of 128: each class is cut on its own, chains keep their noise.
+    energy = ebm_swift.NetworkEnergy(nn.Sequential(nn.Linear(4, 16), nn.SiLU(), nn.Linear(16, 3)), 4, n_classes=3,
+                                     seed=2)
+    x0 = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
+    y = np.random.default_rng(1).integers(0, 3, size=300)
+    local = ebm_swift.langevin(energy, x0, 20, 0.01, seed=5, y=y)
+    remote = distributed.sample(energy, x0, 20, 0.01, seed=5, y=y, client=client, chunk_size=128)
+    assert np.array_equal(local, remote)
+    with pytest.raises(ValueError, match="sampler='langevin'"):
+        distributed.sample(energy, x0, 5, 0.01, sampler="mala", y=y, client=client)
+
+
+def test_a_closed_client_is_a_clear_error():
+    cluster = distributed_mod.LocalCluster(n_workers=1, processes=False, dashboard_address=None)
+    closed = distributed_mod.Client(cluster)
+    closed.close()
+    cluster.close()
+    g = ebm_swift.GaussianEnergy(np.zeros(2), np.eye(2))
+    with pytest.raises(ValueError, match="the Dask client is closed"):
+        distributed.sample(g, np.zeros((4, 2)), 5, 0.1, client=closed)

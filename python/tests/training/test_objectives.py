@@ -276,7 +276,11 @@ def test_bad_objective_arguments(kwargs, exc, match):
         ebm_swift.Trainer(ebm_swift.MLPEnergy(2, hidden=(8,), seed=0), **kwargs)
 
 
-def test_an_nce_trainer_saved_before_its_first_step_names_the_fix(tmp_path):
+def test_an_nce_trainer_saved_before_its_first_step_fits_its_noise_when_it_trains(tmp_path):
     trainer = ebm_swift.Trainer(ebm_swift.MLPEnergy(2, hidden=(8,), seed=0), objective="nce")
-    with pytest.raises(ValueError, match="fit\\(\\) or step\\(\\) first, or pass noise"):
-        trainer.save(tmp_path / "t.npz")
+    trainer.save(tmp_path / "t.npz")
+    loaded = ebm_swift.load(tmp_path / "t.npz")
+    assert loaded.noise is None
+    data = np.random.default_rng(0).normal(loc=3.0, size=(256, 2)).astype(np.float32)
+    loaded.step(data)
+    np.testing.assert_allclose(loaded.noise[0], data.mean(axis=0), rtol=1e-5)
