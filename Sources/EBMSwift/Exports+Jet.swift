@@ -21,7 +21,10 @@ private struct Jet: EnergyVisitor {
         if let g = grad, g.count != model.parameterCount {
             throw EBMError.invalidArgument("count must be \(model.parameterCount), got \(g.count)")
         }
-        let d = model.dimension, k = order + 1, chunks = RowChunks(rows: rows), chunk = chunks.size
+        // A jet stacks `k` blocks of rows: chunks of 256 / k inputs keep a chunk's work (and Ctrl-C's
+        // latency) that of 256 rows of energies.
+        let d = model.dimension, k = order + 1, chunks = RowChunks(rows: rows, limit: max(1, RowChunks.defaultSize / k))
+        let chunk = chunks.size
         let ws = try model.makeWorkspace(capacity: k * chunk)
         let stacked = try FloatBuffer(count: k * chunk * d), out = try FloatBuffer(count: k * chunk)
         let cotangents = try FloatBuffer(count: k * chunk), part = try FloatBuffer(count: grad == nil ? 0 : model.parameterCount)
