@@ -130,6 +130,19 @@ def test_a_compressed_history_of_millions_of_zeros_is_refused_before_it_is_read(
         ebm_swift.load(tmp_path / "bomb.npz")
 
 
+@pytest.mark.parametrize("name", ["step_count", "updates"])
+def test_counts_that_would_overflow_the_next_step_are_refused(tmp_path, name):
+    # 2**63 - 1 loaded and the next step died with SIGILL (an overflow trap) before.
+    trainer = ebm_swift.Trainer(ebm_swift.MLPEnergy(2, (4,), seed=0), buffer_size=16, seed=0)
+    trainer.step(np.zeros((8, 2), np.float32))
+    arrays = _archive(trainer, tmp_path)
+    meta = json.loads(str(arrays["__meta__"]))
+    meta["trainer"][name] = 2**63 - 1
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    with pytest.raises(ValueError, match=f"{name} must be a non-negative integer .at most 2.53."):
+        ebm_swift.load(_write(arrays, tmp_path))
+
+
 # ---- spectral norm ----------------------------------------------------------------------------
 
 
