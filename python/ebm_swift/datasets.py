@@ -7,9 +7,10 @@ import numpy as np
 
 from ._validation import non_negative_float, positive_int, resolve_seed
 from .image_datasets import FASHION_MNIST_DIR, load_fashion_mnist, load_idx, load_mnist
+from .image_quality import mnist_style_digits, shuffle_pixels
 
-__all__ = ["make_toy", "load_digits", "load_fashion_mnist", "load_idx", "load_mnist", "FASHION_MNIST_DIR",
-           "TOY_DATASETS"]
+__all__ = ["make_toy", "load_digits", "load_fashion_mnist", "load_idx", "load_mnist", "mnist_style_digits",
+           "shuffle_pixels", "FASHION_MNIST_DIR", "TOY_DATASETS"]
 
 
 def _eight_gaussians(n, noise, rng):

@@ -1,5 +1,6 @@
-"""Evaluation: exact held-out log-likelihood in 2-D, maximum mean discrepancy, Fréchet distance,
-out-of-distribution AUROC, and classifier calibration and accuracy."""
+"""Evaluation: exact held-out log-likelihood in 2-D, maximum mean discrepancy, Fréchet distance and
+Inception-style score (on a fixed Fashion-MNIST classifier for images), out-of-distribution AUROC,
+and classifier calibration and accuracy."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import numpy as np
 
 from ._validation import as_batch, as_samples, positive_int
 from .energies import Energy
+from .image_quality import fashion_mnist_classifier, image_ood_sets, inception_score
 
-__all__ = ["accuracy", "auroc", "expected_calibration_error", "frechet_distance", "kernel_stein_discrepancy",
-           "log_likelihood_2d",
-           "log_partition_2d", "mmd", "ood_auroc"]
+__all__ = ["accuracy", "auroc", "expected_calibration_error", "fashion_mnist_classifier", "frechet_distance",
+           "image_ood_sets", "inception_score", "kernel_stein_discrepancy", "log_likelihood_2d", "log_partition_2d",
+           "mmd", "ood_auroc"]
 
 
 def _bounds(bounds):
@@ -163,14 +165,23 @@ def frechet_distance(X, Y, features=None) -> float:
     ----------
     X, Y : array_like, shape (n, ...) and (m, ...)
         The two sets (at least 2 samples each).
-    features : callable, optional
-        Maps a batch to ``(n, k)`` features; by default the samples flattened.
+    features : callable or "fashion_mnist", optional
+        Maps a batch to ``(n, k)`` features; by default the samples flattened. ``"fashion_mnist"``
+        is the hidden layer of the fixed Fashion-MNIST classifier
+        (:func:`fashion_mnist_classifier`), for 28×28 images in [−1, 1].
 
     Returns
     -------
     float
         ``d`` (not squared), ≥ 0.
     """
+    if isinstance(features, str):
+        if features != "fashion_mnist":
+            raise ValueError(f"features must be a callable or 'fashion_mnist'; got {features!r}")
+        features = fashion_mnist_classifier().features
+    elif features is not None and not callable(features):
+        raise TypeError(f"features must be a callable or 'fashion_mnist'; got {type(features).__name__}")
+
     def feats(Z, name):
         Z = np.asarray(Z, dtype=np.float64)
         if Z.ndim < 1 or len(Z) < 2:
