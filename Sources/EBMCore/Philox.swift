@@ -100,9 +100,11 @@ public enum Purpose {
     static let projections: UInt64 = 11
     /// Noise-contrastive estimation's noise samples.
     static let nceNoise: UInt64 = 12
+    /// Diffusion recovery likelihood's diffusion noise and its negatives' Langevin noise.
+    static let recoveryNoise: UInt64 = 32
 
     /// The tags above other than `langevinNoise` (which the Langevin kernel and the trainer's
     /// negatives share): no kernel may draw from these.
     static let core: Set<UInt64> = [initialisation, bufferInit, bufferDraws, aisInitial, aisNoise, dataNoise,
-                                    denoisingNoise, projections, nceNoise]
+                                    denoisingNoise, projections, nceNoise, recoveryNoise]
 }

@@ -73,6 +73,9 @@ final class ObjectiveGradientTests: XCTestCase {
             .dataObjective("ssm", ["n_projections": .integer(1), "projection": .text("gaussian")]),
             .dataObjective("nce", ["noise_mean": .array([0.3, 0.3]), "noise_cov": .array([1, 0.2, 0.2, 1]),
                                    "noise_ratio": .integer(2)]),
+            // A Langevin step this small leaves the negatives at their anchors: the loss
+            // E(y⁺) − E(y⁻) is then a function of the weights alone.
+            .dataObjective("drl", ["sigmas": .array([0.1, 0.3]), "n_steps": .integer(2), "step_scale": .number(1e-4)]),
         ]
         for spec in specs {
             let model = try model(), objective = try spec.objective(for: model)

@@ -7,7 +7,8 @@ import numpy as np
 
 from ._archive import Archive, stored_shape
 from . import _native
-from .objectives import NCE
+from .objectives import FLAT_DEFAULTS, NCE
+from .objectives import REGISTRY as OBJECTIVES
 from .persistence import from_nested_state, nested_state
 from .schedules import from_config, to_config
 
@@ -28,11 +29,20 @@ class TrainerState:
             "n_leapfrog": self.n_leapfrog,
             "persistent": self.persistent, "buffer_size": self.buffer_size, "reinit_prob": self.reinit_prob,
             "init_range": list(self.init_range), "data_noise": self.data_noise, "alpha": self.alpha,
-            "objective": self.objective, "sigma": None if self.sigma is None else list(self.sigma),
+            "objective": self._objective_config(), "sigma": None if self.sigma is None else list(self.sigma),
             "n_projections": self.n_projections, "projection": self.projection, "noise_ratio": self.noise_ratio,
             "ema_decay": self.ema_decay, "cross_entropy_weight": self.cross_entropy_weight,
             "class_conditional": self.class_conditional, "seed": self.seed,
         }
+
+    def _objective_config(self):
+        """The objective: its name when the flat arguments carry its record (every field is one of
+        them), else its record's fields by name (``drl``'s sigmas and step scale)."""
+        record = self.objective_record
+        if set(record._fields()) <= set(FLAT_DEFAULTS):
+            return self.objective
+        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in record._fields().items()}
+        return {"kind": record.kind, **fields}
 
     def _sampler_config(self):
         """The negatives' kernel: its name when the flat arguments rebuild it, else its record's
@@ -82,6 +92,8 @@ class TrainerState:
         config["lr_schedule"] = from_config(config["lr_schedule"])
         if isinstance(config.get("sampler"), dict):
             config["sampler"] = _sampler_from_config(config["sampler"])
+        if isinstance(config.get("objective"), dict):  # a record: the flat objective arguments stay unset
+            config.update(FLAT_DEFAULTS, objective=_record_from_config(config["objective"], OBJECTIVES, "objective"))
         if meta.get("unfitted") is True:  # saved before its first step: nothing to restore
             if config.get("objective") != "nce" or meta.get("epochs_done") != 0:
                 raise ValueError("the file's trainer is marked unfitted, which only an NCE trainer before "
@@ -159,11 +171,16 @@ def _sampler_from_config(settings):
     record itself, strictly: an unknown or missing setting is an error)."""
     from .samplers import REGISTRY
 
+    return _record_from_config(settings, REGISTRY, "sampler")
+
+
+def _record_from_config(settings, registry, what):
+    """The record of ``registry`` (samplers', objectives') that a file's settings name by kind."""
     settings = dict(settings)
     kind = settings.pop("kind", None)
-    if not isinstance(kind, str) or kind not in REGISTRY:
-        raise ValueError(f"the file's sampler kind must be one of {list(REGISTRY)}; got {kind!r}")
+    if not isinstance(kind, str) or kind not in registry:
+        raise ValueError(f"the file's {what} kind must be one of {list(registry)}; got {kind!r}")
     try:
-        return REGISTRY[kind](**settings)
+        return registry[kind](**settings)
     except TypeError as e:
-        raise ValueError(f"the file's {kind} sampler settings do not match the record: {e}") from None
+        raise ValueError(f"the file's {kind} {what} settings do not match the record: {e}") from None

@@ -142,7 +142,8 @@ typedef struct ebm_ais_output {
  *   objective  kind "ml" or "jem" (the negatives: n_steps sampler steps, persistent, buffer_size,
  *              reinit_prob, init_low, init_high, alpha; jem also cross_entropy_weight and
  *              class_conditional), "dsm" (sigmas), "ssm" (n_projections, projection "rademacher" or
- *              "gaussian") or "nce" (noise_mean, noise_cov, noise_ratio).
+ *              "gaussian"), "nce" (noise_mean, noise_cov, noise_ratio) or "drl" (sigmas, n_steps,
+ *              step_scale).
  *   sampler    the negatives' kernel (as for ebm_sample, not adapted); NULL for objectives without
  *              negatives. */
 

@@ -9,6 +9,7 @@ public enum ObjectiveRegistry {
         DenoisingScoreMatchingKind.self,
         SlicedScoreMatchingKind.self,
         NoiseContrastiveEstimationKind.self,
+        RecoveryLikelihoodKind.self,
     ]
 
     /// The objectives' names, in registration order.

@@ -68,7 +68,7 @@ SCRIPT = textwrap.dedent(
         y = np.arange(rows) % 3 if trainer.objective == "jem" else None
         return lambda: [trainer.step(big[:rows], y) for _ in range(10)]
     out = {f"{name}_steps": [allocations(steps(objective_trainer(name), rows)) for rows in (256, 1024)]
-           for name in ("ml", "dsm", "ssm", "nce", "jem")}
+           for name in ("ml", "dsm", "ssm", "nce", "jem", "drl")}
     out.update({
         "mlp": [allocations(lambda n=n: ebm_swift.langevin(model, x0, n, 0.01, seed=0)) for n in (50, 500)],
         "gauss": [allocations(lambda n=n: ebm_swift.langevin(gauss, x0, n, 0.01, seed=0)) for n in (50, 500)],

@@ -175,7 +175,7 @@ labels = st.one_of(hnp.arrays(st.sampled_from([np.dtype(np.int64), np.dtype(np.i
 @given(data=st.data())
 def test_objectives_construction_and_step(data):
     """Trainer(objective=…) with random options, then a step with random (labelled) batches."""
-    objective = data.draw(st.one_of(st.sampled_from(["ml", "dsm", "ssm", "nce", "jem"]), scalars))
+    objective = data.draw(st.one_of(st.sampled_from(["ml", "dsm", "ssm", "nce", "jem", "drl"]), scalars))
     kwargs = {"objective": objective}
     for key, strategy in (("sigma", st.one_of(st.floats(1e-3, 2), st.lists(st.floats(-1, 2), max_size=3), scalars)),
                           ("n_projections", st.one_of(st.integers(-1, 3), scalars)),
