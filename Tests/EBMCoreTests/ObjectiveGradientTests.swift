@@ -87,6 +87,19 @@ final class ObjectiveGradientTests: XCTestCase {
         }
     }
 
+    /// Recovery likelihood with a head per level (a classifier with one logit per level): the
+    /// reported loss `mean E(y⁺, t) − mean E(y⁻, t)`, negatives held at their anchors by a tiny step.
+    func testRecoveryLikelihoodHeads() throws {
+        let spec = TrainerSpec.dataObjective("drl", ["sigmas": .array([0.1, 0.3, 0.6]), "n_steps": .integer(2),
+                                                     "step_scale": .number(1e-4)])
+        let model = try model(classes: 3), objective = try spec.objective(for: model)
+        let (_, g) = try lossAndGradient(objective, model, own: [])
+        try checkDirections(model, gradient: g) { m, _ in try self.lossAndGradient(objective, m, own: []).0 }
+        // A classifier whose classes are not the levels is refused.
+        XCTAssertThrowsError(try TrainerSpec.dataObjective("drl", ["sigmas": .array([0.1, 0.3]), "n_steps": .integer(2),
+                                                                   "step_scale": .number(0.5)]).objective(for: model))
+    }
+
     /// Maximum likelihood, persistent and short-run, with the energy regulariser.
     func testMaximumLikelihood() throws {
         for persistent in [true, false] {

@@ -11,7 +11,7 @@ from . import _native, nn
 from ._archive import stored_shape
 from ._validation import as_samples, positive_int, positive_ints, resolve_seed
 from .energies import Energy, TrainableEnergy, _split_named
-from .persistence import persistent
+from .persistence import from_nested_state, nested_state, persistent
 
 __all__ = ["NetworkEnergy"]
 
@@ -252,10 +252,11 @@ class NetworkEnergy(TrainableEnergy):
         return f"NetworkEnergy(input_shape={self._input_shape}, num_parameters={self.num_parameters}{classes})"
 
 
+@persistent("ClassEnergy")
 class ClassEnergy(Energy):
     """``E(x, y) = −f(x)[y]`` of a classifier :class:`NetworkEnergy` for one class ``y`` (see
     :meth:`NetworkEnergy.class_energy`); evaluated and sampled like any energy, with the
-    classifier's current parameters."""
+    classifier's current parameters. Saved (``save``, pickle) with its classifier."""
 
     def __init__(self, parent, label):
         self.parent, self.label, self.dim = parent, label, parent.dim
@@ -265,12 +266,24 @@ class ClassEnergy(Energy):
     def input_shape(self) -> tuple:
         return self.parent.input_shape
 
-    def __reduce__(self):
-        return (_class_energy, (self.parent, self.label))
+    def _state(self):
+        arrays, meta = nested_state(self.parent, "parent.")
+        return arrays, {"parent": meta, "label": self.label}
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        parent = from_nested_state(arrays, meta.get("parent"), "parent.")
+        if not isinstance(parent, NetworkEnergy) or parent.n_classes is None:
+            raise ValueError("the file's class energy must hold a classifier NetworkEnergy")
+        label = meta.get("label")
+        if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < parent.n_classes:
+            raise ValueError(f"the file's label must be a class in [0, {parent.n_classes}); got {label!r}")
+        return parent.class_energy(label)
 
     def __repr__(self) -> str:
         return f"ClassEnergy({self.parent!r}, label={self.label})"
 
 
 def _class_energy(parent, label):
+    """What pickles of class energies made before they were saved by kind call on loading."""
     return parent.class_energy(label)

@@ -22,10 +22,13 @@ class DRL(Objective):
     ``n_steps`` short Langevin steps from ``x_{t+1}`` — so training needs no persistent buffer, and
     :meth:`sample` draws new samples from pure noise by running the conditionals down the levels.
 
-    Row ``i`` of a step's batch takes level ``(i + step) mod T``. The energy is not told the level
-    (Gao et al. give their network a level embedding): a single energy learns each level's
-    marginal where that level's conditionals put their mass, and at the first level the density
-    of the data scaled by ``√(1 − σ_1²)`` — ``energy(x)`` of data-range images scores them.
+    Row ``i`` of a step's batch takes level ``(i + step) mod T``. The energy knows the level
+    through a head per level: a classifier ``NetworkEnergy(net, shape, n_classes=T)`` is read as
+    ``E(y, t) = −f(y)[t]`` — the levels share the network and each has its own last layer (Gao et
+    al. embed the level in every block). ``energy.class_energy(0)`` is then the density of the data
+    scaled by ``√(1 − σ_1²)``: it scores data-range inputs (lower = more likely). Any other energy
+    is one energy for every level — exact with one level, a poor compromise with several (noise is
+    likely at the last level and unlikely at the first).
 
     Parameters
     ----------
@@ -62,6 +65,18 @@ class DRL(Objective):
             raise ValueError(f"step_scale must lie in (0, 2); got {step_scale!r}")
         self.step_scale = float(step_scale)
 
+    def check(self, energy) -> None:
+        k = getattr(energy, "n_classes", None)
+        if k is not None and k != len(self.sigmas):
+            raise ValueError(f"objective='drl' reads a classifier energy's logits as its levels' heads: it needs "
+                             f"n_classes = {len(self.sigmas)} (one per sigma); got n_classes={k}")
+
+    @staticmethod
+    def level_energy(energy, level):
+        """The energy of level ``level`` (0 is the data's): ``energy.class_energy(level)`` for an
+        energy with a head per level, else ``energy`` itself."""
+        return energy if getattr(energy, "n_classes", None) is None else energy.class_energy(level)
+
     def settings(self, energy) -> dict:
         return {"sigmas": np.asarray(self.sigmas, dtype=np.float64), "n_steps": self.n_steps,
                 "step_scale": self.step_scale}
@@ -79,7 +94,7 @@ class DRL(Objective):
         Parameters
         ----------
         energy : Energy
-            The energy this objective trained.
+            The energy this objective trained (with a head per level, or one for all).
         n : int
             Number of samples.
         seed : int or numpy.random.Generator, optional
@@ -112,13 +127,15 @@ class DRL(Objective):
             low, high = (float(v) for v in clamp)
             if not low < high:
                 raise ValueError(f"clamp must be (low, high) with low < high; got {clamp!r}")
+        self.check(energy)
         levels, done = [current.copy()], 0
-        for sigma in reversed(self.sigmas):
+        for t in reversed(range(len(self.sigmas))):
+            sigma, level_energy = self.sigmas[t], self.level_energy(energy, t)
             h = np.float32(self.step_scale * sigma)
             drift, tether = np.float32(h * h / 2), np.float32(1 / (sigma * sigma))
             anchor, y = current, current.copy()
             for _ in range(self.n_steps):
-                g = energy.grad_x(y)
+                g = level_energy.grad_x(y)
                 y += h * rng.standard_normal(y.shape, dtype=np.float32) - drift * (g + tether * (y - anchor))
                 done += 1
                 bad = np.flatnonzero(~np.isfinite(y).all(axis=1))

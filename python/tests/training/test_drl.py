@@ -148,3 +148,45 @@ def test_drl_by_name():
         DRL().sample(energy, 0)
     with pytest.raises(ValueError, match="x must hold"):
         DRL().sample(energy, 3, x=np.zeros((2, 2)))
+
+
+def test_a_head_per_level_trains_samples_and_saves_its_first_level(tmp_path):
+    """A classifier with one logit per level is read as E(y, t) = −f(y)[t]: the step trains each
+    head on its own level (a head whose level is absent from the batch gets no gradient), `sample`
+    runs each level on its head, and the first level's energy saves and loads as an energy of its
+    own."""
+    net = ebm_swift.nn.Sequential(ebm_swift.nn.Linear(2, 16), ebm_swift.nn.SiLU(), ebm_swift.nn.Linear(16, 3))
+    energy = ebm_swift.NetworkEnergy(net, (2,), seed=0, n_classes=3)
+    drl = DRL(sigmas=(0.1, 0.4, 0.9), n_steps=5, step_scale=0.5)
+    trainer = ebm_swift.Trainer(energy, objective=drl, optimizer="sgd", lr=0.1, seed=0)
+    before = energy.parameters()
+    trainer.step(np.random.default_rng(0).normal(size=(1, 2)))  # one row: level (0 + 0) mod 3 = 0
+    after = energy.parameters()
+    moved = after["2.weight"] != before["2.weight"]
+    assert moved[0].all() and not moved[1:].any()  # only level 0's head (row 0 of the last layer)
+    # E(y⁺, t) − E(y⁻, t) does not see a head's constant: no bias moves.
+    np.testing.assert_array_equal(after["2.bias"], before["2.bias"])
+
+    out, levels = drl.sample(energy, 6, seed=1, return_levels=True)
+    assert out.shape == (6, 2) and np.isfinite(levels).all()
+    # The last level runs on its own head: changing head 0 leaves x_2 (levels[2]) as it was.
+    changed = energy.parameters()
+    changed["2.weight"][0] += 1.0
+    other = ebm_swift.NetworkEnergy(net, (2,), seed=0, n_classes=3)
+    other.set_parameters(changed)
+    _, other_levels = drl.sample(other, 6, seed=1, return_levels=True)
+    np.testing.assert_array_equal(other_levels[1:], levels[1:])
+    assert not np.array_equal(other_levels[0], levels[0])
+
+    first = drl.level_energy(energy, 0)
+    ebm_swift.save(first, tmp_path / "first.npz")
+    loaded = ebm_swift.load(tmp_path / "first.npz")
+    x = np.random.default_rng(2).normal(size=(5, 2))
+    np.testing.assert_array_equal(loaded.energy(x), first.energy(x))
+    np.testing.assert_array_equal(first.energy(x), -energy.logits(x)[:, 0])
+    assert loaded.label == 0 and loaded.parent.n_classes == 3
+
+    with pytest.raises(ValueError, match="n_classes = 2"):
+        ebm_swift.Trainer(energy, objective=DRL(sigmas=(0.1, 0.5)))
+    with pytest.raises(ValueError, match="n_classes = 2"):
+        DRL(sigmas=(0.1, 0.5)).sample(energy, 3)
