@@ -8,7 +8,9 @@ import Foundation
 ///
 /// whose maximum-likelihood gradient needs samples of that conditional only — a distribution tied
 /// to a point by the quadratic term, unimodal and quickly sampled: `K` Langevin steps from
-/// `x_{t+1}`, `y ← y − (h²/2) ∇U(y) + h ε` with `h = b σ_{t+1}` (`b` = `step_scale`) on
+/// `x_{t+1}`, `y ← y − (h²/2) ∇U(y) + h ε` with `h = b σ_{t+1} √(1 − σ²_{t+1})` (`b` =
+/// `step_scale`; `σ√(1 − σ²)` is the conditional's width for data of unit variance, so the step
+/// stays in proportion to the conditional whether the tether or the energy confines it) on
 /// `U(y) = E(y) + ‖y − x_{t+1}‖² / (2σ²_{t+1})`. Row `i` of the batch at step `s` takes level
 /// `t = (i + s) mod T` (every level equally often, as multi-scale DSM takes its σ), so
 /// `∇w L = (1/N) Σ_i [∇w E(y⁺_i) − ∇w E(y⁻_i)]` with `y⁺ = √(1 − σ²) x_t` from the data and `y⁻`
@@ -28,7 +30,7 @@ struct RecoveryLikelihood: DataObjective {
     let scales: [Float]
     /// Langevin steps per negative.
     let steps: Int
-    /// `b`: the Langevin step of level `t` is `h = b σ_{t+1}`.
+    /// `b`: the Langevin step of level `t` is `h = b σ_{t+1} √(1 − σ²_{t+1})`.
     let stepScale: Float
     /// Whether the model is a classifier with one logit per level, `E(y, t) = −f(y)[t]` (a head per
     /// level on a shared network), rather than one energy for every level.
@@ -111,7 +113,7 @@ struct RecoveryLikelihood: DataObjective {
             }
             stream.fillNormal(eps, rows: rows, dimension: d, firstRow: UInt64(firstRow), step: UInt32(2 + k))
             for i in 0..<rows {
-                let sigma = sigmas[level(firstRow + i, step: step)], h = stepScale * sigma
+                let sigma = sigmas[level(firstRow + i, step: step)], h = stepScale * sigma * (1 - sigma * sigma).squareRoot()
                 let drift = h * h / 2, tether = 1 / (sigma * sigma)
                 for j in (i * d)..<((i + 1) * d) {
                     negative[j] += h * eps[j] - drift * (g[j] + tether * (negative[j] - anchor[j]))

@@ -39,8 +39,10 @@ class DRL(Objective):
     n_steps : int, default 30
         Langevin steps per negative (and per level in :meth:`sample`).
     step_scale : float, default 0.5
-        ``b``: level ``t``'s Langevin step is ``h = b σ_{t+1}``
-        (``y ← y − (h²/2) ∇U(y) + h ε``); in (0, 2).
+        ``b``: level ``t``'s Langevin step is ``h = b σ_{t+1} √(1 − σ²_{t+1})``
+        (``y ← y − (h²/2) ∇U(y) + h ε``) — ``b`` times the conditional's width for data of unit
+        variance, so the step keeps its proportion whether the tether or the energy confines
+        ``y``; in (0, 2).
     """
 
     kind = "drl"
@@ -131,7 +133,7 @@ class DRL(Objective):
         levels, done = [current.copy()], 0
         for t in reversed(range(len(self.sigmas))):
             sigma, level_energy = self.sigmas[t], self.level_energy(energy, t)
-            h = np.float32(self.step_scale * sigma)
+            h = np.float32(self.step_scale * sigma * np.sqrt(1 - sigma * sigma))
             drift, tether = np.float32(h * h / 2), np.float32(1 / (sigma * sigma))
             anchor, y = current, current.copy()
             for _ in range(self.n_steps):

@@ -20,13 +20,12 @@ def test_drl_learns_the_scaled_data_density_up_to_the_samplers_bias():
     """On N(1.5, 0.7²) data with one level σ = 0.6, the recovery likelihood's minimiser is the
     density of y = √(1 − σ²)·x = 0.8·x: N(1.2, 0.3136) — the data themselves, scaled, not smoothed
     (DSM at σ would learn variance 0.49 + 0.36). Its negatives come from unadjusted Langevin with
-    step h = (bσ)²/2 on E(y) + (y − x₁)²/(2σ²) from x₁. Converged, moment matching would make the
-    sampler's stationary variance the true conditional's — for a quadratic model of precision λ_m,
-    λ_m (1 − h λ_m / 2) = λ* (λ* = 1/σ² + 1/0.3136), a learned variance below the exact one (0.2986
-    at b = 0.2, 0.2827 at b = 0.3); short chains from x₁ start wider and pull it back up. Measured:
-    mean 1.1993, variance 0.3017 (2000 steps of 512 rows, 100 Langevin steps, b = 0.2); here (1200
-    steps of 256 rows, 60 Langevin steps, b = 0.3) 1.2021 and 0.3032. The test asks for the mean
-    within 0.03 and the variance between the converged-sampler prediction and the exact value
+    step (bσ√(1 − σ²))²/2 on E(y) + (y − x₁)²/(2σ²) from x₁. Converged, moment matching would make
+    the sampler's stationary variance the true conditional's — for a quadratic model of precision
+    λ_m, λ_m (1 − h λ_m / 2) = λ* (λ* = 1/σ² + 1/0.3136), a learned variance below the exact one
+    (0.2930 at b = 0.3); short chains from x₁ start wider and pull it back up. Measured (1200 steps
+    of 256 rows, 60 Langevin steps, b = 0.3): mean 1.2017, variance 0.2985. The test asks for the
+    mean within 0.03 and the variance between the converged-sampler prediction and the exact value
     (±0.02) — far from the data's 0.49 and from DSM's 0.85."""
     rng = np.random.default_rng(0)
     X = rng.normal(1.5, 0.7, size=(20000, 1))
@@ -44,7 +43,7 @@ def test_drl_learns_the_scaled_data_density_up_to_the_samplers_bias():
     var = (p * (grid - mean) ** 2).sum()
     r2 = 1 - sigma**2
     exact = X.var() * r2
-    h, tether = (b * sigma) ** 2 / 2, 1 / sigma**2
+    h, tether = (b * sigma * np.sqrt(r2)) ** 2 / 2, 1 / sigma**2
     conditional = ula_variance(tether + 1 / exact, h)  # what the sampler draws for the true model …
     # … and the model precision whose sampler draws the true conditional's variance:
     lam = (1 - np.sqrt(1 - 2 * h * (tether + 1 / exact))) / h
