@@ -189,3 +189,25 @@ def test_a_head_per_level_trains_samples_and_saves_its_first_level(tmp_path):
         ebm_swift.Trainer(energy, objective=DRL(sigmas=(0.1, 0.5)))
     with pytest.raises(ValueError, match="n_classes = 2"):
         DRL(sigmas=(0.1, 0.5)).sample(energy, 3)
+
+
+def test_samples_from_noise_match_a_multimodal_data_set():
+    """Eight Gaussians (scaled to unit variance), five levels from σ = 0.2 to 0.95 (the data keep
+    13 % at the last), a head per level: the samples `sample` draws from N(0, I) are as close to
+    the data by MMD as a second draw of the data is (measured −0.00007 against 0.0008; N(0, I)
+    itself is at 0.0052)."""
+    data = ebm_swift.datasets.make_toy("8gaussians", 20000, seed=0) / 2.0
+    drl = DRL(sigmas=(0.2, 0.4, 0.6, 0.8, 0.95), n_steps=30, step_scale=0.5)
+    net = ebm_swift.nn.Sequential(ebm_swift.nn.Linear(2, 128), ebm_swift.nn.SiLU(), ebm_swift.nn.Linear(128, 128),
+                                  ebm_swift.nn.SiLU(), ebm_swift.nn.Linear(128, 5))
+    energy = ebm_swift.NetworkEnergy(net, (2,), seed=0, n_classes=5)
+    trainer = ebm_swift.Trainer(energy, objective=drl, lr=1e-3, seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(1500):
+        trainer.step(data[rng.integers(0, len(data), 256)])
+    samples = drl.sample(energy, 2000, seed=1)
+    reference = ebm_swift.metrics.mmd(data[2000:4000], data[:2000])
+    gaussian = ebm_swift.metrics.mmd(rng.standard_normal((2000, 2)), data[:2000])
+    got = ebm_swift.metrics.mmd(samples, data[:2000])
+    print(f"\nMMD to the data: samples {got:.5f}, a second draw of the data {reference:.5f}, N(0, I) {gaussian:.5f}")
+    assert got < 3 * reference + 1e-4 and got < 0.2 * gaussian
