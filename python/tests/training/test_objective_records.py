@@ -55,7 +55,7 @@ def test_records_check_themselves_and_refuse_flat_duplicates():
 
 
 def test_the_registry_is_the_one_list():
-    assert set(objectives.REGISTRY) == {"ml", "jem", "dsm", "ssm", "nce"}
+    assert set(objectives.REGISTRY) == {"ml", "jem", "dsm", "ssm", "nce", "drl"}
     assert ebm_swift.training.OBJECTIVES == tuple(objectives.REGISTRY)
     for kind, cls in objectives.REGISTRY.items():
         assert cls.kind == kind and cls.__doc__
