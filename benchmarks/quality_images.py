@@ -1,19 +1,17 @@
-"""Image-EBM quality run on Fashion-MNIST (not part of the tests; `python benchmarks/quality_images.py`).
+"""Unconditional image-EBM quality on Fashion-MNIST (`python benchmarks/quality_images.py`; not a test).
 
-Trains the UvA "Deep Energy Models" tutorial's CNN with its recipe (Adam lr 1e-4, betas (0, 0.999),
-alpha 0.1, persistent buffer of 8192 with 5 % re-initialisation, Langevin step 10, noise 0.005,
-gradient clip 0.03, clamp to [-1, 1], noise 0.005 on the data images; 40 Langevin steps per
-training step here) for a fixed wall time, then reports:
-
-- AUROC of the energy between held-out test images and uniform noise, and pixel-shuffled test
-  images, for the last weights and for their running average (exponential, decay 0.99: the
-  persistent-chain model oscillates from step to step);
-- Fréchet distances to 2000 test images, in the feature space of the hidden layer of a small
-  classifier (scikit-learn's MLPClassifier, 128 ReLU units, trained on 20 000 training images),
-  of: the model's buffer samples, samples of a full-covariance Gaussian fitted to the training
-  images (clipped to [-1, 1]), 2000 training images, uniform noise, and shuffled test images.
-
-Writes a sample grid (PNG) when matplotlib is installed.
+Trains the UvA "Deep Energy Models" CNN for `--minutes` (30 by default) or `--steps` with the
+objective and sampler the flags give (defaults: the tutorial's persistent-chain recipe;
+`--objective drl` for diffusion recovery likelihood, the CNN ending in a head per level), then
+reports for the last weights and their moving average:
+- Fréchet distance to the 10 000 test images and Inception-style score, in the fixed feature
+  classifier of `ebm_swift.image_quality` (a NumPy perceptron built from the training split), of
+  5000 buffer samples and of 1000 chains started from uniform noise (`--fresh-steps` Langevin
+  steps; with DRL, the levels run down from N(0, I), and 5000 more of them stand for the buffer), beside
+  the same figures for training images, a fitted Gaussian and uniform noise;
+- AUROC of the energy between the 2000 first test images and uniform noise, pixel-shuffled test
+  images and MNIST-style digits.
+`--out DIR` writes the contract layout of `image_evaluation.py` (model, samples, figures) and plots.
 """
 
 import argparse
@@ -25,101 +23,104 @@ import time
 import numpy as np
 
 import ebm_swift
+from ebm_swift import image_quality
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import image_evaluation as evaluation  # noqa: E402
 from peers.ebm_swift import sequential  # noqa: E402
 from suites.cnn import NETWORK  # noqa: E402  (the same UvA CNN as the benchmark)
-from timing import save_json  # noqa: E402
 
 
-def uva_cnn():
-    """The UvA CNN of the cnn suite, as an `ebm_swift.nn.Sequential`."""
-    return sequential(NETWORK)
+def uva_cnn(outputs):
+    """The UvA CNN ending in `outputs` values (one per level for diffusion recovery likelihood)."""
+    from ebm_swift import nn
+
+    return nn.Sequential(nn.Conv2d(1, 16, 5, 2, 4), nn.SiLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.SiLU(),
+                         nn.Conv2d(32, 64, 3, 2, 1), nn.SiLU(), nn.Conv2d(64, 64, 3, 2, 1), nn.SiLU(),
+                         nn.Flatten(), nn.Linear(256, 64), nn.SiLU(), nn.Linear(64, outputs))
 
 
-def auroc(lower, higher):
-    return float((np.asarray(lower)[:, None] < np.asarray(higher)[None, :]).mean())
+def arguments():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=30.0, help="training wall time")
+    parser.add_argument("--steps", type=int, default=None, help="train this many steps instead (busy machine)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="benchmarks/quality_images", help="folder for the contract layout")
+    parser.add_argument("--n-steps", type=int, default=40, help="Langevin steps per training step")
+    parser.add_argument("--step-size", type=float, default=10.0)
+    parser.add_argument("--noise", type=float, default=0.005)
+    parser.add_argument("--grad-clip", type=float, default=0.03)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--alpha", type=float, default=0.1)
+    parser.add_argument("--buffer", type=int, default=8192)
+    parser.add_argument("--reinit", type=float, default=0.05)
+    parser.add_argument("--fresh-steps", type=int, default=400, help="Langevin steps of the chains from noise")
+    parser.add_argument("--final-noise", type=float, default=None,
+                        help="noise of the last 10%% of the fresh chains' steps (default: --noise)")
+    parser.add_argument("--objective", choices=("ml", "drl"), default="ml")
+    parser.add_argument("--sigmas", type=float, nargs="+", default=None, help="drl: the diffusion's noise levels")
+    parser.add_argument("--step-scale", type=float, default=0.5, help="drl: Langevin step per unit of sigma")
+    parser.add_argument("--betas", type=float, nargs=2, default=(0.0, 0.999))
+    return parser.parse_args()
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=15.0, help="training wall time (at most 20)")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="train for this many steps instead of a wall time (comparisons on a busy machine)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default="benchmarks/quality_images.json")
-    parser.add_argument("--grid", default="benchmarks/quality_images.png")
-    parser.add_argument("--sampler", choices=("langevin", "kinetic_langevin"), default="langevin",
-                        help="the negatives' sampler: the recipe's Langevin (step 10, noise 0.005) or kinetic "
-                             "Langevin (OBABO at temperature 1, --kinetic-step, --friction)")
-    parser.add_argument("--kinetic-step", type=float, default=0.01)
-    parser.add_argument("--friction", type=float, default=1.0)
-    args = parser.parse_args()
-    minutes = min(args.minutes, 20.0)
-
-    from sklearn.neural_network import MLPClassifier
-
-    train, train_labels = ebm_swift.datasets.load_fashion_mnist("train")
-    test, test_labels = ebm_swift.datasets.load_fashion_mnist("test")
+    args = arguments()
+    train, _ = ebm_swift.datasets.load_fashion_mnist("train")
+    test, _ = ebm_swift.datasets.load_fashion_mnist("test")
     rng = np.random.default_rng(args.seed)
-    clf = MLPClassifier(hidden_layer_sizes=(128,), max_iter=20, random_state=0)
-    clf.fit(train[:20_000].reshape(20_000, -1), train_labels[:20_000])
-    weights, bias = clf.coefs_[0], clf.intercepts_[0]
-    features = lambda z: np.maximum(np.asarray(z).reshape(len(z), -1) @ weights + bias, 0)  # noqa: E731
+    classifier = image_quality.fashion_mnist_classifier()
 
-    energy = ebm_swift.NetworkEnergy(uva_cnn(), (1, 28, 28), seed=args.seed)
-    if args.sampler == "langevin":
-        negatives = dict(step_size=10.0, noise_scale=0.005, grad_clip=0.03, clamp=(-1, 1))
+    sampler = dict(step_size=args.step_size, noise_scale=args.noise, grad_clip=args.grad_clip, clamp=(-1, 1))
+    if args.objective == "drl":
+        drl = ebm_swift.objectives.DRL(**({"sigmas": args.sigmas} if args.sigmas else {}), n_steps=args.n_steps,
+                                       step_scale=args.step_scale)
+        network = ebm_swift.NetworkEnergy(uva_cnn(len(drl.sigmas)), (1, 28, 28), seed=args.seed,
+                                          n_classes=len(drl.sigmas))
+        trainer = ebm_swift.Trainer(network, objective=drl, lr=args.lr, betas=tuple(args.betas), ema_decay=0.99,
+                                    seed=args.seed)
+        energy = network.class_energy(0)  # the first level's energy: the data's density
     else:
-        negatives = dict(sampler=ebm_swift.samplers.KineticLangevin(args.kinetic_step, friction=args.friction))
-    trainer = ebm_swift.Trainer(energy, lr=1e-4, betas=(0.0, 0.999), alpha=0.1, n_steps=40, init_range=(-1, 1),
-                                buffer_size=8192, reinit_prob=0.05, data_noise=0.005, seed=args.seed, **negatives)
-    average = {k: v.astype(np.float64) for k, v in energy.parameters().items()}
-    start, steps = time.perf_counter(), 0
-    while (steps < args.steps) if args.steps else (time.perf_counter() - start < 60 * minutes):
+        energy = ebm_swift.NetworkEnergy(sequential(NETWORK), (1, 28, 28), seed=args.seed)
+        trainer = ebm_swift.Trainer(energy, lr=args.lr, betas=tuple(args.betas), alpha=args.alpha,
+                                    n_steps=args.n_steps, init_range=(-1, 1), buffer_size=args.buffer,
+                                    reinit_prob=args.reinit, data_noise=0.005, ema_decay=0.99, seed=args.seed, **sampler)
+    start, curve = time.perf_counter(), []
+    while (trainer.n_iter < args.steps) if args.steps else (time.perf_counter() - start < 60 * args.minutes):
         trainer.step(train[rng.integers(0, len(train), 128)])
-        for name, value in energy.parameters().items():
-            average[name] += 0.01 * (value - average[name])
-        steps += 1
     seconds = time.perf_counter() - start
-    averaged = ebm_swift.NetworkEnergy(uva_cnn(), (1, 28, 28), seed=args.seed)
-    averaged.set_parameters(average)
 
-    held = test[:2000]
-    noise = rng.uniform(-1, 1, size=held.shape)
-    shuffled = np.stack([rng.permutation(img.ravel()).reshape(img.shape) for img in held])
-    flat = train.reshape(len(train), -1).astype(np.float64)
-    mean, cov = flat.mean(0), np.cov(flat, rowvar=False)
-    chol = np.linalg.cholesky(cov + 1e-4 * np.eye(cov.shape[0]))
-    gaussian = np.clip(mean + rng.normal(size=(2000, flat.shape[1])) @ chol.T, -1, 1).reshape(held.shape)
-    samples = trainer.buffer[rng.choice(trainer.buffer_size, 2000, replace=False)]
-    fd = lambda x: ebm_swift.metrics.frechet_distance(x, held, features)  # noqa: E731
-    e_held = energy.energy(held)
-    report = {
-        "training": {"sampler": args.sampler, "negatives": {k: v for k, v in vars(args).items()
-                                                             if k in ("kinetic_step", "friction")}
-                     if args.sampler == "kinetic_langevin" else negatives,
-                     "steps": steps, "seconds": round(seconds, 1), "steps_per_s": round(steps / seconds, 2),
-                     "classifier_test_accuracy": float(clf.score(test.reshape(len(test), -1), test_labels))},
-        "auroc": {"test_vs_noise": auroc(e_held, energy.energy(noise)),
-                  "test_vs_shuffled": auroc(e_held, energy.energy(shuffled)),
-                  "averaged_weights_test_vs_noise": auroc(averaged.energy(held), averaged.energy(noise)),
-                  "averaged_weights_test_vs_shuffled": auroc(averaged.energy(held), averaged.energy(shuffled))},
-        "frechet_distance_to_test": {"ebm_samples": fd(samples), "fitted_gaussian": fd(gaussian),
-                                     "training_images": fd(train[2000:4000]), "uniform_noise": fd(noise),
-                                     "shuffled_test": fd(shuffled)},
-    }
-    print(json.dumps(report, indent=1))
-    save_json(args.json, report)
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        ax = ebm_swift.plots.plot_image_grid(samples[:64], shape=(28, 28), columns=8)
-        ax.figure.savefig(args.grid, dpi=100, bbox_inches="tight")
-    except ImportError:
-        pass
+    figures = {"training": {"recipe": {k: v for k, v in vars(args).items() if k not in ("out", "minutes", "steps")},
+                            "steps": trainer.n_iter, "seconds": round(seconds, 1),
+                            "classifier_test_accuracy": classifier.test_accuracy},
+               "references": evaluation.reference_figures(classifier, train, test, rng)}
+    if args.objective == "drl":  # no buffer: 5000 more samples from noise in its place
+        buffer = drl.sample(trainer.averaged_energy(), 5000, seed=args.seed + 3, clamp=(-1, 1))
+    else:
+        buffer = trainer.buffer[rng.choice(trainer.buffer_size, min(5000, trainer.buffer_size), replace=False)]
+    fresh_start = rng.uniform(-1, 1, (1000, 1, 28, 28)).astype(np.float32)
+    samples = {}
+    averaged = trainer.averaged_energy()
+    for name, model in (("last", energy), ("average", averaged.class_energy(0) if args.objective == "drl" else averaged)):
+        if args.objective == "drl":
+            fresh = drl.sample(model.parent, 1000, seed=args.seed + 1, clamp=(-1, 1))
+        else:
+            tail = max(args.fresh_steps // 10, 1)
+            fresh = ebm_swift.langevin(model, fresh_start, args.fresh_steps - tail, seed=args.seed + 1, **sampler)
+            final = dict(sampler, noise_scale=args.noise if args.final_noise is None else args.final_noise)
+            fresh = ebm_swift.langevin(model, fresh, tail, seed=args.seed + 2, **final)
+        figures[name] = {"samples": evaluation.sample_figures(classifier, {"buffer": buffer, "fresh": fresh}, test),
+                         "ood_auroc": evaluation.ood_figures(model, test[:2000], args.seed)}
+        samples[name] = {"buffer": buffer, "fresh": fresh}
+    print(json.dumps(figures, indent=1), flush=True)
+    evaluation.write_out(args.out, energy, samples["last"], figures)
+    evaluation.plots(args.out, {"buffer samples": buffer, f"from noise, {args.fresh_steps} steps": samples["last"]["fresh"],
+                                f"from noise, averaged weights": samples["average"]["fresh"]},
+                     {"test images": energy.energy(test[:2000]), "buffer": energy.energy(buffer[:2000]),
+                      "from noise": energy.energy(samples["last"]["fresh"]),
+                      "uniform noise": energy.energy(rng.uniform(-1, 1, (2000, 1, 28, 28)))},
+                     f"UvA CNN after {trainer.n_iter} steps ({seconds / 60:.0f} min)")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,21 @@
-"""Joint energy model quality run on Fashion-MNIST (not part of the tests; `python benchmarks/quality_jem.py`).
+"""Joint energy model quality on Fashion-MNIST (`python benchmarks/quality_jem.py`; not a test).
 
-Trains the UvA tutorial's CNN ending in 10 logits as a JEM (`Trainer(objective="jem")`, the recipe
-of python/tests/training/test_jem.py: Adam lr 1e-3, betas (0, 0.999), alpha 0.1, 20 Langevin steps of size
-10 with noise 0.005, gradient clip 0.03, clamp [−1, 1], a persistent buffer with 5 %
-re-initialisation, data noise 0.005, batch 128) for a fixed wall time (at most 20 minutes), and
-reports for the last weights and for their moving average (`ema_decay=0.999`):
-
+Trains a CNN ending in 10 logits as a JEM (`Trainer(objective="jem")`) for `--minutes` (30 by
+default) or `--steps`, and reports for the last weights and their moving average:
 - test accuracy (10 000 images) and expected calibration error (15 bins);
-- out-of-distribution AUROC of the energy E(x) = −logsumexp f(x) between the test images and
-  uniform noise, pixel-shuffled test images, and MNIST-style digits (scikit-learn's 8×8 digits,
-  upsampled to 20×20 by pixel repetition — 5/2 nearest neighbour — and centred on a 28×28 black
-  canvas as MNIST centres its digits);
-- class-conditional samples: 10 per class, from random buffer samples by 100 conditional
-  Langevin steps, and from uniform noise by 400, judged by an independent classifier
-  (scikit-learn's MLPClassifier, 128 ReLU units, trained on 20 000 training images).
-
-Writes the per-class sample grids (PNG) when matplotlib is installed.
+- AUROC of the energy E(x) = −logsumexp f(x) between the first 2000 test images and uniform
+  noise, pixel-shuffled test images and MNIST-style digits (`ebm_swift.image_quality`);
+- unconditional samples (buffer; 1000 chains from uniform noise) and class-conditional samples
+  (`--per-class` per class, from uniform noise by `--fresh-steps` steps on E(x, y) = −f(x)[y]):
+  Fréchet distance and Inception-style score in the fixed feature classifier, the conditional
+  ones per class against that class's test images, beside a full-covariance Gaussian fitted to the
+  class's training images (as many samples), and the fraction the fixed classifier assigns to
+  their class.
+`--out DIR` writes the contract layout of `image_evaluation.py` and the plots.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -26,113 +23,111 @@ import time
 import numpy as np
 
 import ebm_swift
-from ebm_swift import metrics, nn
+from ebm_swift import image_quality, metrics, nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from timing import save_json  # noqa: E402
+import image_evaluation as evaluation  # noqa: E402
 
 CLASSES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
-SAMPLER = dict(step_size=10.0, noise_scale=0.005, grad_clip=0.03, clamp=(-1, 1))
 
 
-def classifier_net():
+def classifier_net(width):
+    w = width
     return nn.Sequential(
-        nn.Conv2d(1, 16, 5, stride=2, padding=4), nn.SiLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.SiLU(),
-        nn.Conv2d(32, 64, 3, 2, 1), nn.SiLU(), nn.Conv2d(64, 64, 3, 2, 1), nn.SiLU(),
-        nn.Flatten(), nn.Linear(256, 64), nn.SiLU(), nn.Linear(64, 10),
+        nn.Conv2d(1, w, 5, stride=2, padding=4), nn.SiLU(), nn.Conv2d(w, 2 * w, 3, 2, 1), nn.SiLU(),
+        nn.Conv2d(2 * w, 4 * w, 3, 2, 1), nn.SiLU(), nn.Conv2d(4 * w, 4 * w, 3, 2, 1), nn.SiLU(),
+        nn.Flatten(), nn.Linear(16 * w, 64), nn.SiLU(), nn.Linear(64, 10),
     )
 
 
-def mnist_style_digits():
-    """The 1797 8×8 digits as 28×28 images in [−1, 1]: each pixel repeated to 20×20 (index
-    i·8//20), centred with a 4-pixel border of −1 (MNIST's 20×20 box in a 28×28 frame)."""
-    digits = ebm_swift.datasets.load_digits().reshape(-1, 8, 8)
-    index = np.arange(20) * 8 // 20
-    big = digits[:, index][:, :, index]
-    out = -np.ones((len(digits), 1, 28, 28), dtype=np.float32)
-    out[:, 0, 4:24, 4:24] = big
-    return out
+def arguments():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--steps", type=int, default=None, help="train this many steps instead (busy machine)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="benchmarks/quality_jem")
+    parser.add_argument("--width", type=int, default=16, help="channels of the first convolution")
+    parser.add_argument("--n-steps", type=int, default=20)
+    parser.add_argument("--step-size", type=float, default=10.0)
+    parser.add_argument("--noise", type=float, default=0.005)
+    parser.add_argument("--grad-clip", type=float, default=0.03)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--alpha", type=float, default=0.1)
+    parser.add_argument("--class-conditional", action="store_true")
+    parser.add_argument("--fresh-steps", type=int, default=400)
+    parser.add_argument("--per-class", type=int, default=300)
+    return parser.parse_args()
 
 
-def evaluate(energy, trainer, test, test_labels, judge, rng):
-    probs = energy.predict_proba(test)
-    held = test[:2000]
-    others = {"uniform noise": rng.uniform(-1, 1, size=(2000, 1, 28, 28)).astype(np.float32),
-              "shuffled test images": np.stack([rng.permutation(x.ravel()).reshape(x.shape) for x in held]),
-              "MNIST-style digits": mnist_style_digits()}
-    report = {"accuracy": metrics.accuracy(probs, test_labels),
-              "ece": metrics.expected_calibration_error(probs, test_labels),
-              "ood_auroc": {k: metrics.ood_auroc(energy, held, v) for k, v in others.items()}}
-    wanted = np.repeat(np.arange(10), 10)
-    starts = {"buffer": (trainer.buffer[rng.integers(0, trainer.buffer_size, 100)], 100),
-              "noise": (rng.uniform(-1, 1, size=(100, 1, 28, 28)), 400)}
-    grids = {}
-    for name, (x0, steps) in starts.items():
-        samples = ebm_swift.langevin(energy, x0, steps, seed=1, y=wanted, **SAMPLER)
-        report[f"conditional_recognised_from_{name}"] = float(np.mean(judge.predict(samples.reshape(100, -1)) == wanted))
-        grids[name] = samples
-    return report, grids
+def conditional_figures(classifier, samples, labels, train, train_labels, test, test_labels, rng):
+    per_class = {}
+    for k in range(10):
+        x, ref = samples[labels == k], test[test_labels == k]
+        own = train[train_labels == k].reshape(-1, 784).astype(np.float64)
+        chol = np.linalg.cholesky(np.cov(own, rowvar=False) + 1e-4 * np.eye(784))
+        gaussian = np.clip(own.mean(0) + rng.standard_normal((len(x), 784)) @ chol.T, -1, 1).reshape(x.shape)
+        per_class[CLASSES[k]] = {"frechet_distance": evaluation.frechet(classifier, x, ref),
+                                 "fitted_gaussian_frechet_distance": evaluation.frechet(classifier, gaussian, ref),
+                                 "recognised": float(np.mean(classifier.predict(x) == k))}
+    return {"per_class": per_class,
+            "classes_below_gaussian": sum(v["frechet_distance"] < v["fitted_gaussian_frechet_distance"]
+                                          for v in per_class.values()),
+            "recognised": float(np.mean(classifier.predict(samples) == labels)),
+            "inception_score": image_quality.inception_score(samples, classifier)}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=15.0, help="training wall time (at most 20)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default="benchmarks/quality_jem.json")
-    parser.add_argument("--grid", default="benchmarks/quality_jem.png")
-    args = parser.parse_args()
-    minutes = min(args.minutes, 20.0)
-
-    from sklearn.neural_network import MLPClassifier
-
-    (train, labels), (test, test_labels) = (ebm_swift.datasets.load_fashion_mnist("train"),
-                                            ebm_swift.datasets.load_fashion_mnist("test"))
-    judge = MLPClassifier(hidden_layer_sizes=(128,), max_iter=20, random_state=0)
-    judge.fit(train[:20_000].reshape(20_000, -1), labels[:20_000])
+    args = arguments()
+    (train, train_labels), (test, test_labels) = (ebm_swift.datasets.load_fashion_mnist("train"),
+                                                  ebm_swift.datasets.load_fashion_mnist("test"))
     rng = np.random.default_rng(args.seed)
-
-    energy = ebm_swift.NetworkEnergy(classifier_net(), (1, 28, 28), seed=args.seed, n_classes=10)
-    trainer = ebm_swift.Trainer(energy, objective="jem", lr=1e-3, betas=(0.0, 0.999), alpha=0.1, n_steps=20,
-                                init_range=(-1, 1), buffer_size=8192, reinit_prob=0.05, data_noise=0.005,
-                                ema_decay=0.999, seed=args.seed, **SAMPLER)
+    classifier = image_quality.fashion_mnist_classifier()
+    energy = ebm_swift.NetworkEnergy(classifier_net(args.width), (1, 28, 28), seed=args.seed, n_classes=10)
+    sampler = dict(step_size=args.step_size, noise_scale=args.noise, grad_clip=args.grad_clip, clamp=(-1, 1))
+    trainer = ebm_swift.Trainer(energy, objective="jem", lr=args.lr, betas=(0.0, 0.999), alpha=args.alpha,
+                                n_steps=args.n_steps, init_range=(-1, 1), buffer_size=8192, reinit_prob=0.05,
+                                data_noise=0.005, ema_decay=0.999, class_conditional=args.class_conditional,
+                                seed=args.seed, **sampler)
     start = time.perf_counter()
-    while time.perf_counter() - start < 60 * minutes:
+    while (trainer.n_iter < args.steps) if args.steps else (time.perf_counter() - start < 60 * args.minutes):
         rows = rng.integers(0, len(train), 128)
-        trainer.step(train[rows], labels[rows])
+        trainer.step(train[rows], train_labels[rows])
     seconds = time.perf_counter() - start
 
-    results = {"steps": trainer.n_iter, "seconds": seconds, "judge_accuracy": float(judge.score(test.reshape(len(test), -1), test_labels))}
-    grids = None
+    figures = {"training": {"recipe": {k: v for k, v in vars(args).items() if k not in ("out", "minutes", "steps")},
+                            "steps": trainer.n_iter, "seconds": round(seconds, 1),
+                            "classifier_test_accuracy": classifier.test_accuracy},
+               "references": evaluation.reference_figures(classifier, train, test, rng)}
+    buffer = trainer.buffer[rng.choice(trainer.buffer_size, 5000, replace=False)]
+    labels = np.repeat(np.arange(10), args.per_class)
+    starts = rng.uniform(-1, 1, (len(labels), 1, 28, 28)).astype(np.float32)
+    out = {}
     for name, model in (("last", energy), ("average", trainer.averaged_energy())):
-        report, model_grids = evaluate(model, trainer, test, test_labels, judge, rng)
-        results[name] = report
-        grids = grids or model_grids
-        print(f"{name:8s} weights: accuracy {report['accuracy']:.4f}, ECE {report['ece']:.4f}; AUROC vs "
-              + ", ".join(f"{k} {v:.4f}" for k, v in report["ood_auroc"].items())
-              + f"; conditional samples recognised: from buffer {report['conditional_recognised_from_buffer']:.2f}, "
-              f"from noise {report['conditional_recognised_from_noise']:.2f}", flush=True)
-    print(f"{trainer.n_iter} steps in {seconds:.0f} s (judge's own test accuracy {results['judge_accuracy']:.4f})")
-    save_json(args.json, results)
-
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, axes = plt.subplots(10, 20, figsize=(12, 6.6))
-    for row in range(10):
-        for col in range(20):
-            source = grids["buffer"] if col < 10 else grids["noise"]
-            axes[row, col].imshow(source[row * 10 + col % 10, 0], cmap="gray", vmin=-1, vmax=1)
-            axes[row, col].axis("off")
-        axes[row, 0].set_title(CLASSES[row], fontsize=6, loc="left")
-    fig.suptitle(f"JEM class-conditional samples after {trainer.n_iter} steps: left from buffer samples "
-                 "(100 steps), right from uniform noise (400 steps)", fontsize=8)
-    fig.savefig(args.grid, dpi=110)
-    print(f"wrote {args.grid}")
+        probs = model.predict_proba(test)
+        fresh = ebm_swift.langevin(model, starts[:1000], args.fresh_steps, seed=args.seed + 1, **sampler)
+        conditional = ebm_swift.langevin(model, starts, args.fresh_steps, seed=args.seed + 2, y=labels, **sampler)
+        figures[name] = {
+            "accuracy": metrics.accuracy(probs, test_labels), "ece": metrics.expected_calibration_error(probs, test_labels),
+            "ood_auroc": evaluation.ood_figures(model, test[:2000], args.seed),
+            "samples": evaluation.sample_figures(classifier, {"buffer": buffer, "fresh": fresh}, test),
+            "conditional": conditional_figures(classifier, conditional, labels, train, train_labels, test, test_labels, rng)}
+        out[name] = {"buffer": buffer, "fresh": fresh, "conditional": conditional, "labels": labels}
+        f = figures[name]
+        print(f"{name}: accuracy {f['accuracy']:.4f}, ECE {f['ece']:.4f}, AUROC "
+              + ", ".join(f"{k} {v:.3f}" for k, v in f["ood_auroc"].items())
+              + f"; conditional FD below the class's Gaussian in {f['conditional']['classes_below_gaussian']}/10 classes",
+              flush=True)
+    print(json.dumps(figures, indent=1), flush=True)
+    evaluation.write_out(args.out, energy, out["last"], figures)
+    pick = (np.arange(10)[:, None] * args.per_class + np.arange(10)).ravel()  # grid row k: ten of class k
+    evaluation.plots(args.out, {"conditional, last weights (rows: classes)": out["last"]["conditional"][pick],
+                                "conditional, averaged weights": out["average"]["conditional"][pick],
+                                "buffer": buffer},
+                     {"test images": energy.energy(test[:2000]), "buffer": energy.energy(buffer[:2000]),
+                      "MNIST-style digits": energy.energy(image_quality.mnist_style_digits()),
+                      "uniform noise": energy.energy(rng.uniform(-1, 1, (2000, 1, 28, 28)))},
+                     f"JEM after {trainer.n_iter} steps ({seconds / 60:.0f} min)")
 
 
 if __name__ == "__main__":
