@@ -88,3 +88,14 @@ def check_banana(x, b, s, seed=6):
     x0 = rng.normal(0, s, n)
     d, bound = ks_two_sample(x[:, 1], b * (x0**2 - s**2) + rng.normal(size=n))
     assert d < bound
+
+
+def density_moments_1d(energy, low=-4.0, high=7.0, points=8001):
+    """Mean and variance of the 1-D density ``exp(−E)`` by quadrature on ``points`` equally spaced
+    points of ``[low, high]`` (the mass outside is taken as nil: choose a box that holds it)."""
+    grid = np.linspace(low, high, points)
+    e = energy.energy(grid[:, None]).astype(np.float64)
+    p = np.exp(-(e - e.min()))
+    p /= p.sum()
+    mean = (p * grid).sum()
+    return mean, (p * (grid - mean) ** 2).sum()
