@@ -24,6 +24,11 @@ public protocol EnergyFunction {
     /// for a `wholeBatch` energy.
     func blocks(rows: Int) -> ChainBlocks
 
+    /// The most rows one chunk of a batch evaluation takes (`RowChunks`): its workspace is sized
+    /// for them, and Ctrl-C is polled between chunks. Defaults to `RowChunks.defaultSize`; a
+    /// costly network takes fewer (`RowChunks.limit(multiplyAddsPerRow:)`).
+    var evaluationChunkRows: Int { get }
+
     /// Writes `E(x_i)` for each row of `x` into `energies` (`rows` floats).
     func energies(
         _ x: UnsafeBufferPointer<Float>, rows: Int,
@@ -44,4 +49,6 @@ extension EnergyFunction {
     public func blocks(rows: Int) -> ChainBlocks {
         wholeBatch ? ChainBlocks(single: rows) : ChainBlocks(rows: rows)
     }
+
+    public var evaluationChunkRows: Int { RowChunks.defaultSize }
 }

@@ -23,9 +23,9 @@ public protocol TrainableEnergy: GuardedEnergy {
     /// Brings any state derived from the parameters up to date (called with the write lock held).
     func parametersDidChange()
     /// Called with the write lock held at the start of every training step, before the negatives
-    /// are sampled (a spectral norm's power iteration); the trainer restores `buffers` if the step
-    /// fails.
-    func trainingStepWillBegin()
+    /// are sampled (a spectral norm's power iteration, asking `shouldStop` between iterations);
+    /// the trainer restores `buffers` if the step fails or is interrupted.
+    func trainingStepWillBegin(shouldStop: () -> Bool) throws
     /// Writes `E(x_i)` for `rows` rows into `energies`, keeping in `workspace` what
     /// `parameterGradient` needs: the first half of a training step's gradient pass.
     func forwardForGradient(
@@ -53,7 +53,7 @@ extension TrainableEnergy {
     public var parameterCount: Int { parameters.count }
 
     public func parametersDidChange() {}
-    public func trainingStepWillBegin() {}
+    public func trainingStepWillBegin(shouldStop: () -> Bool) throws {}
 
     /// The flat vector `vector` names: the parameters or the buffers.
     public func storage(_ vector: StateVector) -> FloatBuffer {

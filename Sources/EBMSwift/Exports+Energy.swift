@@ -111,7 +111,7 @@ private struct Evaluate: EnergyVisitor {
 
     func visit<E: EnergyFunction>(_ energy: E) throws {
         let d = energy.dimension
-        let chunks = energy.wholeBatch ? RowChunks(rows: rows, limit: max(rows, 1)) : RowChunks(rows: rows)
+        let chunks = RowChunks(rows: rows, limit: energy.wholeBatch ? max(rows, 1) : energy.evaluationChunkRows)
         let ws = try energy.makeWorkspace(capacity: chunks.size)
         for c in chunks {
             try ThreadPoll.check(done: Double(c.start) / Double(rows))

@@ -21,9 +21,10 @@ private struct Jet: EnergyVisitor {
         if let g = grad, g.count != model.parameterCount {
             throw EBMError.invalidArgument("count must be \(model.parameterCount), got \(g.count)")
         }
-        // A jet stacks `k` blocks of rows: chunks of 256 / k inputs keep a chunk's work (and Ctrl-C's
-        // latency) that of 256 rows of energies.
-        let d = model.dimension, k = order + 1, chunks = RowChunks(rows: rows, limit: max(1, RowChunks.defaultSize / k))
+        // A jet stacks `k` blocks of rows: chunks of 1/k of the energy's chunk keep a chunk's work (and
+        // Ctrl-C's latency) that of a chunk of energies.
+        let d = model.dimension, k = order + 1
+        let chunks = RowChunks(rows: rows, limit: max(1, model.evaluationChunkRows / k))
         let chunk = chunks.size
         let ws = try model.makeWorkspace(capacity: k * chunk)
         let stacked = try FloatBuffer(count: k * chunk * d), out = try FloatBuffer(count: k * chunk)

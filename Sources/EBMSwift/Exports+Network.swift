@@ -22,7 +22,8 @@ public func ebmNetworkCreate(
         try require(nClasses == 0 || (nClasses >= 2 && nClasses <= Int64(maximumCount)),
                     "n_classes must be 0 or at least 2, got \(nClasses)")
         let energy = try NetworkEnergy(network: try Sequential(built.layers), seed: seed,
-                                       classes: nClasses == 0 ? nil : Int(nClasses))
+                                       classes: nClasses == 0 ? nil : Int(nClasses),
+                                       shouldStop: { (try? ThreadPoll.check(done: 0)) == nil })
         out.pointee = retainedHandle(EnergyHandle(energy))
     }
 }
@@ -52,7 +53,7 @@ public func ebmEnergyLogits(
         let rows = try checkedCount(n, "n"), k = model.classes!, d = model.dimension
         try require(count == Int64(rows) * Int64(k), "count must be n * classes = \(rows * k), got \(count)")
         let input = try nonNull(x, "x"), out = try nonNull(logits, "logits")
-        let chunks = RowChunks(rows: rows)
+        let chunks = RowChunks(rows: rows, limit: model.evaluationChunkRows)
         let ws = try model.makeWorkspace(capacity: chunks.size)
         try model.lock.read {
             for c in chunks {

@@ -78,7 +78,7 @@ private struct MeanParameterGradient: EnergyVisitor {
         guard grad.count == model.parameterCount else {
             throw EBMError.invalidArgument("count must be \(model.parameterCount), got \(grad.count)")
         }
-        let d = model.dimension, chunks = RowChunks(rows: rows)
+        let d = model.dimension, chunks = RowChunks(rows: rows, limit: model.evaluationChunkRows)
         let ws = try model.makeWorkspace(capacity: chunks.size)
         if chunks.isSingle {
             model.parameterGradientOfMean(UnsafeBufferPointer(start: x, count: rows * d), rows: rows, into: grad, workspace: ws)

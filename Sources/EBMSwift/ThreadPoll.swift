@@ -7,9 +7,10 @@ import CEBMSwift
 import EBMCore
 
 /// The poll callback of the calling thread's batch evaluations (`ebm_set_thread_poll`): the
-/// energies, gradients, parameter gradients, jets and logits of a batch go in chunks of
-/// `RowChunks.defaultSize` rows, and between two chunks they call it, so Ctrl-C stops a call on
-/// tens of thousands of images within one chunk's work. Per thread, so that callers on other
+/// energies, gradients, parameter gradients, jets and logits of a batch go in chunks of at most
+/// `RowChunks.defaultSize` rows (fewer for a costly network, `RowChunks.limit`), and between two
+/// chunks they call it, so Ctrl-C stops a call on tens of thousands of images within one chunk's
+/// work; building a network calls it between its spectral norms' power iterations. Per thread, so that callers on other
 /// threads keep their own (or none).
 enum ThreadPoll {
     private final class Callback {

@@ -22,7 +22,7 @@ final class SpectralNormTests: XCTestCase {
         XCTAssertEqual(u0.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-6, file: file, line: line)
 
         // One power iteration: v = normalise(Wᵀ u0), u = normalise(W v).
-        pf.withUnsafeBufferPointer { layer.trainingStepWillBegin($0.baseAddress!, buffers: buffers.base) }
+        try pf.withUnsafeBufferPointer { try layer.trainingStepWillBegin($0.baseAddress!, buffers: buffers.base, shouldStop: { false }) }
         let w = pf[0..<(m * n)].map(Double.init)
         func normalised(_ x: [Double]) -> [Double] {
             let s = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -71,6 +71,25 @@ final class SpectralNormTests: XCTestCase {
     func testConv2d() throws {
         try check(try Conv2d(inChannels: 2, outChannels: 3, kernel: (3, 2), stride: (2, 1), padding: (1, 1),
                              inputHeight: 5, inputWidth: 6), rows: 3, seed: 3)
+    }
+
+    /// The power iterations ask `shouldStop` before each one, and stop with `.interrupted`.
+    func testPowerIterationsPollAndStop() throws {
+        let layer = try SpectralNorm(try Linear(inFeatures: 5, outFeatures: 3), powerIterations: 7)
+        let p = [Float](repeating: 0.25, count: layer.parameterCount), b = try FloatBuffer(count: 8)
+        var stream = UniformStream(Philox4x32(seed: 1, purpose: Purpose.initialisation))
+        layer.initialiseBuffers(b.base, &stream)
+        var asked = 0
+        try p.withUnsafeBufferPointer { p in
+            try layer.trainingStepWillBegin(p.baseAddress!, buffers: b.base, shouldStop: { asked += 1; return false })
+            XCTAssertEqual(asked, 7)
+            asked = 0
+            XCTAssertThrowsError(try layer.trainingStepWillBegin(p.baseAddress!, buffers: b.base,
+                                                                shouldStop: { asked += 1; return asked == 3 })) {
+                guard case EBMError.interrupted = $0 else { return XCTFail("expected .interrupted, got \($0)") }
+            }
+            XCTAssertEqual(asked, 3)
+        }
     }
 
     func testOnlyWeightedLayersAreWrapped() throws {

@@ -57,10 +57,10 @@ PyObject *py_network_create(PyObject *self, PyObject *args) {
         }
         records[built] = storage[built].record;
     }
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_POLLED_CALL(NULL) /* a spectral norm's first power iterations poll Ctrl-C */
     status = ebm_network_create((const int64_t *)PyArray_DATA(shape), PyArray_SIZE(shape), records, n, n_classes, seed,
                                 &out);
-    Py_END_ALLOW_THREADS
+    END_POLLED_CALL
     capsule = wrap_energy(status, out);
 fail:
     for (Py_ssize_t i = 0; i < built; i++) record_clear(&storage[i]);

@@ -227,8 +227,10 @@ void ebm_energy_destroy(ebm_energy *energy);
 ebm_status ebm_energy_dim(const ebm_energy *energy, int64_t *out);
 
 /* The calling thread's poll callback for batch evaluations (energy_eval, energy_grad_x,
- * energy_grad_params, energy_jet, energy_logits): they go in chunks of 256 rows and call `poll`
- * between chunks (a non-zero return stops the call with EBM_ERR_INTERRUPTED). NULL clears it. */
+ * energy_grad_params, energy_jet, energy_logits): they go in chunks of at most 256 rows (fewer
+ * for a costly network: about 2^28 multiply-adds of forward pass per chunk) and call `poll`
+ * between chunks; network_create calls it between a spectral norm's power iterations. A non-zero
+ * return stops the call with EBM_ERR_INTERRUPTED. NULL clears it. */
 void ebm_set_thread_poll(ebm_poll_fn poll, void *poll_ctx);
 
 /* energies[i] = E(x_i) for the n rows of x (n * dim floats); energies has n floats. */

@@ -63,6 +63,9 @@ public final class Conv2d: NetworkLayer {
 
     /// Rows of the column matrix (`in·kh·kw`) and its columns (`oh·ow`).
     var fieldSize: Int { inChannels * kernel.h * kernel.w }
+    /// The column matrix product per sample (`outChannels × fieldSize × positions`, each factor
+    /// bounded when the layer is built, so no overflow).
+    public var multiplyAdds: Int { outChannels * fieldSize * positions + outputCount }
     var positions: Int { outputHeight * outputWidth }
 
     /// One sample's columns and their cotangent, and one sample's input; each followed by one zero, where the index tables send padding.

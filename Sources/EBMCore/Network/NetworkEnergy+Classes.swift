@@ -52,6 +52,7 @@ public final class ClassEnergy: GuardedEnergy {
     public var lock: ReadWriteLock { parent.lock }
     public var dimension: Int { parent.dimension }
     public func blocks(rows: Int) -> ChainBlocks { parent.blocks(rows: rows) }
+    public var evaluationChunkRows: Int { parent.evaluationChunkRows }
 
     /// The parent's workspace, then `capacity × K` logits and their cotangents.
     public final class Workspace {

@@ -13,6 +13,8 @@ public final class NetworkEnergy {
     /// Rows per chain block when the network samples in blocks of its own (see
     /// `NetworkEnergy+Blocking.swift`), else `nil`.
     let blockRows: Int?
+    /// Rows per chunk of a batch evaluation, from the network's cost (`RowChunks.limit`).
+    public let evaluationChunkRows: Int
     /// For a joint energy model (`classes` given): the classifier, whose `classes` logits `f(x)`
     /// the energy reads as `E(x) = −logsumexp f(x)`; `network` is it followed by
     /// `NegativeLogSumExp` (the same layers, so the same parameters). See `NetworkEnergy+Classes.swift`.
@@ -26,8 +28,9 @@ public final class NetworkEnergy {
     /// An energy from a network with one output per sample or, with `classes`, from a classifier
     /// ending in `classes` logits (a joint energy model).
     /// - Throws: `EBMError.invalidArgument` unless the network ends in one output per sample (or
-    ///   `classes` of them).
-    public init(network: Sequential, seed: UInt64, classes: Int? = nil) throws {
+    ///   `classes` of them); `.interrupted` when `shouldStop` (asked between the spectral norms' first power
+    ///   iterations) returns `true`.
+    public init(network: Sequential, seed: UInt64, classes: Int? = nil, shouldStop: () -> Bool = { false }) throws {
         if let k = classes {
             try require(network.outputShape == [k],
                         "a classifier energy with \(k) classes must end in \(k) outputs per sample, got shape \(network.outputShape)")
@@ -40,6 +43,7 @@ public final class NetworkEnergy {
             self.network = network
         }
         let network = self.network
+        evaluationChunkRows = RowChunks.limit(multiplyAddsPerRow: network.multiplyAdds)
         parameterTensors = network.parameters
         bufferTensors = network.buffers
         self.parameters = try FloatBuffer(count: network.parameterCount)
@@ -49,7 +53,7 @@ public final class NetworkEnergy {
         network.initialiseBuffers(buffers.base, &stream)
         // One power iteration from the random start, so that a spectral norm's σ estimates the
         // largest singular value before the first training step (a random u, v could give σ ≈ 0).
-        network.trainingStepWillBegin(parameters.base, buffers: buffers.base)
+        try network.trainingStepWillBegin(parameters.base, buffers: buffers.base, shouldStop: shouldStop)
         blockRows = Self.directBlockRows(network)
         if blockRows != nil {
             for case let linear as Linear in network.layers { try linear.useTransposedWeights() }
@@ -63,8 +67,8 @@ public final class NetworkEnergy {
         network.parametersDidChange(parameters.base, buffers: buffers.base)
     }
 
-    public func trainingStepWillBegin() {
-        network.trainingStepWillBegin(parameters.base, buffers: buffers.base)
+    public func trainingStepWillBegin(shouldStop: () -> Bool) throws {
+        try network.trainingStepWillBegin(parameters.base, buffers: buffers.base, shouldStop: shouldStop)
     }
 
     /// `grad ← ∇w (1/rows) Σ_i E(x_i, w)` (flat layout).

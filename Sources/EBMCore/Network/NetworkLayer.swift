@@ -58,6 +58,10 @@ public protocol NetworkLayer: AnyObject {
     /// State tensors that are not trained (PyTorch's buffers, e.g. a spectral norm's
     /// `weight_u`), in the order they follow each other in the network's flat buffer vector.
     var buffers: [ParameterShape] { get }
+    /// Multiply-adds of the forward pass of one sample, roughly (what sizes the chunks of a batch
+    /// evaluation, not a speed model). Defaults to `parameterCount + inputCount`, exact for a
+    /// `Linear` up to its bias and of the right order for elementwise layers.
+    var multiplyAdds: Int { get }
     /// Floats the forward pass keeps for the backward pass, for a block of `rows` samples:
     /// proportional to `rows` (`Sequential` lays the regions out from `savedCount(rows: 1)`).
     func savedCount(rows: Int) -> Int
@@ -72,8 +76,12 @@ public protocol NetworkLayer: AnyObject {
     /// write lock held, never during a forward or backward pass.
     func parametersDidChange(_ parameters: UnsafePointer<Float>, buffers: UnsafePointer<Float>)
     /// Called once at the start of every training step, with the write lock held: a spectral
-    /// norm's power iteration updates its buffers here (and then its derived weight).
-    func trainingStepWillBegin(_ parameters: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>)
+    /// norm's power iteration updates its buffers here (and then its derived weight), calling
+    /// `shouldStop` between iterations.
+    /// - Throws: `EBMError.interrupted` when `shouldStop` returns `true` (the caller restores the
+    ///   buffers).
+    func trainingStepWillBegin(
+        _ parameters: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>, shouldStop: () -> Bool) throws
     /// `output ← layer(input)`; with `saving`, also fills `saved` for `backward`.
     func forward(_ b: LayerBuffers, saving: Bool)
     /// Back-propagates `outputCotangent` (`rows × outputCount`) after `forward(b, saving: true)`:
@@ -102,6 +110,7 @@ extension NetworkLayer {
     public var outputCount: Int { outputShape.reduce(1, *) }
     /// Number of parameters.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+    public var multiplyAdds: Int { parameterCount + inputCount }
     public var parameters: [ParameterShape] { [] }
     public var buffers: [ParameterShape] { [] }
     /// Number of buffer values.
@@ -111,7 +120,14 @@ extension NetworkLayer {
     public func initialise(_ parameters: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {}
     public func initialiseBuffers(_ buffers: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {}
     public func parametersDidChange(_ parameters: UnsafePointer<Float>, buffers: UnsafePointer<Float>) {}
-    public func trainingStepWillBegin(_ parameters: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>) {}
+    public func trainingStepWillBegin(
+        _ parameters: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>, shouldStop: () -> Bool) throws {}
+}
+
+/// `a + b`, or `Int.max` where it would overflow (cost estimates of hostile architectures).
+func saturatingSum(_ a: Int, _ b: Int) -> Int {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? Int.max : sum
 }
 
 /// Fills `count` values uniform on `(−bound, bound)`: PyTorch's default for `nn.Linear` and

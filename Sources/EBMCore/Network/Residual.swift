@@ -13,6 +13,7 @@ public final class Residual: NetworkLayer {
 
     public var inputShape: [Int] { block.inputShape }
     public var outputShape: [Int] { block.outputShape }
+    public var multiplyAdds: Int { saturatingSum(block.multiplyAdds, outputCount) }
     public var parameters: [ParameterShape] { block.parameters.map { ParameterShape("block.\($0.name)", $0.shape) } }
     public func savedCount(rows: Int) -> Int { block.savedCount(rows: rows) }
     /// The block's scratch, then `rows × count` for the block's input cotangent.
@@ -29,8 +30,9 @@ public final class Residual: NetworkLayer {
     public func parametersDidChange(_ p: UnsafePointer<Float>, buffers: UnsafePointer<Float>) {
         block.parametersDidChange(p, buffers: buffers)
     }
-    public func trainingStepWillBegin(_ p: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>) {
-        block.trainingStepWillBegin(p, buffers: buffers)
+    public func trainingStepWillBegin(
+        _ p: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>, shouldStop: () -> Bool) throws {
+        try block.trainingStepWillBegin(p, buffers: buffers, shouldStop: shouldStop)
     }
 
     public func forward(_ b: LayerBuffers, saving: Bool) {

@@ -62,6 +62,7 @@ public final class Sequential: NetworkLayer {
     }
 
     public var inputShape: [Int] { layers[0].inputShape }
+    public var multiplyAdds: Int { layers.reduce(0) { saturatingSum($0, $1.multiplyAdds) } }
     public var outputShape: [Int] { layers[layers.count - 1].outputShape }
     public var parameters: [ParameterShape] {
         layers.enumerated().flatMap { i, layer in layer.parameters.map { ParameterShape("\(i).\($0.name)", $0.shape) } }
@@ -99,9 +100,10 @@ public final class Sequential: NetworkLayer {
         }
     }
 
-    public func trainingStepWillBegin(_ p: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>) {
+    public func trainingStepWillBegin(
+        _ p: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>, shouldStop: () -> Bool) throws {
         for (i, layer) in layers.enumerated() {
-            layer.trainingStepWillBegin(p + parameterOffsets[i], buffers: buffers + bufferOffsets[i])
+            try layer.trainingStepWillBegin(p + parameterOffsets[i], buffers: buffers + bufferOffsets[i], shouldStop: shouldStop)
         }
     }
 

@@ -48,6 +48,7 @@ public final class SpectralNorm: NetworkLayer {
 
     public var inputShape: [Int] { inner.inputShape }
     public var outputShape: [Int] { inner.outputShape }
+    public var multiplyAdds: Int { inner.multiplyAdds }
     public var parameters: [ParameterShape] {
         let shapes = inner.parameters
         return [ParameterShape("weight_orig", shapes[0].shape), ParameterShape("bias", shapes[1].shape)]
@@ -74,9 +75,13 @@ public final class SpectralNorm: NetworkLayer {
         for i in 0..<count { x[i] *= scale }
     }
 
-    public func trainingStepWillBegin(_ p: UnsafePointer<Float>, buffers b: UnsafeMutablePointer<Float>) {
+    /// `shouldStop` is asked before every iteration: up to `MAX_POWER_ITERATIONS` (1000) of a
+    /// large weight are seconds of work.
+    public func trainingStepWillBegin(
+        _ p: UnsafePointer<Float>, buffers b: UnsafeMutablePointer<Float>, shouldStop: () -> Bool) throws {
         let u = b, v = b + rows
         for _ in 0..<powerIterations {
+            if shouldStop() { throw EBMError.interrupted }
             BLAS.gemv(trans: true, rows: rows, cols: columns, alpha: 1, a: p, lda: columns, x: u, beta: 0, y: v)
             normalise(v, count: columns)
             BLAS.gemv(trans: false, rows: rows, cols: columns, alpha: 1, a: p, lda: columns, x: v, beta: 0, y: u)

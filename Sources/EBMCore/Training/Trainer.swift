@@ -92,8 +92,8 @@ public final class Trainer {
         try require(data.count == rows * d, "the batch must have \(rows * d) values, got \(data.count)")
         try objective.check(rows: rows, labels: labels)
         try addDataNoise(data, rows: rows)
-        beginStep()
         do {
+            try beginStep(shouldStop: shouldStop)
             var stats = try model.lock.read {
                 try objective.lossAndGradient(
                     TrainingBatch(x: batch.base, rows: rows, labels: labels, step: stepCount, seed: settings.seed,
@@ -127,12 +127,12 @@ public final class Trainer {
     }
 
     /// The start of every step: the model's buffers are saved and a spectral norm's power
-    /// iteration runs (`trainingStepWillBegin`).
-    private func beginStep() {
+    /// iteration runs (`trainingStepWillBegin`, asking `shouldStop` between iterations).
+    private func beginStep(shouldStop: () -> Bool) throws {
         guard model.buffers.count > 0 else { return }
-        model.lock.write {
+        try model.lock.write {
             bufferBackup.base.update(from: model.buffers.base, count: model.buffers.count)
-            model.trainingStepWillBegin()
+            try model.trainingStepWillBegin(shouldStop: shouldStop)
         }
     }
 

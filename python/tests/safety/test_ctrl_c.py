@@ -4,8 +4,10 @@ and jets), one HMC trajectory of millions of leapfrog steps, in `hmc`, as traine
 as AIS transitions. The call must raise KeyboardInterrupt within `LATENCY` seconds of the signal.
 
 The bound is a hang guard, not a speed claim: the core polls every ~50 ms of work (the batch
-evaluations between chunks of 256 rows — about 0.3 s of the wide network below on this machine),
-and each call here would otherwise run for minutes, answering only at its end."""
+evaluations between chunks of at most 256 rows, fewer for a costly network — 28 rows of the wide
+network below, 10–50 ms of work on this machine; a spectral norm between its power iterations),
+and each call here would otherwise run for tens of seconds to minutes, answering only at its
+end."""
 
 import numpy as np
 import pytest
@@ -33,6 +35,39 @@ def test_a_batch_evaluation_stops_on_ctrl_c(wide_cnn, method):
     else:
         assert_ctrl_c_interrupts(lambda: getattr(wide_cnn, method)(x), within=LATENCY)
     assert np.isfinite(wide_cnn.energy(x[:2])).all()  # the energy still works
+
+
+def test_a_spectral_norms_power_iterations_stop_on_ctrl_c():
+    # 1000 power iterations of an 8192 × 8192 weight: about 3 s of initialisation, then 20 s of
+    # iterations in the one native call that builds the network.
+    net = nn.Sequential(nn.SpectralNorm(nn.Linear(8192, 8192), n_power_iterations=1000), nn.Linear(8192, 1))
+    assert_ctrl_c_interrupts(lambda: ebm_swift.NetworkEnergy(net, (8192,), seed=0), within=LATENCY)
+
+
+def test_an_interrupted_training_step_leaves_the_spectral_norm_as_it_was():
+    # 1000 power iterations of a 1536 × 1536 weight open every step (0.2–0.4 s): a Ctrl-C
+    # during them (or the negatives after) restores the buffers, and the run goes on to the bits of
+    # an uninterrupted one.
+    def trainer():
+        net = nn.Sequential(nn.SpectralNorm(nn.Linear(4, 1536), n_power_iterations=1000), nn.SiLU(),
+                            nn.SpectralNorm(nn.Linear(1536, 1536), n_power_iterations=1000), nn.SiLU(),
+                            nn.Linear(1536, 1))
+        model = ebm_swift.NetworkEnergy(net, (4,), seed=0)
+        return model, ebm_swift.Trainer(model, n_steps=5, buffer_size=64, seed=0)
+
+    x = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
+    model, interrupted = trainer()
+    before = model.state_dict()
+    assert_ctrl_c_interrupts(lambda: interrupted.step(x), after=0.1, within=LATENCY)
+    assert interrupted.n_iter == 0
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+    interrupted.step(x)
+    reference_model, reference = trainer()
+    reference.step(x)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, reference_model.state_dict()[name], err_msg=name)
+    np.testing.assert_array_equal(interrupted.buffer, reference.buffer)
 
 
 @pytest.mark.parametrize("run", [
