@@ -58,6 +58,7 @@ def arguments():
     parser.add_argument("--fresh-steps", type=int, default=400, help="Langevin steps of the chains from noise")
     parser.add_argument("--final-noise", type=float, default=None,
                         help="noise of the last 10%% of the fresh chains' steps (default: --noise)")
+    parser.add_argument("--curve", type=int, default=500, help="a point of the figures' curve every this many steps")
     parser.add_argument("--objective", choices=("ml", "drl"), default="ml")
     parser.add_argument("--sigmas", type=float, nargs="+", default=None, help="drl: the diffusion's noise levels")
     parser.add_argument("--step-scale", type=float, default=0.5, help="drl: Langevin step per unit of sigma")
@@ -89,11 +90,14 @@ def main():
     start, curve = time.perf_counter(), []
     while (trainer.n_iter < args.steps) if args.steps else (time.perf_counter() - start < 60 * args.minutes):
         trainer.step(train[rng.integers(0, len(train), 128)])
+        if args.curve and trainer.n_iter % args.curve == 0:
+            curve.append(evaluation.curve_point(trainer.n_iter, time.perf_counter() - start, classifier, energy, test,
+                                                args.seed, None if args.objective == "drl" else trainer.buffer))
     seconds = time.perf_counter() - start
 
     figures = {"training": {"recipe": {k: v for k, v in vars(args).items() if k not in ("out", "minutes", "steps")},
                             "steps": trainer.n_iter, "seconds": round(seconds, 1),
-                            "classifier_test_accuracy": classifier.test_accuracy},
+                            "classifier_test_accuracy": classifier.test_accuracy, "curve": curve},
                "references": evaluation.reference_figures(classifier, train, test, rng)}
     if args.objective == "drl":  # no buffer: 5000 more samples from noise in its place
         buffer = drl.sample(trainer.averaged_energy(), 5000, seed=args.seed + 3, clamp=(-1, 1))

@@ -54,6 +54,7 @@ def arguments():
     parser.add_argument("--grad-clip", type=float, default=0.03)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--alpha", type=float, default=0.1)
+    parser.add_argument("--curve", type=int, default=1000, help="a point of the figures' curve every this many steps")
     parser.add_argument("--class-conditional", action="store_true")
     parser.add_argument("--fresh-steps", type=int, default=400)
     parser.add_argument("--per-class", type=int, default=300)
@@ -89,15 +90,19 @@ def main():
                                 n_steps=args.n_steps, init_range=(-1, 1), buffer_size=8192, reinit_prob=0.05,
                                 data_noise=0.005, ema_decay=0.999, class_conditional=args.class_conditional,
                                 seed=args.seed, **sampler)
-    start = time.perf_counter()
+    start, curve = time.perf_counter(), []
     while (trainer.n_iter < args.steps) if args.steps else (time.perf_counter() - start < 60 * args.minutes):
         rows = rng.integers(0, len(train), 128)
         trainer.step(train[rows], train_labels[rows])
+        if args.curve and trainer.n_iter % args.curve == 0:
+            accuracy = metrics.accuracy(energy.predict_proba(test[:2000]), test_labels[:2000])
+            curve.append(evaluation.curve_point(trainer.n_iter, time.perf_counter() - start, classifier, energy, test,
+                                                args.seed, trainer.buffer, accuracy_2000=accuracy))
     seconds = time.perf_counter() - start
 
     figures = {"training": {"recipe": {k: v for k, v in vars(args).items() if k not in ("out", "minutes", "steps")},
                             "steps": trainer.n_iter, "seconds": round(seconds, 1),
-                            "classifier_test_accuracy": classifier.test_accuracy},
+                            "classifier_test_accuracy": classifier.test_accuracy, "curve": curve},
                "references": evaluation.reference_figures(classifier, train, test, rng)}
     buffer = trainer.buffer[rng.choice(trainer.buffer_size, 5000, replace=False)]
     labels = np.repeat(np.arange(10), args.per_class)
