@@ -23,6 +23,7 @@ from .schedules import CosineLR, ExponentialLR, StepLR
 from . import config
 from .config import show_config
 from .training import Trainer, TrainingDivergedError
+from . import recipes  # after Trainer: recipes build trainers
 
 __version__ = _native.version()
 if _native.runtime_info()["isa"] != _loading.ISA:  # the soname hand-over of _loading.py failed
@@ -40,6 +41,7 @@ __all__ = [
     "load",
     "metrics",
     "plots",
+    "recipes",
     "save",
     "show_config",
     "schedules",
