@@ -1,14 +1,16 @@
 """An image EBM trains (issue 10): the UvA "Deep Energy Models" CNN on Fashion-MNIST with the
-tutorial's recipe, about 4 minutes on a 2-core machine, then the scores and the samples are
-judged against held-out test images.
+tutorial's recipe — `recipes.image_ebm("pcd")`, the short version of `benchmarks/quality_images.py`
+— about 3 minutes on a 2-core machine, then the scores and the samples are judged against held-out
+test images.
 
-Recipe: Adam lr 1e-4, betas (0, 0.999), alpha 0.1, a persistent buffer with 5 % re-initialisation
-from U(−1, 1), Langevin step 10 with noise 0.005, gradient clip 0.03, clamp to [−1, 1], and the
-tutorial's 0.005 noise on the data images. Our choices: 40 Langevin steps per training step, a
-1024-image buffer, batch 128, 500 steps (a fixed count keeps the run deterministic).
+Recipe (`recipes.PCD_SETTINGS`): Adam lr 1e-4, betas (0, 0.999), alpha 0.1, 40 Langevin steps per
+training step from a persistent buffer with 5 % re-initialisation from U(−1, 1), Langevin step 10
+with noise 0.005, gradient clip 0.03, clamp to [−1, 1], and the tutorial's 0.005 noise on the data
+images. The test's budget: a 1024-image buffer, batch 128, 500 steps (a fixed count keeps the run
+deterministic).
 
-The scores are those of the Polyak average of the weights over the run (an exponential moving
-average, decay 0.99, kept here in NumPy): the persistent-chain model itself oscillates from step to
+The scores are those of the Polyak average of the weights over the run (the trainer's exponential
+moving average, decay 0.99): the persistent-chain model itself oscillates from step to
 step — measured every 20 s over 4-minute runs, its AUROC against pixel-shuffled images wanders
 between 0.83 and 0.99 while the average's stays within 0.947–0.967.
 
@@ -35,10 +37,9 @@ import pytest
 pytestmark = pytest.mark.slow  # a long run: `make test-fast` skips it
 
 import ebm_swift
-from architectures import uva_cnn
-from ebm_swift import metrics
+from ebm_swift import metrics, recipes
 
-STEPS, LANGEVIN_STEPS, BATCH, BUFFER, EMA_DECAY = 500, 40, 128, 1024, 0.99
+STEPS, BATCH, BUFFER = 500, 128, 1024
 
 
 auroc = ebm_swift.metrics.auroc  # P(a score of `lower` is below one of `higher`; ties half)
@@ -54,20 +55,14 @@ def classifier_features(fashion_classifier):
 
 def test_uva_cnn_learns_fashion_mnist(fashion_mnist, classifier_features):
     (train, _), (test, _) = fashion_mnist
-    energy = ebm_swift.NetworkEnergy(uva_cnn(), (1, 28, 28), seed=0)
-    trainer = ebm_swift.Trainer(energy, lr=1e-4, betas=(0.0, 0.999), alpha=0.1, n_steps=LANGEVIN_STEPS,
-                                step_size=10.0, noise_scale=0.005, grad_clip=0.03, clamp=(-1, 1),
-                                init_range=(-1, 1), buffer_size=BUFFER, reinit_prob=0.05, data_noise=0.005, seed=0)
+    recipe = recipes.image_ebm("pcd", seed=0, buffer_size=BUFFER)
+    energy, trainer = recipe.energy, recipe.trainer
     rng = np.random.default_rng(0)
-    average = {k: v.astype(np.float64) for k, v in energy.parameters().items()}
     start = time.perf_counter()
     for _ in range(STEPS):
         trainer.step(train[rng.integers(0, len(train), BATCH)])
-        for name, value in energy.parameters().items():
-            average[name] += (1 - EMA_DECAY) * (value - average[name])
     seconds = time.perf_counter() - start
-    averaged = ebm_swift.NetworkEnergy(uva_cnn(), (1, 28, 28), seed=0)
-    averaged.set_parameters(average)
+    averaged = recipe.image_energy()
 
     held = test[:1000]
     noise = rng.uniform(-1, 1, size=held.shape).astype(np.float32)
