@@ -1,9 +1,9 @@
 """Unconditional image-EBM quality on Fashion-MNIST (`python benchmarks/quality_images.py`; not a test).
 
-Trains the UvA "Deep Energy Models" CNN for `--minutes` (30 by default) or `--steps` with the
-objective and sampler the flags give (defaults: the tutorial's persistent-chain recipe;
-`--objective drl` for diffusion recovery likelihood, the CNN ending in a head per level), then
-reports for the last weights and their moving average:
+Trains `ebm_swift.recipes.image_ebm(--objective)` — the UvA "Deep Energy Models" CNN with the
+tutorial's persistent-chain recipe (`pcd`, the default) or diffusion recovery likelihood (`drl`, the
+CNN ending in a head per level) — for `--minutes` (30 by default) or `--steps`; a flag given
+overrides that setting of the recipe. Then reports for the last weights and their moving average:
 - Fréchet distance to the 10 000 test images and Inception-style score, in the fixed feature
   classifier of `ebm_swift.image_quality` (a NumPy perceptron built from the training split), of
   5000 buffer samples and of 1000 chains started from uniform noise (`--fresh-steps` Langevin
@@ -23,22 +23,11 @@ import time
 import numpy as np
 
 import ebm_swift
-from ebm_swift import image_quality
+from ebm_swift import image_quality, recipes
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import image_evaluation as evaluation  # noqa: E402
-from peers.ebm_swift import sequential  # noqa: E402
-from suites.cnn import NETWORK  # noqa: E402  (the same UvA CNN as the benchmark)
-
-
-def uva_cnn(outputs):
-    """The UvA CNN ending in `outputs` values (one per level for diffusion recovery likelihood)."""
-    from ebm_swift import nn
-
-    return nn.Sequential(nn.Conv2d(1, 16, 5, 2, 4), nn.SiLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.SiLU(),
-                         nn.Conv2d(32, 64, 3, 2, 1), nn.SiLU(), nn.Conv2d(64, 64, 3, 2, 1), nn.SiLU(),
-                         nn.Flatten(), nn.Linear(256, 64), nn.SiLU(), nn.Linear(64, outputs))
 
 
 def arguments():
@@ -47,23 +36,37 @@ def arguments():
     parser.add_argument("--steps", type=int, default=None, help="train this many steps instead (busy machine)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/quality_images", help="folder for the contract layout")
-    parser.add_argument("--n-steps", type=int, default=40, help="Langevin steps per training step")
-    parser.add_argument("--step-size", type=float, default=10.0)
-    parser.add_argument("--noise", type=float, default=0.005)
-    parser.add_argument("--grad-clip", type=float, default=0.03)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--alpha", type=float, default=0.1)
-    parser.add_argument("--buffer", type=int, default=8192)
-    parser.add_argument("--reinit", type=float, default=0.05)
-    parser.add_argument("--fresh-steps", type=int, default=400, help="Langevin steps of the chains from noise")
+    parser.add_argument("--objective", choices=("pcd", "drl"), default="pcd", help="the recipe")
+    parser.add_argument("--fresh-steps", type=int, default=recipes.FRESH_STEPS, help="Langevin steps of the chains from noise")
     parser.add_argument("--final-noise", type=float, default=None,
-                        help="noise of the last 10%% of the fresh chains' steps (default: --noise)")
+                        help="noise of the last 10%% of the fresh chains' steps (default: the recipe's)")
     parser.add_argument("--curve", type=int, default=500, help="a point of the figures' curve every this many steps")
-    parser.add_argument("--objective", choices=("ml", "drl"), default="ml")
+    # Overrides of the recipe's settings (default: the recipe's).
+    for flag, kind in (("--n-steps", int), ("--step-size", float), ("--noise", float), ("--grad-clip", float),
+                       ("--lr", float), ("--alpha", float), ("--buffer", int), ("--reinit", float),
+                       ("--step-scale", float)):
+        parser.add_argument(flag, type=kind, default=None)
     parser.add_argument("--sigmas", type=float, nargs="+", default=None, help="drl: the diffusion's noise levels")
-    parser.add_argument("--step-scale", type=float, default=0.5, help="drl: Langevin step per unit of sigma")
-    parser.add_argument("--betas", type=float, nargs=2, default=(0.0, 0.999))
+    parser.add_argument("--betas", type=float, nargs=2, default=None)
     return parser.parse_args()
+
+
+# Flag → the recipe setting it overrides.
+SETTINGS = {"n_steps": "n_steps", "step_size": "step_size", "noise": "noise_scale", "grad_clip": "grad_clip", "lr": "lr",
+            "alpha": "alpha", "buffer": "buffer_size", "reinit": "reinit_prob", "betas": "betas"}
+
+
+def recipe_from(args):
+    """The recipe with the flags given as overrides, and the effective settings (for the figures)."""
+    given = {SETTINGS[k]: tuple(v) if k == "betas" else v for k, v in vars(args).items() if k in SETTINGS and v is not None}
+    if args.objective == "drl":
+        drl_fields = {k: v for k, v in (("sigmas", args.sigmas), ("n_steps", given.pop("n_steps", None)),
+                                        ("step_scale", args.step_scale)) if v is not None}
+        drl = ebm_swift.objectives.DRL(**drl_fields)
+        effective = {**recipes.DRL_SETTINGS, **given, "sigmas": drl.sigmas, "n_steps": drl.n_steps,
+                     "step_scale": drl.step_scale}
+        return recipes.image_ebm("drl", seed=args.seed, drl=drl, **given), effective
+    return recipes.image_ebm("pcd", seed=args.seed, **given), {**recipes.PCD_SETTINGS, **given}
 
 
 def main():
@@ -73,20 +76,10 @@ def main():
     rng = np.random.default_rng(args.seed)
     classifier = image_quality.fashion_mnist_classifier()
 
-    sampler = dict(step_size=args.step_size, noise_scale=args.noise, grad_clip=args.grad_clip, clamp=(-1, 1))
-    if args.objective == "drl":
-        drl = ebm_swift.objectives.DRL(**({"sigmas": args.sigmas} if args.sigmas else {}), n_steps=args.n_steps,
-                                       step_scale=args.step_scale)
-        network = ebm_swift.NetworkEnergy(uva_cnn(len(drl.sigmas)), (1, 28, 28), seed=args.seed,
-                                          n_classes=len(drl.sigmas))
-        trainer = ebm_swift.Trainer(network, objective=drl, lr=args.lr, betas=tuple(args.betas), ema_decay=0.99,
-                                    seed=args.seed)
-        energy = network.class_energy(0)  # the first level's energy: the data's density
-    else:
-        energy = ebm_swift.NetworkEnergy(sequential(NETWORK), (1, 28, 28), seed=args.seed)
-        trainer = ebm_swift.Trainer(energy, lr=args.lr, betas=tuple(args.betas), alpha=args.alpha,
-                                    n_steps=args.n_steps, init_range=(-1, 1), buffer_size=args.buffer,
-                                    reinit_prob=args.reinit, data_noise=0.005, ema_decay=0.99, seed=args.seed, **sampler)
+    recipe, settings = recipe_from(args)
+    trainer, drl = recipe.trainer, recipe.drl
+    energy = recipe.image_energy(averaged=False)  # for DRL the first level's energy: the data's density
+    sampler = {k: settings.get(k, v) for k, v in recipes.IMAGE_SAMPLER.items()}
     start, curve = time.perf_counter(), []
     while (trainer.n_iter < args.steps) if args.steps else (time.perf_counter() - start < 60 * args.minutes):
         trainer.step(train[rng.integers(0, len(train), 128)])
@@ -95,7 +88,8 @@ def main():
                                                 args.seed, None if args.objective == "drl" else trainer.buffer))
     seconds = time.perf_counter() - start
 
-    figures = {"training": {"recipe": {k: v for k, v in vars(args).items() if k not in ("out", "minutes", "steps")},
+    figures = {"training": {"recipe": {"objective": args.objective, **settings, "fresh_steps": args.fresh_steps,
+                                       "final_noise": args.final_noise},
                             "steps": trainer.n_iter, "seconds": round(seconds, 1),
                             "classifier_test_accuracy": classifier.test_accuracy, "curve": curve},
                "references": evaluation.reference_figures(classifier, train, test, rng)}
@@ -112,7 +106,7 @@ def main():
         else:
             tail = max(args.fresh_steps // 10, 1)
             fresh = ebm_swift.langevin(model, fresh_start, args.fresh_steps - tail, seed=args.seed + 1, **sampler)
-            final = dict(sampler, noise_scale=args.noise if args.final_noise is None else args.final_noise)
+            final = dict(sampler, noise_scale=sampler["noise_scale"] if args.final_noise is None else args.final_noise)
             fresh = ebm_swift.langevin(model, fresh, tail, seed=args.seed + 2, **final)
         figures[name] = {"samples": evaluation.sample_figures(classifier, {"buffer": buffer, "fresh": fresh}, test),
                          "ood_auroc": evaluation.ood_figures(model, test[:2000], args.seed)}

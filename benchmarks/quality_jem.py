@@ -1,7 +1,8 @@
 """Joint energy model quality on Fashion-MNIST (`python benchmarks/quality_jem.py`; not a test).
 
-Trains a CNN ending in 10 logits as a JEM (`Trainer(objective="jem")`) for `--minutes` (30 by
-default) or `--steps`, and reports for the last weights and their moving average:
+Trains `ebm_swift.recipes.image_jem()` — the UvA CNN ending in 10 logits as a joint energy model,
+with a class-conditional buffer — for `--minutes` (30 by default) or `--steps` (a flag given
+overrides that setting of the recipe), and reports for the last weights and their moving average:
 - test accuracy (10 000 images) and expected calibration error (15 bins);
 - AUROC of the energy E(x) = −logsumexp f(x) between the first 2000 test images and uniform
   noise, pixel-shuffled test images and MNIST-style digits (`ebm_swift.image_quality`);
@@ -23,22 +24,13 @@ import time
 import numpy as np
 
 import ebm_swift
-from ebm_swift import image_quality, metrics, nn
+from ebm_swift import image_quality, metrics, recipes
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import image_evaluation as evaluation  # noqa: E402
 
 CLASSES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
-
-
-def classifier_net(width):
-    w = width
-    return nn.Sequential(
-        nn.Conv2d(1, w, 5, stride=2, padding=4), nn.SiLU(), nn.Conv2d(w, 2 * w, 3, 2, 1), nn.SiLU(),
-        nn.Conv2d(2 * w, 4 * w, 3, 2, 1), nn.SiLU(), nn.Conv2d(4 * w, 4 * w, 3, 2, 1), nn.SiLU(),
-        nn.Flatten(), nn.Linear(16 * w, 64), nn.SiLU(), nn.Linear(64, 10),
-    )
 
 
 def arguments():
@@ -48,16 +40,14 @@ def arguments():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/quality_jem")
     parser.add_argument("--width", type=int, default=16, help="channels of the first convolution")
-    parser.add_argument("--n-steps", type=int, default=20)
-    parser.add_argument("--step-size", type=float, default=10.0)
-    parser.add_argument("--noise", type=float, default=0.005)
-    parser.add_argument("--grad-clip", type=float, default=0.03)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--alpha", type=float, default=0.1)
-    parser.add_argument("--curve", type=int, default=1000, help="a point of the figures' curve every this many steps")
-    parser.add_argument("--class-conditional", action="store_true")
-    parser.add_argument("--fresh-steps", type=int, default=400)
+    parser.add_argument("--fresh-steps", type=int, default=recipes.FRESH_STEPS)
     parser.add_argument("--per-class", type=int, default=300)
+    parser.add_argument("--curve", type=int, default=1000, help="a point of the figures' curve every this many steps")
+    parser.add_argument("--unconditional-buffer", action="store_true", help="one buffer for all classes")
+    # Overrides of the recipe's settings (default: the recipe's).
+    for flag, kind in (("--n-steps", int), ("--step-size", float), ("--noise", float), ("--grad-clip", float),
+                       ("--lr", float), ("--alpha", float), ("--buffer", int)):
+        parser.add_argument(flag, type=kind, default=None)
     return parser.parse_args()
 
 
@@ -84,12 +74,14 @@ def main():
                                                   ebm_swift.datasets.load_fashion_mnist("test"))
     rng = np.random.default_rng(args.seed)
     classifier = image_quality.fashion_mnist_classifier()
-    energy = ebm_swift.NetworkEnergy(classifier_net(args.width), (1, 28, 28), seed=args.seed, n_classes=10)
-    sampler = dict(step_size=args.step_size, noise_scale=args.noise, grad_clip=args.grad_clip, clamp=(-1, 1))
-    trainer = ebm_swift.Trainer(energy, objective="jem", lr=args.lr, betas=(0.0, 0.999), alpha=args.alpha,
-                                n_steps=args.n_steps, init_range=(-1, 1), buffer_size=8192, reinit_prob=0.05,
-                                data_noise=0.005, ema_decay=0.999, class_conditional=args.class_conditional,
-                                seed=args.seed, **sampler)
+    names = {"n_steps": "n_steps", "step_size": "step_size", "noise": "noise_scale", "grad_clip": "grad_clip",
+             "lr": "lr", "alpha": "alpha", "buffer": "buffer_size"}
+    given = {names[k]: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.unconditional_buffer:
+        given["class_conditional"] = False
+    recipe = recipes.image_jem(seed=args.seed, width=args.width, **given)
+    energy, trainer, settings = recipe.energy, recipe.trainer, {**recipes.JEM_SETTINGS, **given}
+    sampler = {k: settings.get(k, v) for k, v in recipes.IMAGE_SAMPLER.items()}
     start, curve = time.perf_counter(), []
     while (trainer.n_iter < args.steps) if args.steps else (time.perf_counter() - start < 60 * args.minutes):
         rows = rng.integers(0, len(train), 128)
@@ -100,11 +92,11 @@ def main():
                                                 args.seed, trainer.buffer, accuracy_2000=accuracy))
     seconds = time.perf_counter() - start
 
-    figures = {"training": {"recipe": {k: v for k, v in vars(args).items() if k not in ("out", "minutes", "steps")},
+    figures = {"training": {"recipe": {**settings, "width": args.width, "fresh_steps": args.fresh_steps},
                             "steps": trainer.n_iter, "seconds": round(seconds, 1),
                             "classifier_test_accuracy": classifier.test_accuracy, "curve": curve},
                "references": evaluation.reference_figures(classifier, train, test, rng)}
-    buffer = trainer.buffer[rng.choice(trainer.buffer_size, 5000, replace=False)]
+    buffer = trainer.buffer[rng.choice(trainer.buffer_size, min(5000, trainer.buffer_size), replace=False)]
     labels = np.repeat(np.arange(10), args.per_class)
     starts = rng.uniform(-1, 1, (len(labels), 1, 28, 28)).astype(np.float32)
     out = {}
@@ -125,7 +117,7 @@ def main():
               flush=True)
     print(json.dumps(figures, indent=1), flush=True)
     evaluation.write_out(args.out, energy, out["last"], figures)
-    pick = (np.arange(10)[:, None] * args.per_class + np.arange(10)).ravel()  # grid row k: ten of class k
+    pick = (np.arange(10)[:, None] * args.per_class + np.arange(min(10, args.per_class))).ravel()  # row k: class k
     evaluation.plots(args.out, {"conditional, last weights (rows: classes)": out["last"]["conditional"][pick],
                                 "conditional, averaged weights": out["average"]["conditional"][pick],
                                 "buffer": buffer},
