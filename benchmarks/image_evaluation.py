@@ -44,9 +44,11 @@ def reference_figures(classifier, train, test, rng):
     return sample_figures(classifier, sets, test)
 
 
-def ood_figures(energy, test, seed):
-    """AUROC of the energy between the test images and each out-of-distribution set."""
-    return {name: metrics.ood_auroc(energy, test, x) for name, x in image_quality.image_ood_sets(test, seed).items()}
+def ood_figures(energy, test, seed, score="energy"):
+    """AUROC of the energy (or of `score`, see `metrics.ood_auroc`) between the test images and
+    each out-of-distribution set."""
+    return {name: metrics.ood_auroc(energy, test, x, score=score)
+            for name, x in image_quality.image_ood_sets(test, seed).items()}
 
 
 def curve_point(step, seconds, classifier, energy, test, seed, buffer=None, **extra):

@@ -23,15 +23,29 @@ def test_auroc_matches_scikit_learn_with_ties():
     assert metrics.auroc([1, 1], [1, 1]) == 0.5
 
 
-def test_ood_auroc_of_a_gaussian_energy_matches_the_closed_form():
-    """In: N(0, 1); out: N(0, 9). E(x) = x²/2 under the in-distribution model; the AUROC is
-    P(|x_out| > |x_in|) = (2/π)·atan(3) for the half-normal ratio of scales 3."""
+@pytest.mark.parametrize("score", ["energy", "grad_norm"])
+def test_ood_auroc_of_a_gaussian_energy_matches_the_closed_form(score):
+    """In: N(0, 1); out: N(0, 9). E(x) = x²/2 under the in-distribution model, ‖∇E(x)‖ = |x|; both
+    rank by |x|, so the AUROC is P(|x_out| > |x_in|) = (2/π)·atan(3) for the half-normal ratio of
+    scales 3."""
     energy = ebm_swift.GaussianEnergy([0.0], [[1.0]])
     rng = np.random.default_rng(1)
     n = 20_000
-    value = metrics.ood_auroc(energy, rng.normal(size=(n, 1)), rng.normal(0, 3, size=(n, 1)))
+    value = metrics.ood_auroc(energy, rng.normal(size=(n, 1)), rng.normal(0, 3, size=(n, 1)), score=score)
     exact = 2 / math.pi * math.atan(3)
     assert value == pytest.approx(exact, abs=5 * math.sqrt(exact * (1 - exact) / n))
+
+
+def test_gradient_norm_score_against_numpy():
+    """‖Σ⁻¹(x − μ)‖ computed in NumPy ranks the sets as `score="grad_norm"` does (to float32's
+    rounding of the gradient: a few near-ties may swap)."""
+    mean, cov = np.array([1.0, -1.0]), np.array([[1.0, 0.0], [0.0, 25.0]])
+    energy = ebm_swift.GaussianEnergy(mean, cov)
+    rng = np.random.default_rng(2)
+    x_in = rng.multivariate_normal(mean, cov, size=3000)
+    x_out = mean + np.c_[rng.normal(0, 0.1, 3000), rng.normal(0, 2.0, 3000)]
+    norms = [np.linalg.norm((x - mean) @ np.linalg.inv(cov), axis=1) for x in (x_in, x_out)]
+    assert metrics.ood_auroc(energy, x_in, x_out, score="grad_norm") == pytest.approx(metrics.auroc(*norms), abs=1e-3)
 
 
 def test_expected_calibration_error():
@@ -70,6 +84,8 @@ def test_accuracy():
     (lambda: metrics.expected_calibration_error([[0.5, 0.5]], [0], n_bins=0), ValueError, "n_bins"),
     (lambda: metrics.accuracy([[1.0, 0.0]], [0, 1]), ValueError, "labels must have shape"),
     (lambda: metrics.ood_auroc("energy", [[0.0]], [[1.0]]), TypeError, "energy"),
+    (lambda: metrics.ood_auroc(ebm_swift.GaussianEnergy([0.0], [[1.0]]), [[0.0]], [[1.0]], score="mass"), ValueError,
+     "score must be 'energy' or 'grad_norm'; got 'mass'"),
 ])
 def test_bad_arguments(call, exc, match):
     with pytest.raises(exc, match=match):
