@@ -1,7 +1,7 @@
 """Joint energy model quality on Fashion-MNIST (`python benchmarks/quality_jem.py`; not a test).
 
 Trains `ebm_swift.recipes.image_jem()` — the UvA CNN ending in 10 logits as a joint energy model,
-with a class-conditional buffer — for `--minutes` (30 by default) or `--steps` (a flag given
+with one buffer shared by the classes (`--class-conditional` for one per class) — for `--minutes` (30 by default) or `--steps` (a flag given
 overrides that setting of the recipe), and reports for the last weights and their moving average:
 - test accuracy (10 000 images) and expected calibration error (15 bins);
 - AUROC of the energy E(x) = −logsumexp f(x) between the first 2000 test images and uniform
@@ -43,7 +43,7 @@ def arguments():
     parser.add_argument("--fresh-steps", type=int, default=recipes.FRESH_STEPS)
     parser.add_argument("--per-class", type=int, default=300)
     parser.add_argument("--curve", type=int, default=1000, help="a point of the figures' curve every this many steps")
-    parser.add_argument("--unconditional-buffer", action="store_true", help="one buffer for all classes")
+    parser.add_argument("--class-conditional", action="store_true", help="a buffer per class")
     # Overrides of the recipe's settings (default: the recipe's).
     for flag, kind in (("--n-steps", int), ("--step-size", float), ("--noise", float), ("--grad-clip", float),
                        ("--lr", float), ("--alpha", float), ("--buffer", int)):
@@ -77,8 +77,8 @@ def main():
     names = {"n_steps": "n_steps", "step_size": "step_size", "noise": "noise_scale", "grad_clip": "grad_clip",
              "lr": "lr", "alpha": "alpha", "buffer": "buffer_size"}
     given = {names[k]: v for k, v in vars(args).items() if k in names and v is not None}
-    if args.unconditional_buffer:
-        given["class_conditional"] = False
+    if args.class_conditional:
+        given["class_conditional"] = True
     recipe = recipes.image_jem(seed=args.seed, width=args.width, **given)
     energy, trainer, settings = recipe.energy, recipe.trainer, {**recipes.JEM_SETTINGS, **given}
     sampler = {k: settings.get(k, v) for k, v in recipes.IMAGE_SAMPLER.items()}

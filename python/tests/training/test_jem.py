@@ -215,21 +215,21 @@ def test_bad_jem_arguments(call, exc, match):
 # betas (0, 0.999); the p(x) term with the UvA sampler (20 Langevin steps of size 10, noise 0.005,
 # gradient clip 0.03, clamp [−1, 1], a persistent buffer with 5 % re-initialisation from U(−1, 1),
 # data noise 0.005) and the energy regulariser alpha = 0.1; batch 128. The test's budget: a
-# 1024-image buffer shared by the classes and 1000 steps (2.9 minutes on an idle 2-core machine).
+# 1024-image buffer (shared by the classes, as in the recipe) and 1000 steps (2.9 minutes on an
+# idle 2-core machine).
 # Measured along one 1500-step run (`python benchmarks/quality_budget.py jem 0`): test accuracy /
 # AUROC against uniform noise / conditional samples recognised by the independent classifier, at
 # 800 steps 0.789 / 1.000 / 1.00, 1000: 0.812 / 1.000 / 0.99, 1200: 0.825 / 1.000 / 0.97, 1500:
-# 0.841 / 1.000 / 0.99; at lr 1e-4 accuracy was only 0.69 after 800 steps. The recipe's
-# class-conditional buffer, at 1200 steps: accuracy 0.842 but samples started from the buffer's
-# images of other classes recognised only at 0.47 after 100 conditional steps — the shared buffer
-# is what this test's protocol (refine any buffer image towards a class) needs.
+# 0.841 / 1.000 / 0.99; at lr 1e-4 accuracy was only 0.69 after 800 steps. A class-conditional
+# buffer, at 1200 steps: accuracy 0.842 but samples started from the buffer's images of other
+# classes recognised only at 0.47 after 100 conditional steps.
 JEM_STEPS = 1000
 
 
 @pytest.mark.slow
 def test_jem_learns_fashion_mnist(fashion_mnist, fashion_classifier):
     (train, labels), (test, test_labels) = fashion_mnist
-    recipe = ebm_swift.recipes.image_jem(seed=0, buffer_size=1024, class_conditional=False)
+    recipe = ebm_swift.recipes.image_jem(seed=0, buffer_size=1024)
     energy, trainer, sampler = recipe.energy, recipe.trainer, recipe.sampler
     rng = np.random.default_rng(0)
     start = time.perf_counter()
