@@ -29,7 +29,7 @@ public func ebmTrainerDestroy(_ trainer: OpaquePointer?) {
 public func ebmTrainerStep(
     _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ labels: UnsafePointer<Int32>?, _ lr: Double,
     _ stats: UnsafeMutablePointer<ebm_train_stats>?, _ poll: ebm_poll_fn?,
-    _ pollContext: UnsafeMutableRawPointer?
+    _ pollContext: UnsafeMutableRawPointer?, _ negatives: ebm_negatives_fn?, _ negativesContext: UnsafeMutableRawPointer?
 ) -> ebm_status {
     withStatus {
         let h = try object(trainer, as: TrainerHandle.self)
@@ -39,6 +39,7 @@ public func ebmTrainerStep(
         let s = try h.lock.write {
             let polled = pollFunction(poll, pollContext)
             return try h.trainer.step(data, rows: rows, labels: labels, learningRate: lr > 0 ? Float(lr) : nil,
+                                      negativeSampler: negatives.map { outsideSampler($0, negativesContext) },
                                       shouldStop: { polled(0) })
         }
         out.pointee = ebm_train_stats(
@@ -87,5 +88,41 @@ public func ebmTrainerSetState(
         let entry = try h.entry(try nonNull(name, "name"), count: count)
         let v = try nonNull(values, "values")
         try h.lock.write { try entry.set(v) }
+    }
+}
+
+/// The caller's negatives function as a `NegativeSampler`: segments and pointers converted, a
+/// non-zero return an interruption (the caller keeps its own error).
+private func outsideSampler(_ fn: @escaping ebm_negatives_fn, _ context: UnsafeMutableRawPointer?) -> NegativeSampler {
+    { request in
+        let segments = request.segments.map {
+            ebm_negative_segment(start: Int64($0.start), count: Int64($0.count), class_index: Int64($0.classIndex ?? -1))
+        }
+        let status = segments.withUnsafeBufferPointer { s in
+            fn(context, request.x.baseAddress, Int64(request.x.count / request.dimension), Int64(request.dimension),
+               s.baseAddress, Int64(s.count), Int64(request.blockRows), Int64(request.step),
+               request.parameters.baseAddress, Int64(request.parameters.count),
+               request.buffers.baseAddress, Int64(request.buffers.count))
+        }
+        if status != 0 { throw EBMError.interrupted }
+    }
+}
+
+@_cdecl("ebm_trainer_sample_negatives")
+public func ebmTrainerSampleNegatives(
+    _ trainer: OpaquePointer?, _ x: UnsafeMutablePointer<Float>?, _ n: Int64, _ chainOffset: Int64,
+    _ classIndex: Int64, _ step: Int64, _ poll: ebm_poll_fn?, _ pollContext: UnsafeMutableRawPointer?
+) -> ebm_status {
+    withStatus {
+        let h = try object(trainer, as: TrainerHandle.self)
+        let rows = try checkedCount(n, "n")
+        try require(rows > 0, "n must be positive, got \(n)")
+        try require(classIndex >= -1, "class_index must be -1 (the model) or a class, got \(classIndex)")
+        let chains = UnsafeMutableBufferPointer(start: try nonNull(x, "x"), count: rows * h.trainer.dimension)
+        try h.lock.write {
+            let polled = pollFunction(poll, pollContext)
+            try h.trainer.sampleNegatives(chains, chainOffset: Int(chainOffset), classIndex: classIndex < 0 ? nil : Int(classIndex),
+                                          step: Int(step), shouldStop: { polled(0) })
+        }
     }
 }

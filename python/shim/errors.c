@@ -56,11 +56,12 @@ PyObject *raise_status(ebm_status status) {
 
 /* ---- callable energies ---------------------------------------------------------------------- */
 
-static int copy_result(PyObject *obj, float *out, npy_intp count) {
+/* Copies `count` floats of `obj` (any array-like) to `out`; a ValueError naming `what` otherwise. */
+int copy_floats(PyObject *obj, float *out, npy_intp count, const char *what) {
     PyArrayObject *a = (PyArrayObject *)PyArray_FROM_OTF(obj, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY);
     if (a == NULL) return -1;
     if (PyArray_SIZE(a) != count) {
-        PyErr_Format(PyExc_ValueError, "callable energy returned %zd values, expected %zd",
+        PyErr_Format(PyExc_ValueError, "%s returned %zd values, expected %zd", what,
                      (Py_ssize_t)PyArray_SIZE(a), (Py_ssize_t)count);
         Py_DECREF(a);
         return -1;
@@ -88,8 +89,8 @@ int32_t call_python_energy(void *ctx_, const float *x, int64_t n, int64_t dim, f
         PyErr_SetString(PyExc_TypeError, "callable energy wrapper must return a pair");
         goto fail;
     }
-    if (energies && copy_result(PyTuple_GET_ITEM(result, 0), energies, dims[0]) < 0) goto fail;
-    if (grad && copy_result(PyTuple_GET_ITEM(result, 1), grad, dims[0] * dims[1]) < 0) goto fail;
+    if (energies && copy_floats(PyTuple_GET_ITEM(result, 0), energies, dims[0], "callable energy") < 0) goto fail;
+    if (grad && copy_floats(PyTuple_GET_ITEM(result, 1), grad, dims[0] * dims[1], "callable energy") < 0) goto fail;
     rc = 0;
 fail:
     if (rc != 0 && PyErr_Occurred() && ctx->error_type == NULL)

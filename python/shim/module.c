@@ -43,6 +43,7 @@ static PyMethodDef methods[] = {
     {"get_num_threads", py_get_num_threads, METH_NOARGS, NULL},
     {"trainer_create", py_trainer_create, METH_VARARGS, NULL},
     {"trainer_step", py_trainer_step, METH_VARARGS, NULL},
+    {"trainer_sample_negatives", py_trainer_sample_negatives, METH_VARARGS, NULL},
     {"trainer_state", py_trainer_state, METH_VARARGS, NULL},
     {"trainer_get_state", py_trainer_get_state, METH_VARARGS, NULL},
     {"trainer_set_state", py_trainer_set_state, METH_VARARGS, NULL},

@@ -32,12 +32,86 @@ fail:
     return result;
 }
 
-/* trainer_step(handle, x, dim, lr, history) -> (loss, e_data, e_model, grad_norm, lr, step_time).
+/* ---- negatives moved elsewhere (ebm_swift.distributed.fit) ------------------------------------ */
+
+typedef struct {
+    PyObject *fn; /* fn(x, segments, block_rows, step, parameters, buffers) -> moved x */
+    PyObject *error_type, *error_value, *error_traceback;
+} negatives_ctx;
+
+static PyObject *float_copy(const float *values, npy_intp rows, npy_intp cols, int ndim) {
+    npy_intp dims[2] = {rows, cols};
+    PyObject *a = PyArray_SimpleNew(ndim, dims, NPY_FLOAT32);
+    if (a != NULL && rows * cols > 0) memcpy(PyArray_DATA((PyArrayObject *)a), values, (size_t)(rows * cols) * sizeof(float));
+    return a;
+}
+
+/* ebm_negatives_fn: called by the step (GIL released) once; copies out, calls fn, copies back. */
+static int32_t call_python_negatives(void *ctx_, float *x, int64_t rows, int64_t dim, const ebm_negative_segment *segments,
+                                     int64_t n_segments, int64_t block_rows, int64_t step, const float *parameters,
+                                     int64_t n_parameters, const float *buffers, int64_t n_buffers) {
+    negatives_ctx *ctx = (negatives_ctx *)ctx_;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *xa = NULL, *sa = NULL, *pa = NULL, *ba = NULL, *result = NULL;
+    npy_intp sdims[2] = {(npy_intp)n_segments, 3};
+    int32_t rc = -1;
+    if ((xa = float_copy(x, rows, dim, 2)) == NULL || (pa = float_copy(parameters, n_parameters, 1, 1)) == NULL ||
+        (ba = float_copy(buffers, n_buffers, 1, 1)) == NULL || (sa = PyArray_SimpleNew(2, sdims, NPY_INT64)) == NULL)
+        goto fail;
+    memcpy(PyArray_DATA((PyArrayObject *)sa), segments, (size_t)n_segments * sizeof(ebm_negative_segment));
+    result = PyObject_CallFunction(ctx->fn, "OOLLOO", xa, sa, (long long)block_rows, (long long)step, pa, ba);
+    if (result == NULL || copy_floats(result, x, (npy_intp)(rows * dim), "the negatives' sampler") < 0) goto fail;
+    rc = 0;
+fail:
+    if (rc != 0 && PyErr_Occurred() && ctx->error_type == NULL)
+        PyErr_Fetch(&ctx->error_type, &ctx->error_value, &ctx->error_traceback);
+    PyErr_Clear();
+    Py_XDECREF(xa);
+    Py_XDECREF(sa);
+    Py_XDECREF(pa);
+    Py_XDECREF(ba);
+    Py_XDECREF(result);
+    PyGILState_Release(gil);
+    return rc;
+}
+
+/* trainer_sample_negatives(handle, x, dim, chain_offset, class_index, step) -> the moved chains
+   (a new array; x is copied, never modified). */
+PyObject *py_trainer_sample_negatives(PyObject *self, PyObject *args) {
+    PyObject *capsule, *x_obj, *dim_obj, *result = NULL;
+    PyArrayObject *x = NULL;
+    long long offset, class_index, step;
+    Py_ssize_t dim;
+    ebm_trainer *t;
+    poll_state poll;
+    ebm_status status;
+    if (!PyArg_ParseTuple(args, "OOOLLL", &capsule, &x_obj, &dim_obj, &offset, &class_index, &step)) return NULL;
+    if ((t = trainer_from(capsule)) == NULL || (dim = PyLong_AsSsize_t(dim_obj)) < 0) return NULL;
+    if ((x = as_float32(x_obj, 2, dim, "x")) == NULL) return NULL;
+    if ((result = float_copy((const float *)PyArray_DATA(x), PyArray_DIM(x, 0), dim, 2)) == NULL) goto done;
+    poll_init(&poll, Py_None, NULL);
+    Py_BEGIN_ALLOW_THREADS
+    status = ebm_trainer_sample_negatives(t, (float *)PyArray_DATA((PyArrayObject *)result), PyArray_DIM(x, 0), offset,
+                                          class_index, step, poll_signals, &poll);
+    Py_END_ALLOW_THREADS
+    if (status != EBM_OK) {
+        Py_CLEAR(result);
+        raise_status(status);
+    }
+done:
+    Py_DECREF(x);
+    return result;
+}
+
+/* trainer_step(handle, x, dim, labels, lr, history, negatives) -> (loss, e_data, e_model, grad_norm, lr, step_time).
+   `negatives` is None or fn(x, segments, block_rows, step, parameters, buffers) -> the moved x,
+   which then moves the step's negatives (its exception, if it raises, fails the step and is re-raised).
    `history` is the trainer's six lists in that order: the step's row is appended here, in C, where
    no signal handler can run between the step and its record (a KeyboardInterrupt raised after
    the native step returned would otherwise leave a completed step out of the history). */
 PyObject *py_trainer_step(PyObject *self, PyObject *args) {
-    PyObject *capsule, *x_obj, *dim_obj, *labels_obj, *history, *result = NULL;
+    PyObject *capsule, *x_obj, *dim_obj, *labels_obj, *history, *negatives_fn = Py_None, *result = NULL;
+    negatives_ctx negatives = {NULL, NULL, NULL, NULL};
     PyArrayObject *x = NULL, *labels = NULL;
     ebm_trainer *t;
     ebm_train_stats stats;
@@ -46,8 +120,14 @@ PyObject *py_trainer_step(PyObject *self, PyObject *args) {
     double lr, seconds;
     struct timespec t0, t1;
     ebm_status status;
-    if (!PyArg_ParseTuple(args, "OOOOdO!", &capsule, &x_obj, &dim_obj, &labels_obj, &lr, &PyTuple_Type, &history))
+    if (!PyArg_ParseTuple(args, "OOOOdO!|O", &capsule, &x_obj, &dim_obj, &labels_obj, &lr, &PyTuple_Type, &history,
+                          &negatives_fn))
         return NULL;
+    if (negatives_fn != Py_None && !PyCallable_Check(negatives_fn)) {
+        PyErr_SetString(PyExc_TypeError, "negatives: expected None or a callable");
+        return NULL;
+    }
+    negatives.fn = negatives_fn;
     if (PyTuple_GET_SIZE(history) != 6) {
         PyErr_SetString(PyExc_TypeError, "history: expected a tuple of six lists");
         return NULL;
@@ -72,9 +152,14 @@ PyObject *py_trainer_step(PyObject *self, PyObject *args) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     Py_BEGIN_ALLOW_THREADS
     status = ebm_trainer_step(t, (const float *)PyArray_DATA(x), PyArray_DIM(x, 0),
-                              labels ? (const int32_t *)PyArray_DATA(labels) : NULL, lr, &stats, poll_signals, &poll);
+                              labels ? (const int32_t *)PyArray_DATA(labels) : NULL, lr, &stats, poll_signals, &poll,
+                              negatives_fn != Py_None ? call_python_negatives : NULL, &negatives);
     Py_END_ALLOW_THREADS
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (negatives.error_type != NULL) { /* the sampler's own exception, whatever the status */
+        PyErr_Restore(negatives.error_type, negatives.error_value, negatives.error_traceback);
+        goto fail;
+    }
     if (status != EBM_OK) {
         raise_status(status);
         goto fail;

@@ -147,6 +147,23 @@ typedef struct ebm_ais_output {
  *   sampler    the negatives' kernel (as for ebm_sample, not adapted); NULL for objectives without
  *              negatives. */
 
+/* Rows [start, start + count) of a step's negatives, which move on the model's energy
+ * (class_index -1) or on class class_index's (JEM's class-conditional buffer). */
+typedef struct ebm_negative_segment {
+    int64_t start, count, class_index;
+} ebm_negative_segment;
+
+/* Moves a step's negatives outside the trainer (ebm_trainer_step's `negatives`; NULL: the trainer
+ * moves them): x holds the rows x dim start states and receives the moved chains; the segments
+ * cover the rows in order; a piece of a segment handed to ebm_trainer_sample_negatives must start
+ * at a multiple of block_rows from the segment's start; parameters and buffers are the model's at
+ * the step (valid during the call). Return 0, or non-zero to fail the step (EBM_ERR_INTERRUPTED;
+ * the caller keeps its own error). */
+typedef int32_t (*ebm_negatives_fn)(void *ctx, float *x, int64_t rows, int64_t dim,
+                                    const ebm_negative_segment *segments, int64_t n_segments, int64_t block_rows,
+                                    int64_t step, const float *parameters, int64_t n_parameters,
+                                    const float *buffers, int64_t n_buffers);
+
 /* What one training step measured. */
 typedef struct ebm_train_stats {
     double loss;      /* the objective; for ML mean E(data) - mean E(model) + alpha (mean E(data)^2 + mean E(model)^2) */
@@ -357,7 +374,16 @@ void ebm_trainer_destroy(ebm_trainer *trainer);
  * unchanged. Objectives other than ml and jem sample nothing. labels (n class
  * indices) are JEM's, and NULL for every other objective. */
 ebm_status ebm_trainer_step(ebm_trainer *trainer, const float *x, int64_t n, const int32_t *labels, double lr,
-                            ebm_train_stats *stats, ebm_poll_fn poll, void *poll_ctx);
+                            ebm_train_stats *stats, ebm_poll_fn poll, void *poll_ctx,
+                            ebm_negatives_fn negatives, void *negatives_ctx);
+
+/* A replica's share of a step's negatives (distributed training): the n chains of x, which are
+ * chains [chain_offset, chain_offset + n) of step `step`, are moved in place on the trainer's model
+ * as it is (set its parameters and buffers to the request's first) on its energy (class_index -1)
+ * or on class class_index's (a class-conditional buffer). chain_offset must be the request's
+ * segment start plus a multiple of its block_rows; the result is then the local step's, bit for bit. */
+ebm_status ebm_trainer_sample_negatives(ebm_trainer *trainer, float *x, int64_t n, int64_t chain_offset,
+                                        int64_t class_index, int64_t step, ebm_poll_fn poll, void *poll_ctx);
 
 /* The trainer's state by name, for saving and resuming a run: the optimiser's (step_count,
  * updates, first_moment, second_moment), averaged_parameters with ema_decay, objective_state for an

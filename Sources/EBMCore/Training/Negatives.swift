@@ -54,7 +54,7 @@ final class Negatives<Model: TrainableEnergy> {
     private var classSamplers: [[SamplerWorkspace<ClassEnergy>]] = []
     /// The batch's labels sorted by class, and where each class starts (`classes + 1` entries).
     private var sortedLabels: [Int32] = []
-    private var classStarts: [Int]
+    private(set) var classStarts: [Int]
     private var drew = false
 
     /// The buffer starts uniform on the init box, drawn from `seed`.
@@ -113,7 +113,9 @@ final class Negatives<Model: TrainableEnergy> {
         }
         drew = settings.persistent
         let noise = Philox4x32(seed: batch.seed, purpose: Purpose.langevinNoise, index: UInt64(batch.step))
-        if conditional {
+        if let outside = batch.negativeSampler {
+            try sampleOutside(outside, negatives, conditional: conditional, step: batch.step)
+        } else if conditional {
             for (c, energy) in classEnergies.enumerated() {
                 let start = classStarts[c], count = classStarts[c + 1] - start
                 guard count > 0 else { continue }
@@ -170,7 +172,7 @@ final class Negatives<Model: TrainableEnergy> {
 
 /// An objective whose step samples negatives (maximum likelihood, JEM): what it keeps or undoes
 /// at the end of a step, and the state it saves, are its negatives'.
-protocol ContrastiveObjective: TrainingObjective {
+protocol ContrastiveObjective: TrainingObjective, NegativeSampling {
     associatedtype Model: TrainableEnergy
     var negatives: Negatives<Model> { get }
 }

@@ -81,11 +81,12 @@ public final class Trainer {
     public var dimension: Int { model.dimension }
 
     /// One training step on `rows` data rows (`rows × dim`, row-major) and, for an objective that
-    /// takes them, their labels.
+    /// takes them, their labels; `negativeSampler` moves the negatives elsewhere (`OutsideNegatives`).
     /// - Throws: `.invalidArgument` for a bad batch, `.diverged` for a NaN or infinity in the
     ///   samples, energies, gradient or updated parameters, `.interrupted` from `shouldStop`.
     public func step(_ data: UnsafeBufferPointer<Float>, rows: Int, labels: UnsafePointer<Int32>? = nil,
-                     learningRate: Float? = nil, shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
+                     learningRate: Float? = nil, negativeSampler: NegativeSampler? = nil,
+                     shouldStop: () -> Bool = { false }) throws -> TrainingStepStatistics {
         let d = model.dimension
         try require(rows > 0, "the batch must have at least one row")
         if let lr = learningRate { try require(lr > 0 && lr.isFinite, "the learning rate must be positive and finite, got \(lr)") }
@@ -98,7 +99,7 @@ public final class Trainer {
                 try objective.lossAndGradient(
                     TrainingBatch(x: batch.base, rows: rows, labels: labels, step: stepCount, seed: settings.seed,
                                   threads: ChainParallel.defaultThreads, ownParameters: objectiveParameters.base,
-                                  gradient: gradient.base), shouldStop: shouldStop)
+                                  gradient: gradient.base, negativeSampler: negativeSampler), shouldStop: shouldStop)
             }
             stats.gradientNorm = try clipGradient()
             try applyUpdate(learningRate: learningRate ?? settings.optimizer.learningRate)

@@ -27,6 +27,8 @@ public struct TrainingBatch {
     public let ownParameters: UnsafePointer<Float>
     /// Where the gradient goes: the model's parameters, then the objective's own (overwritten).
     public let gradient: UnsafeMutablePointer<Float>
+    /// Moves the step's negatives instead of the objective (`OutsideNegatives.swift`), if set.
+    public var negativeSampler: NegativeSampler? = nil
 }
 
 /// What a training step minimises: maximum likelihood with negatives from any kernel, JEM, DSM,
