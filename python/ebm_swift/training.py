@@ -304,6 +304,11 @@ class Trainer(TrainerState):
             If samples, energies, the gradient or the updated parameters are not finite; the model,
             buffer and optimiser are then left as they were before the step.
         """
+        return self._step(x_batch, y_batch)
+
+    def _step(self, x_batch, y_batch=None, negatives=None):
+        """:meth:`step`, with the negatives moved by ``negatives(x, segments, block_rows, step,
+        parameters, buffers) -> moved x`` when given (:func:`ebm_swift.distributed.fit`)."""
         x = as_samples(x_batch, self.energy.input_shape, "x_batch")[0]
         labels = self._labels(y_batch, x.shape[0], "y_batch")
         if self._uses_buffer and x.shape[0] > self.buffer_size:
@@ -319,7 +324,7 @@ class Trainer(TrainerState):
         # as it returns cannot leave a completed step unrecorded).
         history = tuple(self.history[k] for k in HISTORY_KEYS)
         try:
-            values = _native.trainer_step(self._native_trainer(x), x, self.energy.dim, labels, lr, history)
+            values = _native.trainer_step(self._native_trainer(x), x, self.energy.dim, labels, lr, history, negatives)
         except TrainingDivergedError:
             raise
         except DivergenceError as exc:

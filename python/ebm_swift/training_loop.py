@@ -20,8 +20,9 @@ def batches(n, batch_size, seed, epoch, shuffle):
     return [order[start : start + batch_size] for start in range(0, n, batch_size)]
 
 
-def fit(trainer, X, y=None, *, epochs=1, batch_size=128, shuffle=True, progress=True, callback=None):
+def fit(trainer, X, y=None, *, epochs=1, batch_size=128, shuffle=True, progress=True, callback=None, step=None):
     """Train ``trainer`` on ``X`` (and labels ``y``) for ``epochs`` epochs; see :meth:`Trainer.fit`.
+    ``step(x_batch, y_batch)`` takes each step (default ``trainer.step``; the distributed one).
 
     Returns
     -------
@@ -40,13 +41,14 @@ def fit(trainer, X, y=None, *, epochs=1, batch_size=128, shuffle=True, progress=
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable")
     trainer._native_trainer(data)
+    step = trainer.step if step is None else step
     per_epoch = -(-n // batch_size)
     shuffle = flag(shuffle, "shuffle")
     bar = progress_bar(flag(progress, "progress"), "fit", total=epochs * per_epoch, steps=True)
     try:
         for _ in range(epochs):
             for rows in batches(n, batch_size, trainer.seed, trainer.epochs_done, shuffle):
-                record = trainer.step(data[rows], None if labels is None else labels[rows])
+                record = step(data[rows], None if labels is None else labels[rows])
                 if bar:
                     bar.advance(record)
                 if callback is not None and callback(trainer, record) is False:

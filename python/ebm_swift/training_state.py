@@ -86,14 +86,19 @@ class TrainerState:
         arrays.update({f"history.{k}": np.asarray(self.history[k], dtype=np.float64) for k in HISTORY_KEYS})
         return arrays, meta
 
+    def _replica_spec(self):
+        """What :meth:`_replica` needs: the energy and the configuration (no state, no history)."""
+        return self.energy, self._config()
+
+    @classmethod
+    def _replica(cls, energy, config):
+        """A trainer of the same configuration on (a copy of) ``energy``, fresh: on a worker, it
+        moves its share of a step's negatives (:func:`ebm_swift.distributed.fit`)."""
+        return cls(energy, **_arguments(config))
+
     @classmethod
     def _resume(cls, energy, arrays, meta):
-        config = dict(meta["config"])
-        config["lr_schedule"] = from_config(config["lr_schedule"])
-        if isinstance(config.get("sampler"), dict):
-            config["sampler"] = _sampler_from_config(config["sampler"])
-        if isinstance(config.get("objective"), dict):  # a record: the flat objective arguments stay unset
-            config.update(FLAT_DEFAULTS, objective=_record_from_config(config["objective"], OBJECTIVES, "objective"))
+        config = _arguments(meta["config"])
         if meta.get("unfitted") is True:  # saved before its first step: nothing to restore
             if config.get("objective") != "nce" or meta.get("epochs_done") != 0:
                 raise ValueError("the file's trainer is marked unfitted, which only an NCE trainer before "
@@ -184,3 +189,14 @@ def _record_from_config(settings, registry, what):
         return registry[kind](**settings)
     except TypeError as e:
         raise ValueError(f"the file's {kind} {what} settings do not match the record: {e}") from None
+
+
+def _arguments(config):
+    """The constructor's arguments from a saved configuration (records rebuilt from their fields)."""
+    config = dict(config)
+    config["lr_schedule"] = from_config(config["lr_schedule"])
+    if isinstance(config.get("sampler"), dict):
+        config["sampler"] = _sampler_from_config(config["sampler"])
+    if isinstance(config.get("objective"), dict):  # a record: the flat objective arguments stay unset
+        config.update(FLAT_DEFAULTS, objective=_record_from_config(config["objective"], OBJECTIVES, "objective"))
+    return config

@@ -1,5 +1,5 @@
-"""ebm_swift beyond one machine: chains, AIS and training sweeps on a Dask cluster (or Ray),
-seed-exact with the local run.
+"""ebm_swift beyond one machine: chains, AIS, training sweeps and the training of one model
+(:func:`fit`) on a Dask cluster (or Ray), seed-exact with the local run.
 
 Every chain's random numbers depend only on ``(seed, global chain index, step)``, and every
 sampler takes a ``chain_offset``: the chains ``[k, k + n)`` of a run, computed on their own with
@@ -20,100 +20,15 @@ import itertools
 
 import numpy as np
 
-from . import _native
-from ._validation import as_samples, flag, positive_float, positive_int, resolve_seed
-from .energies import Energy
+from .. import _native
+from .._validation import as_samples, flag, positive_float, positive_int, resolve_seed
+from ..energies import Energy
+from ._backends import _backend
+from .training import fit
 
-__all__ = ["sample", "ais_log_z", "sweep"]
+__all__ = ["sample", "ais_log_z", "sweep", "fit"]
 
 DEFAULT_CHUNK_SIZE = 10_000
-
-
-# ---- backends: the four operations the functions below need --------------------------------
-
-
-class _Dask:
-    def __init__(self, client):
-        self.client = client
-
-    def broadcast(self, value, attempts=3):
-        """``value`` shipped once to every worker (a future tasks take as an argument). A worker
-        that dies while receiving it fails the scatter (a connection error): scatter again, to the
-        workers alive then. Once scattered, the copies on the other workers survive a lost one."""
-        for attempt in range(attempts):
-            try:
-                return self.client.scatter(value, broadcast=True, hash=False)
-            except OSError:  # distributed's CommClosedError and other connection failures
-                if attempt == attempts - 1:
-                    raise
-
-    def submit(self, fn, *args):
-        return self.client.submit(fn, *args, pure=False)
-
-    def completed(self, futures):
-        """``(index, result)`` pairs as tasks finish; each future is released once read, so at
-        most the unread chunks' results are held. A task's exception is re-raised unchanged."""
-        from dask.distributed import as_completed
-
-        index = {f.key: i for i, f in enumerate(futures)}
-        for future, result in as_completed(futures, with_results=True):
-            yield index[future.key], result
-            future.release()
-
-    def progress(self, futures):
-        from dask.distributed import progress
-
-        progress(futures)
-
-
-class _Ray:
-    def __init__(self, ray):
-        self.ray = ray
-        self.remote = {}
-
-    def broadcast(self, value):
-        return self.ray.put(value)
-
-    def submit(self, fn, *args):
-        if fn not in self.remote:
-            self.remote[fn] = self.ray.remote(fn)
-        return self.remote[fn].remote(*args)
-
-    def completed(self, futures):
-        index = {ref: i for i, ref in enumerate(futures)}
-        pending = list(futures)
-        while pending:
-            done, pending = self.ray.wait(pending, num_returns=1)
-            yield index[done[0]], self.ray.get(done[0])
-
-    def progress(self, futures):
-        pass  # Ray reports progress in its own dashboard
-
-
-def _backend(client):
-    if client is None:
-        try:
-            from dask.distributed import get_client
-        except ImportError:
-            raise ImportError("ebm_swift.distributed needs dask.distributed (pip install 'ebm_swift[dask]') "
-                              "or a Ray handle (client=ray)") from None
-        try:
-            client = get_client()
-        except ValueError:
-            raise ValueError("no Dask client: pass client=Client(...) (or client=ray after ray.init())") from None
-    if inspect.ismodule(client) and client.__name__ == "ray":
-        if not client.is_initialized():
-            raise ValueError("client=ray needs ray.init() first")
-        return _Ray(client)
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        Client = ()
-    if Client and isinstance(client, Client):
-        if client.status in ("closing", "closed"):
-            raise ValueError(f"the Dask client is {client.status}: pass an open Client (or reconnect it)")
-        return _Dask(client)
-    raise TypeError(f"client must be a dask.distributed.Client, the ray module or None; got {type(client).__name__}")
 
 
 # Chunk boundaries fall on multiples of this many chains. A row's value depends on the shape of the
@@ -136,20 +51,20 @@ def _chunks(n, chunk_size):
 
 
 def _sample_chunk(energy, sampler, x, n_steps, step_size, seed, offset, kwargs):
-    from . import samplers
+    from .. import samplers
 
     return getattr(samplers, sampler)(energy, x, n_steps, step_size, seed=seed, chain_offset=offset, **kwargs)
 
 
 def _class_chunk(energy, label, x, n_steps, step_size, seed, offset, kwargs):
-    from . import samplers
+    from .. import samplers
 
     return samplers.langevin(energy.class_energy(label), x, n_steps, step_size, seed=seed, chain_offset=offset,
                              **kwargs)
 
 
 def _ais_chunk(energy, n_chains, seed, offset, kwargs):
-    from . import sampling
+    from .. import sampling
 
     return sampling.ais_log_z(energy, n_chains=n_chains, seed=seed, chain_offset=offset, return_info=True, **kwargs)
 
@@ -205,14 +120,14 @@ def sample(energy, x0, n_steps, step_size, *, sampler="langevin", client=None, c
     """
     if not isinstance(energy, Energy):
         raise TypeError(f"energy must be an ebm_swift Energy; got {type(energy).__name__}")
-    from .samplers import REGISTRY
+    from ..samplers import REGISTRY
 
     if not isinstance(sampler, str) or sampler not in REGISTRY:
         raise ValueError(f"sampler must be one of {list(REGISTRY)}; got {sampler!r}")
     for name in ("chain_offset", "diagnostics", "progress"):
         if name in kwargs:
             raise TypeError(f"distributed.sample sets {name} itself; got {name}={kwargs[name]!r}")
-    from . import samplers
+    from .. import samplers
 
     seed = resolve_seed(seed)
     x, shape = as_samples(x0, energy.input_shape, "x0")
@@ -249,7 +164,7 @@ def _sample_by_class(energy, sampler, x, shape, n_steps, step_size, seed, client
     """`sample` with labels ``y``: as the local ``langevin(..., y=y)``, each class's chains (in row
     order) run on its class-conditional energy with chain offsets counted over the chains sorted
     by class; each class is cut into aligned chunks of its own, so every chain keeps its noise."""
-    from . import samplers
+    from .. import samplers
 
     kwargs = dict(kwargs)
     y = kwargs.pop("y")
@@ -286,8 +201,8 @@ def _gathered_shape(key, value, n):
 
 def _check_locally(sampler, energy, n_steps, step_size, seed, kwargs):
     """The sampler's own argument checks, on the client, before any task is sent."""
-    from .samplers import from_name
-    from .samplers._record import adaptation_record, check_chain_offset, check_steps
+    from ..samplers import from_name
+    from ..samplers._record import adaptation_record, check_chain_offset, check_steps
 
     record = from_name(sampler, step_size, **kwargs)
     record.settings(energy.input_shape)
@@ -329,7 +244,7 @@ def ais_log_z(energy, *, client=None, chunk_size=DEFAULT_CHUNK_SIZE, n_chains=10
     for name in ("chain_offset", "progress", "dim"):
         if name in kwargs:
             raise TypeError(f"distributed.ais_log_z does not take {name}")
-    from . import sampling
+    from .. import sampling
 
     n_chains = positive_int(n_chains, "n_chains")
     seed = resolve_seed(seed)
