@@ -56,6 +56,9 @@ final class Negatives<Model: TrainableEnergy> {
     private var sortedLabels: [Int32] = []
     private(set) var classStarts: [Int]
     private var drew = false
+    /// A replica's workspaces (`OutsideNegatives.swift`): the model's, and each class energy's, one per thread.
+    var replicaWorkspaces: [SamplerWorkspace<Model>] = []
+    var replicaClassWorkspaces: [Int: [SamplerWorkspace<ClassEnergy>]] = [:]
 
     /// The buffer starts uniform on the init box, drawn from `seed`.
     init(model: Model, settings: NegativeSettings, kernel: any SamplerKernel, seed: UInt64,

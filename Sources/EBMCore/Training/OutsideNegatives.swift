@@ -70,7 +70,8 @@ extension Negatives {
         }
     }
 
-    /// A replica's share of a step's negatives (see `NegativeSampling`).
+    /// A replica's share of a step's negatives (see `NegativeSampling`); its workspaces are kept
+    /// for the next piece (block-sized, so any piece fits).
     func sample(_ x: UnsafeMutableBufferPointer<Float>, chainOffset: Int, classIndex: Int?, step: Int, seed: UInt64,
                 threads: Int, shouldStop: () -> Bool) throws {
         let d = model.dimension
@@ -83,19 +84,26 @@ extension Negatives {
             try require(c >= 0 && c < classEnergies.count,
                         "class_index must be in [0, \(classEnergies.count)) (a class-conditional buffer's classes), got \(c)")
             let energy = classEnergies[c], blocks = energy.blocks(rows: rows)
+            if (replicaClassWorkspaces[c]?.count ?? 0) < threads {
+                replicaClassWorkspaces[c] = try SamplerWorkspace.perThread(energy, blocks: full(energy, threads), threads: threads)
+            }
             try Sampling.run(energy, kernel: kernel, x: x, blocks: blocks, steps: settings.steps, noise: noise,
-                             chainOffset: chainOffset,
-                             workspaces: try SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads),
-                             poll: { _ in shouldStop() })
+                             chainOffset: chainOffset, workspaces: replicaClassWorkspaces[c]!, poll: { _ in shouldStop() })
         } else {
             try require(classEnergies.isEmpty, "a class-conditional buffer's negatives move on a class energy: pass class_index")
             let blocks = model.blocks(rows: rows)
+            if replicaWorkspaces.count < threads {
+                replicaWorkspaces = try SamplerWorkspace.perThread(model, blocks: full(model, threads), threads: threads)
+            }
             try Sampling.run(model, kernel: kernel, x: x, blocks: blocks, steps: settings.steps, noise: noise,
-                             chainOffset: chainOffset,
-                             workspaces: try SamplerWorkspace.perThread(model, blocks: blocks, threads: threads),
-                             poll: { _ in shouldStop() })
+                             chainOffset: chainOffset, workspaces: replicaWorkspaces, poll: { _ in shouldStop() })
         }
     }
+}
+
+/// Blocks of `energy`'s full size, at least one per thread: workspaces made for them fit any piece.
+private func full<E: EnergyFunction>(_ energy: E, _ threads: Int) -> ChainBlocks {
+    energy.blocks(rows: ChainBlocks.alignment * max(1, threads))
 }
 
 extension ContrastiveObjective {
