@@ -2,4 +2,4 @@
 (in the driver: launches one process per peer with `child(peer, **params)`, prints its table) and
 `measure(peer, **params) -> dict` (in that process: builds the peer and times it)."""
 
-SUITES = ("mlp", "cnn", "hmc", "nuts", "score", "distributed")
+SUITES = ("mlp", "cnn", "hmc", "nuts", "score", "distributed", "distributed_training")
