@@ -44,10 +44,10 @@ def reference_figures(classifier, train, test, rng):
     return sample_figures(classifier, sets, test)
 
 
-def ood_figures(energy, test, seed, score="energy"):
-    """AUROC of the energy (or of `score`, see `metrics.ood_auroc`) between the test images and
-    each out-of-distribution set."""
-    return {name: metrics.ood_auroc(energy, test, x, score=score)
+def ood_figures(energy, test, seed, score="energy", reference=None):
+    """AUROC of the energy (or of `score`, see `metrics.ood_auroc`; `reference` for typicality)
+    between the test images and each out-of-distribution set."""
+    return {name: metrics.ood_auroc(energy, test, x, score=score, reference=reference)
             for name, x in image_quality.image_ood_sets(test, seed).items()}
 
 

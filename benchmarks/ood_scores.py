@@ -1,7 +1,8 @@
-"""The out-of-distribution AUROCs of a saved image energy under both scores of
+"""The out-of-distribution AUROCs of a saved image energy under the three scores of
 `metrics.ood_auroc` (`python benchmarks/ood_scores.py DIR/model.npz [--seed 0]`; not a test): the
 first 2000 Fashion-MNIST test images against uniform noise, pixel-shuffled test images and
-MNIST-style digits, scored by the energy and by the norm of its input gradient."""
+MNIST-style digits, scored by the energy, by the norm of its input gradient, and by the typicality
+of both statistics against the last 5000 training images."""
 
 import argparse
 import json
@@ -22,8 +23,11 @@ def main():
     args = parser.parse_args()
     energy = ebm_swift.load(args.model)
     test, _ = ebm_swift.datasets.load_fashion_mnist("test")
-    print(json.dumps({score: evaluation.ood_figures(energy, test[:2000], args.seed, score=score)
-                      for score in ("energy", "grad_norm")}, indent=1))
+    reference = ebm_swift.datasets.load_fashion_mnist("train")[0][-5000:]
+    figures = {score: evaluation.ood_figures(energy, test[:2000], args.seed, score=score)
+               for score in ("energy", "grad_norm")}
+    figures["typicality"] = evaluation.ood_figures(energy, test[:2000], args.seed, "typicality", reference)
+    print(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

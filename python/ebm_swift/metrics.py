@@ -12,7 +12,7 @@ from .image_quality import fashion_mnist_classifier, image_ood_sets, inception_s
 
 __all__ = ["accuracy", "auroc", "expected_calibration_error", "fashion_mnist_classifier", "frechet_distance",
            "image_ood_sets", "inception_score", "kernel_stein_discrepancy", "log_likelihood_2d", "log_partition_2d",
-           "mmd", "ood_auroc"]
+           "mmd", "ood_auroc", "typicality"]
 
 
 def _bounds(bounds):
@@ -240,7 +240,48 @@ def auroc(negative, positive) -> float:
     return float(u / (len(neg) * len(pos)))
 
 
-def ood_auroc(energy, X_in, X_out, score="energy") -> float:
+def _statistics(energy, X):
+    """``(E(x), log ‖∇x E(x)‖)`` per row, float64."""
+    g = energy.grad_x(X)
+    norms = np.linalg.norm(g.reshape(len(g), -1).astype(np.float64), axis=1)
+    return np.stack([energy.energy(X).astype(np.float64), np.log(np.maximum(norms, np.finfo(np.float64).tiny))], 1)
+
+
+def typicality(energy, X, reference) -> np.ndarray:
+    """How atypical each row of ``X`` is for data like ``reference``: the squared Mahalanobis
+    distance of its two summary statistics — the energy ``E(x)`` and ``log ‖∇x E(x)‖`` — to their
+    mean over ``reference``, under their covariance there. An input can be atypical by being too
+    unlikely (noise: high energy) or *too likely* (simpler images: low, flat energy), which a score
+    that only orders energies cannot see (the typicality test of Nalisnick et al. 2019; the
+    density-of-states statistics of Morningstar et al. 2021).
+
+    Parameters
+    ----------
+    energy : Energy
+    X : array_like, shape (n, dim) or (n, *energy.input_shape)
+    reference : array_like, shape (m, dim) or (m, *energy.input_shape)
+        In-distribution inputs held out from those being judged (e.g. training images the model was
+        not evaluated on), m ≥ 3, whose two statistics are not collinear.
+
+    Returns
+    -------
+    ndarray, shape (n,), float64
+        0 at the reference's mean statistics; larger is less typical.
+    """
+    if not isinstance(energy, Energy):
+        raise TypeError(f"energy must be an ebm_swift Energy; got {type(energy).__name__}")
+    ref = _statistics(energy, reference)
+    if len(ref) < 3:
+        raise ValueError(f"reference must have at least 3 rows to estimate a covariance; got {len(ref)}")
+    mean, cov = ref.mean(axis=0), np.cov(ref.T)
+    if not np.all(np.isfinite(cov)) or np.linalg.cond(cov) > 1e12:
+        raise ValueError("reference: the energies and gradient norms of its rows are constant or collinear; "
+                         "pass varied in-distribution inputs")
+    d = _statistics(energy, X) - mean
+    return np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d)
+
+
+def ood_auroc(energy, X_in, X_out, score="energy", reference=None) -> float:
     """How well the energy tells out-of-distribution inputs from in-distribution ones: the AUROC of
     a score with ``X_out`` as positives. 1 is perfect, 0.5 chance, below 0.5 the score ranks the
     other set as more likely (likelihood models often give simpler images — MNIST digits under a
@@ -250,14 +291,22 @@ def ood_auroc(energy, X_in, X_out, score="energy") -> float:
     ----------
     energy : Energy
     X_in, X_out : array_like, shape (n, dim) or (n, *energy.input_shape)
-    score : {"energy", "grad_norm"}, default "energy"
+    score : {"energy", "grad_norm", "typicality"}, default "energy"
         ``"energy"``: ``E(x)`` (an EBM gives unlikely inputs high energy). ``"grad_norm"``:
         ``‖∇x E(x)‖``, the "approximate mass" of Grathwohl et al. 2019 (JEM): data sit where the
         density is high *and flat*, so a steep energy marks an input off the data's mass even
-        where the energy itself is low.
+        where the energy itself is low. ``"typicality"``: :func:`typicality` against ``reference``
+        (both, two-sided: too unlikely and too likely are both atypical).
+    reference : array_like, optional
+        Held-out in-distribution inputs, required by ``score="typicality"`` (and refused otherwise).
     """
     if not isinstance(energy, Energy):
         raise TypeError(f"energy must be an ebm_swift Energy; got {type(energy).__name__}")
+    if (reference is None) != (score != "typicality"):
+        raise ValueError(f"reference is for score='typicality' (and required there); got score={score!r} "
+                         f"with reference {'given' if reference is not None else 'missing'}")
+    if score == "typicality":
+        return auroc(typicality(energy, X_in, reference), typicality(energy, X_out, reference))
     if score == "energy":
         return auroc(energy.energy(X_in), energy.energy(X_out))
     if score == "grad_norm":
@@ -265,7 +314,7 @@ def ood_auroc(energy, X_in, X_out, score="energy") -> float:
             g = energy.grad_x(x)
             return np.linalg.norm(g.reshape(len(g), -1).astype(np.float64), axis=1)
         return auroc(norms(X_in), norms(X_out))
-    raise ValueError(f"score must be 'energy' or 'grad_norm'; got {score!r}")
+    raise ValueError(f"score must be 'energy', 'grad_norm' or 'typicality'; got {score!r}")
 
 
 def _probabilities_and_labels(probs, labels):

@@ -48,6 +48,32 @@ def test_gradient_norm_score_against_numpy():
     assert metrics.ood_auroc(energy, x_in, x_out, score="grad_norm") == pytest.approx(metrics.auroc(*norms), abs=1e-3)
 
 
+def test_typicality_against_numpy_and_where_the_energy_score_fails():
+    """N(0, I₁₀): E = ‖x‖²/2, ‖∇E‖ = ‖x‖. Points near the mode are the most likely and yet
+    atypical (‖x‖² ~ χ²₁₀ sits near 10, not 0): the energy score ranks them as *more* in-
+    distribution (AUROC near 0), typicality flags them (near 1); a fresh in-distribution sample
+    is as typical as the data (AUROC near 0.5). The scores equal a NumPy re-implementation."""
+    d = 10
+    energy = ebm_swift.GaussianEnergy(np.zeros(d), np.eye(d))
+    rng = np.random.default_rng(3)
+    reference, x_in, same = (rng.normal(size=(4000, d)) for _ in range(3))
+    near_mode = 0.3 * rng.normal(size=(4000, d))
+
+    def statistics(x):
+        r = np.linalg.norm(x, axis=1)
+        return np.c_[0.5 * r ** 2, np.log(r)]  # the energy up to its constant, which cancels
+
+    ref = statistics(reference)
+    diff = statistics(near_mode) - ref.mean(0)
+    expected = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(np.cov(ref.T)), diff)
+    np.testing.assert_allclose(metrics.typicality(energy, near_mode, reference), expected, rtol=1e-4)
+    assert metrics.ood_auroc(energy, x_in, near_mode) < 0.01
+    assert metrics.ood_auroc(energy, x_in, near_mode, score="typicality", reference=reference) > 0.99
+    # Two samples of the same law: AUROC 0.5 within 5 standard errors (σ ≈ sqrt(1/(6n)) for n = 4000).
+    assert abs(metrics.ood_auroc(energy, x_in, same, score="typicality", reference=reference) - 0.5) < 5 * math.sqrt(
+        1 / (6 * 4000))
+
+
 def test_expected_calibration_error():
     # Hand-computed: two bins used; bin (0.6, 0.667]: conf 0.65 (x2), one correct -> |0.5 - 0.65|;
     # bin (0.933, 1]: conf 0.95 (x2), both correct -> |1 - 0.95|. ECE = 0.5·0.15 + 0.5·0.05 = 0.1.
@@ -85,7 +111,15 @@ def test_accuracy():
     (lambda: metrics.accuracy([[1.0, 0.0]], [0, 1]), ValueError, "labels must have shape"),
     (lambda: metrics.ood_auroc("energy", [[0.0]], [[1.0]]), TypeError, "energy"),
     (lambda: metrics.ood_auroc(ebm_swift.GaussianEnergy([0.0], [[1.0]]), [[0.0]], [[1.0]], score="mass"), ValueError,
-     "score must be 'energy' or 'grad_norm'; got 'mass'"),
+     "score must be 'energy', 'grad_norm' or 'typicality'; got 'mass'"),
+    (lambda: metrics.ood_auroc(ebm_swift.GaussianEnergy([0.0], [[1.0]]), [[0.0]], [[1.0]], score="typicality"),
+     ValueError, "reference is for score='typicality' .and required there.; got score='typicality' with reference missing"),
+    (lambda: metrics.ood_auroc(ebm_swift.GaussianEnergy([0.0], [[1.0]]), [[0.0]], [[1.0]], reference=[[0.0]]),
+     ValueError, "reference is for score='typicality'"),
+    (lambda: metrics.typicality(ebm_swift.GaussianEnergy([0.0], [[1.0]]), [[0.0]], [[0.0], [1.0]]), ValueError,
+     "at least 3 rows"),
+    (lambda: metrics.typicality(ebm_swift.GaussianEnergy([0.0], [[1.0]]), [[0.0]], [[1.0]] * 5), ValueError,
+     "constant or collinear"),
 ])
 def test_bad_arguments(call, exc, match):
     with pytest.raises(exc, match=match):
