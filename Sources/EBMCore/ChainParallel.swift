@@ -7,7 +7,8 @@ import Synchronization
 
 /// Runs the blocks of a `ChainBlocks` partition on several threads.
 ///
-/// The calling thread works too, and is the only one that calls `poll` (a Python signal check
+/// The helpers come from `WorkerPool` (parked between runs). The calling thread works too, and is
+/// the only one that calls `poll` (a Python signal check
 /// can only run there): about once per step while it works, and every 20 ms while it waits
 /// for the other threads. A `true` from `poll` or an error in any block stops every thread at
 /// its next step.
@@ -68,7 +69,13 @@ public enum ChainParallel {
         let shared = SharedRun(blocks: blocks.count, body: body)
         let progress = { Double(shared.steps.load(ordering: .relaxed)) / total }
         var handles: [pthread_t] = []
-        for w in 1..<workers {
+        // The pool's parked threads; our own, as before, when another run holds the pool.
+        let pooled = WorkerPool.shared.acquire(helpers: workers - 1)
+        if let helpers = pooled {
+            shared.expectWorkers(helpers)
+            WorkerPool.shared.start(shared, helpers: helpers)
+        }
+        for w in 1..<workers where pooled == nil {
             var handle = pthread_t()
             let context = Unmanaged.passRetained(WorkerContext(shared, w)).toOpaque()
             if pthread_create(&handle, nil, { raw in
@@ -85,7 +92,7 @@ public enum ChainParallel {
                 Unmanaged<WorkerContext>.fromOpaque(context).release()  // run with fewer threads
             }
         }
-        shared.expectWorkers(handles.count)
+        if pooled == nil { shared.expectWorkers(handles.count) }
         shared.work(worker: 0) { newStep in
             if shared.stop.load(ordering: .relaxed) { return true }
             if poll(progress()) { shared.interrupt() }
@@ -94,6 +101,8 @@ public enum ChainParallel {
         }
         shared.waitForWorkers { if !shared.stop.load(ordering: .relaxed), poll(progress()) { shared.interrupt() } }
         for h in handles { pthread_join(h, nil) }
+        shared.forgetBody()
+        if pooled != nil { WorkerPool.shared.release() }
         if shared.interrupted.load(ordering: .relaxed) { throw EBMError.interrupted }
         if let error = shared.firstError { throw error }
     }
@@ -106,9 +115,11 @@ private final class WorkerContext {
 }
 
 /// State shared by the threads of one `ChainParallel.run`.
-private final class SharedRun: @unchecked Sendable {
+final class SharedRun: @unchecked Sendable {
     let blocks: Int
-    let body: (Int, Int, (Bool) -> Bool) throws -> Void
+    /// The run's work; dropped by `forgetBody` once every thread is done, so that no helper still
+    /// holding this object keeps the caller's (non-escaping) closure alive.
+    private var body: ((Int, Int, (Bool) -> Bool) throws -> Void)?
     let next = Atomic<Int>(0)
     /// Steps started, over all blocks (for progress reports).
     let steps = Atomic<Int>(0)
@@ -139,6 +150,9 @@ private final class SharedRun: @unchecked Sendable {
         return error
     }
 
+    /// After every thread has finished.
+    func forgetBody() { body = nil }
+
     func interrupt() {
         interrupted.store(true, ordering: .relaxed)
         stop.store(true, ordering: .relaxed)
@@ -150,7 +164,7 @@ private final class SharedRun: @unchecked Sendable {
             let b = next.wrappingAdd(1, ordering: .relaxed).oldValue
             if b >= blocks { return }
             do {
-                try body(b, worker, shouldStop)
+                try body!(b, worker, shouldStop)
             } catch {
                 pthread_mutex_lock(mutex)
                 if self.error == nil { self.error = error }

@@ -4,10 +4,14 @@
    Each allocation is attributed to the shared object its caller's code lies in (`dladdr` of the
    return address): ebm_test_allocations(name) counts those made from objects whose file name
    contains `name` ("" counts all), so that the library's own allocations can be told from the
-   BLAS's. Counts are kept for up to MAX_OBJECTS objects, by file name. */
+   BLAS's. Counts are kept for up to MAX_OBJECTS objects, by file name.
+
+   It also counts the threads libebm_swift creates (ebm_test_threads_created): its worker pool
+   starts them once, never per call. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -60,4 +64,17 @@ int posix_memalign(void **out, size_t align, size_t n) {
     if (p == NULL) return ENOMEM;
     *out = p;
     return 0;
+}
+
+static long threads_created = 0;
+
+long ebm_test_threads_created(void) { return __atomic_load_n(&threads_created, __ATOMIC_RELAXED); }
+
+int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg) {
+    static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) = NULL;
+    if (real == NULL) *(void **)&real = dlsym(RTLD_NEXT, "pthread_create");
+    Dl_info info;
+    if (dladdr(CALLER, &info) && info.dli_fname != NULL && strstr(info.dli_fname, "libebm_swift") != NULL)
+        __atomic_add_fetch(&threads_created, 1, __ATOMIC_RELAXED);
+    return real(thread, attr, start, arg);
 }

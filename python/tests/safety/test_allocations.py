@@ -31,12 +31,15 @@ SCRIPT = textwrap.dedent(
     counter = ctypes.CDLL(None).ebm_test_allocations
     counter.restype = ctypes.c_long
     counter.argtypes = [ctypes.c_char_p]
+    threads = ctypes.CDLL(None).ebm_test_threads_created
+    threads.restype = ctypes.c_long
 
     def allocations(fn):
-        fn()  # warm up: first-call allocations (OpenBLAS buffers, lazy initialisation)
+        fn()  # warm up: first-call allocations (OpenBLAS buffers, lazy initialisation, the worker pool)
         before = {k: counter(k.encode()) for k in ("libebm_swift", "")}
+        started = threads()
         fn()
-        return {k: counter(k.encode()) - v for k, v in before.items()}
+        return {**{k: counter(k.encode()) - v for k, v in before.items()}, "threads": threads() - started}
 
     model = ebm_swift.MLPEnergy(2, (64, 64), seed=0)
     gauss = ebm_swift.GaussianEnergy([0.0, 0.0], [[1.0, 0.3], [0.3, 1.0]])
@@ -52,10 +55,11 @@ SCRIPT = textwrap.dedent(
     images = np.zeros((64, 1, 8, 8), dtype=np.float32)
     conv_trainers = {n: ebm_swift.Trainer(ebm_swift.NetworkEnergy(conv_net(), (1, 8, 8), seed=0), n_steps=n,
                                           buffer_size=128, seed=0) for n in (5, 500)}
-    # Training steps of every objective (a JEM with its class-conditional buffer): a step starts
-    # the worker threads of its parallel passes, a constant number of allocations per native call
-    # (10 for a maximum-likelihood step with two threads); nothing may grow with the batch. Ten
-    # steps on 256-row batches against ten on 1024-row batches (both split over the threads).
+    # Training steps of every objective (a JEM with its class-conditional buffer): a constant
+    # number of allocations per native call (each parallel pass's shared state); nothing may grow
+    # with the batch, and no thread is created (the worker pool's threads are started by the
+    # warm-up call). Ten steps on 256-row batches against ten on 1024-row batches (both split over
+    # two threads).
     big = ebm_swift.datasets.make_toy("8gaussians", 1024, seed=0)
     classifier = lambda: nn.Sequential(nn.Linear(2, 16), nn.SiLU(), nn.Linear(16, 3))
     def objective_trainer(name):
@@ -82,10 +86,10 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc to build the counting shim")
-def test_no_allocation_per_langevin_step(tmp_path):
+def test_no_allocation_or_thread_creation_per_step(tmp_path):
     shim = tmp_path / "malloc_counter.so"
     subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", str(shim), os.path.join(HERE, "malloc_counter.c")], check=True)
-    env = dict(os.environ, LD_PRELOAD=str(shim), OPENBLAS_NUM_THREADS="1")
+    env = dict(os.environ, LD_PRELOAD=str(shim), OPENBLAS_NUM_THREADS="1", EBM_SWIFT_NUM_THREADS="2")
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=HANG_SECONDS)
     assert result.returncode == 0, result.stderr
     counts = json.loads(result.stdout.strip().splitlines()[-1])
@@ -98,3 +102,5 @@ def test_no_allocation_per_langevin_step(tmp_path):
             f"{name}: libebm_swift made {ours[0]} allocations in the short run, {ours[1]} in the long one "
             f"(all objects: {everyone[0]}, {everyone[1]})")
         assert ours[0] > 0, f"{name}: no allocation attributed to libebm_swift at all: the attribution is broken"
+        # Issue 24: parked pool threads, no thread created per call (two threads: every pass is parallel).
+        assert short["threads"] == long["threads"] == 0, f"{name}: {short['threads']}, {long['threads']} threads created"

@@ -1,9 +1,15 @@
-"""The GIL is released around native calls; concurrent sampling with one model is correct."""
+"""The GIL is released around native calls; concurrent sampling with one model is correct; the worker
+pool survives fork."""
 
+import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
 
 import numpy as np
+from hangs import HANG_SECONDS
 
 import ebm_swift
 
@@ -93,3 +99,23 @@ def test_training_and_sampling_concurrently_stay_consistent():
     for name, value in alone.energy.parameters().items():
         np.testing.assert_array_equal(model.parameters()[name], value)
     np.testing.assert_array_equal(trainer.buffer, alone.buffer)
+
+
+def test_a_forked_child_samples_with_its_own_worker_pool():
+    """The worker pool's parked threads do not survive fork: a child forked after the parent's pool
+    started must start its own rather than wait for threads that do not exist there (two threads
+    forced, so that every pass is parallel)."""
+    code = (
+        "import multiprocessing as mp, numpy as np, ebm_swift\n"
+        "e = ebm_swift.MLPEnergy(2, (64, 64), seed=0); x = np.zeros((512, 2))\n"
+        "a = ebm_swift.langevin(e, x, 50, 0.01, seed=1)\n"
+        "def child(q): q.put(ebm_swift.langevin(e, x, 50, 0.01, seed=1))\n"
+        "if __name__ == '__main__':\n"
+        "    ctx = mp.get_context('fork'); q = ctx.Queue(); p = ctx.Process(target=child, args=(q,)); p.start()\n"
+        "    b = q.get(); p.join(); print(np.array_equal(a, b))\n"
+    )
+    assert "fork" in multiprocessing.get_all_start_methods()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=HANG_SECONDS,
+                         env=dict(os.environ, EBM_SWIFT_NUM_THREADS="2"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
