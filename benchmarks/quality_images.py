@@ -80,9 +80,14 @@ def main():
     trainer, drl = recipe.trainer, recipe.drl
     energy = recipe.image_energy(averaged=False)  # for DRL the first level's energy: the data's density
     sampler = {k: settings.get(k, v) for k, v in recipes.IMAGE_SAMPLER.items()}
-    start, curve = time.perf_counter(), []
+    start, curve, diverged = time.perf_counter(), [], None
     while (trainer.n_iter < args.steps) if args.steps else (time.perf_counter() - start < 60 * args.minutes):
-        trainer.step(train[rng.integers(0, len(train), 128)])
+        try:
+            trainer.step(train[rng.integers(0, len(train), 128)])
+        except ebm_swift.TrainingDivergedError as error:  # the model is as before the step: judge it
+            diverged = {"step": error.step, "message": str(error)}
+            print(json.dumps({"diverged": diverged}), flush=True)
+            break
         if args.curve and trainer.n_iter % args.curve == 0:
             curve.append(evaluation.curve_point(trainer.n_iter, time.perf_counter() - start, classifier, energy, test,
                                                 args.seed, None if args.objective == "drl" else trainer.buffer))
@@ -90,7 +95,7 @@ def main():
 
     figures = {"training": {"recipe": {"objective": args.objective, **settings, "fresh_steps": args.fresh_steps,
                                        "final_noise": args.final_noise},
-                            "steps": trainer.n_iter, "seconds": round(seconds, 1),
+                            "steps": trainer.n_iter, "seconds": round(seconds, 1), "diverged": diverged,
                             "classifier_test_accuracy": classifier.test_accuracy, "curve": curve},
                "references": evaluation.reference_figures(classifier, train, test, rng)}
     if args.objective == "drl":  # no buffer: 5000 more samples from noise in its place

@@ -82,10 +82,15 @@ def main():
     recipe = recipes.image_jem(seed=args.seed, width=args.width, **given)
     energy, trainer, settings = recipe.energy, recipe.trainer, {**recipes.JEM_SETTINGS, **given}
     sampler = {k: settings.get(k, v) for k, v in recipes.IMAGE_SAMPLER.items()}
-    start, curve = time.perf_counter(), []
+    start, curve, diverged = time.perf_counter(), [], None
     while (trainer.n_iter < args.steps) if args.steps else (time.perf_counter() - start < 60 * args.minutes):
         rows = rng.integers(0, len(train), 128)
-        trainer.step(train[rows], train_labels[rows])
+        try:
+            trainer.step(train[rows], train_labels[rows])
+        except ebm_swift.TrainingDivergedError as error:  # the model is as before the step: judge it
+            diverged = {"step": error.step, "message": str(error)}
+            print(json.dumps({"diverged": diverged}), flush=True)
+            break
         if args.curve and trainer.n_iter % args.curve == 0:
             accuracy = metrics.accuracy(energy.predict_proba(test[:2000]), test_labels[:2000])
             curve.append(evaluation.curve_point(trainer.n_iter, time.perf_counter() - start, classifier, energy, test,
@@ -93,7 +98,7 @@ def main():
     seconds = time.perf_counter() - start
 
     figures = {"training": {"recipe": {**settings, "width": args.width, "fresh_steps": args.fresh_steps},
-                            "steps": trainer.n_iter, "seconds": round(seconds, 1),
+                            "steps": trainer.n_iter, "seconds": round(seconds, 1), "diverged": diverged,
                             "classifier_test_accuracy": classifier.test_accuracy, "curve": curve},
                "references": evaluation.reference_figures(classifier, train, test, rng)}
     buffer = trainer.buffer[rng.choice(trainer.buffer_size, min(5000, trainer.buffer_size), replace=False)]
