@@ -9,8 +9,9 @@ For each: steps/s of the local trainer (every core), then of `distributed.fit` o
 `LocalCluster` of 1 worker process (every core) and of 2 (one core each) — loopback, the same two
 cores, so the ratio is the overhead, not a speed-up — and a bit-for-bit check of parameters and
 buffer against the local run. Each figure is the best of 3 runs of `STEPS` steps after a warm-up
-run (which ships the replica). The overhead is split into the per-step round trip (the same fit
-with 1 Langevin step on one block of chains, minus its local time) and the bytes a step moves.
+run (which ships the replica). The overhead is split into the per-step round trip (the median step time of
+the same fit with 1 Langevin step per training step, minus the local one's) and the bytes a step
+moves.
 """
 
 import importlib.util
@@ -54,9 +55,13 @@ def _workloads():
     return {"uva-cnn-20": (cnn, 20, images), "uva-cnn-60": (cnn, 60, images), "toy-mlp": (mlp, 20, toy)}
 
 
+def _step_time(trainer):
+    """The median time of a trainer's steps after its first (the native step, negatives included)."""
+    return float(np.median(trainer.history["step_time"][1:]))
+
+
 def _fit(make, data, fit):
-    """A fresh trainer after one epoch of `fit(trainer, data)` on the first `STEPS` batches (the
-    probe: one batch)."""
+    """A fresh trainer after one epoch of `fit(trainer, data)` on the first `STEPS` batches."""
     trainer = make()
     fit(trainer, data[: STEPS * BATCH])
     return trainer
@@ -75,8 +80,8 @@ def measure(peer):
     local = {}
     for name, (make, n_steps, data) in workloads.items():
         local[name] = (_best(lambda: _fit(lambda: make(n_steps), data, local_fit)), _fit(lambda: make(n_steps), data, local_fit))
-        local[name + "/probe"] = _best(lambda: _fit(lambda: make(1), data[:BATCH], local_fit))
-    # Seconds per step of the local trainer (the probe: one step of one Langevin step).
+        local[name + "/probe"] = _step_time(_fit(lambda: make(1), data, local_fit))
+    # Seconds per step of the local trainer (the probe: its median step with one Langevin step).
     results["local"] = {k: v[0] / STEPS if isinstance(v, tuple) else v for k, v in local.items()}
     for workers in (1, 2):
         threads = str(max(1, cores // workers))
@@ -91,8 +96,9 @@ def measure(peer):
                 seconds = _best(lambda: _fit(lambda: make(n_steps), data, remote_fit))
                 trainer = _fit(lambda: make(n_steps), data, remote_fit)
                 reference = local[name][1]
-                # One step of one Langevin step: what a step costs beyond its work.
-                round_trip = (_best(lambda: _fit(lambda: make(1), data[:BATCH], remote_fit)) - local[name + "/probe"])
+                # Steps of one Langevin step: what a step costs beyond its work (the fit's setup,
+                # which ships the replica, is not in a step's time).
+                round_trip = _step_time(_fit(lambda: make(1), data, remote_fit)) - local[name + "/probe"]
                 p = trainer.energy.num_parameters + sum(b.size for b in trainer.energy.buffers().values())
                 d = int(np.prod(trainer.energy.input_shape))
                 pieces = min(workers, -(-BATCH // 64))
