@@ -12,22 +12,12 @@ ships the energy and starts the workers' imports). A chunk's round trip with no 
 import importlib.util
 import os
 import sys
-import time
 
 import numpy as np
+from timing import best_of
 
 STEPS, ETA = 20, 0.01
 SIZES = (10_000, 100_000, 1_000_000)
-
-
-def _best(fn, repeats=3):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def measure(peer):
@@ -40,7 +30,7 @@ def measure(peer):
     results, local = {"cores": cores, "rows": []}, {}
     for n in SIZES:
         x0 = np.random.default_rng(0).normal(size=(n, 2)).astype(np.float32)
-        local[n] = (_best(lambda: ebm_swift.langevin(energy, x0, STEPS, ETA, seed=1)),
+        local[n] = (best_of(lambda: ebm_swift.langevin(energy, x0, STEPS, ETA, seed=1)),
                     ebm_swift.langevin(energy, x0, STEPS, ETA, seed=1))
     for workers in (1, 2):
         threads = str(max(1, cores // workers))
@@ -48,12 +38,12 @@ def measure(peer):
                           dashboard_address=None, env={"EBM_SWIFT_NUM_THREADS": threads}) as cluster, \
                 Client(cluster) as client:
             tiny = np.zeros((16 * 2 * workers, 2), np.float32)
-            latency = _best(lambda: distributed.sample(energy, tiny, 1, ETA, client=client, chunk_size=16, seed=1))
+            latency = best_of(lambda: distributed.sample(energy, tiny, 1, ETA, client=client, chunk_size=16, seed=1))
             for n in SIZES:
                 x0 = np.random.default_rng(0).normal(size=(n, 2)).astype(np.float32)
                 chunk = -(-n // (2 * workers))
                 call = lambda: distributed.sample(energy, x0, STEPS, ETA, client=client, chunk_size=chunk, seed=1)  # noqa: E731
-                seconds = _best(call)
+                seconds = best_of(call)
                 results["rows"].append({
                     "workers": workers, "chains": n, "seconds": seconds, "chain_steps_per_s": n * STEPS / seconds,
                     "local_seconds": local[n][0], "local_chain_steps_per_s": n * STEPS / local[n][0],

@@ -17,21 +17,11 @@ moves.
 import importlib.util
 import os
 import sys
-import time
 
 import numpy as np
+from timing import best_of
 
 STEPS, BATCH = 10, 128
-
-
-def _best(fn, repeats=3):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def _workloads():
@@ -79,7 +69,7 @@ def measure(peer):
     results = {"cores": cores, "steps": STEPS, "batch": BATCH, "rows": []}
     local = {}
     for name, (make, n_steps, data) in workloads.items():
-        local[name] = (_best(lambda: _fit(lambda: make(n_steps), data, local_fit)), _fit(lambda: make(n_steps), data, local_fit))
+        local[name] = (best_of(lambda: _fit(lambda: make(n_steps), data, local_fit)), _fit(lambda: make(n_steps), data, local_fit))
         local[name + "/probe"] = _step_time(_fit(lambda: make(1), data, local_fit))
     # Seconds per step of the local trainer (the probe: its median step with one Langevin step).
     results["local"] = {k: v[0] / STEPS if isinstance(v, tuple) else v for k, v in local.items()}
@@ -93,7 +83,7 @@ def measure(peer):
                 distributed.fit(t, x, client=client, batch_size=BATCH, shuffle=False, progress=False)
 
             for name, (make, n_steps, data) in workloads.items():
-                seconds = _best(lambda: _fit(lambda: make(n_steps), data, remote_fit))
+                seconds = best_of(lambda: _fit(lambda: make(n_steps), data, remote_fit))
                 trainer = _fit(lambda: make(n_steps), data, remote_fit)
                 reference = local[name][1]
                 # Steps of one Langevin step: what a step costs beyond its work (the fit's setup,

@@ -71,6 +71,14 @@ int copy_floats(PyObject *obj, float *out, npy_intp count, const char *what) {
     return 0;
 }
 
+/* The end of a Python callback the library called (GIL held): the first failure's exception is
+   kept in *type, *value, *traceback for the caller to re-raise when the native call returns;
+   any exception is then cleared (the library only sees the status). */
+void keep_callback_error(int failed, PyObject **type, PyObject **value, PyObject **traceback) {
+    if (failed && PyErr_Occurred() && *type == NULL) PyErr_Fetch(type, value, traceback);
+    PyErr_Clear();
+}
+
 /* ebm_energy_fn: called by the library (GIL released) once per step for the whole batch. */
 int32_t call_python_energy(void *ctx_, const float *x, int64_t n, int64_t dim, float *energies,
                                   float *grad) {
@@ -93,9 +101,7 @@ int32_t call_python_energy(void *ctx_, const float *x, int64_t n, int64_t dim, f
     if (grad && copy_floats(PyTuple_GET_ITEM(result, 1), grad, dims[0] * dims[1], "callable energy") < 0) goto fail;
     rc = 0;
 fail:
-    if (rc != 0 && PyErr_Occurred() && ctx->error_type == NULL)
-        PyErr_Fetch(&ctx->error_type, &ctx->error_value, &ctx->error_traceback);
-    PyErr_Clear();
+    keep_callback_error(rc != 0, &ctx->error_type, &ctx->error_value, &ctx->error_traceback);
     Py_XDECREF(xa);
     Py_XDECREF(result);
     PyGILState_Release(gil);

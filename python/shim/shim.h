@@ -83,6 +83,7 @@ ebm_energy *energy_from(PyObject *capsule);
 ebm_trainer *trainer_from(PyObject *capsule);
 PyArrayObject *as_float32(PyObject *obj, int ndim, npy_intp cols, const char *name);
 int copy_floats(PyObject *obj, float *out, npy_intp count, const char *what);
+void keep_callback_error(int failed, PyObject **type, PyObject **value, PyObject **traceback);
 int energy_dim(ebm_energy *e, npy_intp *dim);
 void trainer_capsule_destroy(PyObject *capsule);
 void energy_capsule_destroy(PyObject *capsule);

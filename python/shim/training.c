@@ -63,9 +63,7 @@ static int32_t call_python_negatives(void *ctx_, float *x, int64_t rows, int64_t
     if (result == NULL || copy_floats(result, x, (npy_intp)(rows * dim), "the negatives' sampler") < 0) goto fail;
     rc = 0;
 fail:
-    if (rc != 0 && PyErr_Occurred() && ctx->error_type == NULL)
-        PyErr_Fetch(&ctx->error_type, &ctx->error_value, &ctx->error_traceback);
-    PyErr_Clear();
+    keep_callback_error(rc != 0, &ctx->error_type, &ctx->error_value, &ctx->error_traceback);
     Py_XDECREF(xa);
     Py_XDECREF(sa);
     Py_XDECREF(pa);

@@ -37,3 +37,14 @@ def fashion_classifier(fashion_mnist):
         clf.fit(train[:10_000].reshape(10_000, -1), labels[:10_000])
     assert clf.score(test[:2000].reshape(2000, -1), test_labels[:2000]) > 0.8  # a real classifier
     return clf
+
+
+@pytest.fixture
+def ray_client():
+    """The ``ray`` module after ``ray.init()`` on this machine (2 CPUs, one sampling thread per
+    task, no dashboard), shut down after the test; skipped without Ray."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             runtime_env={"env_vars": {"EBM_SWIFT_NUM_THREADS": "1"}})
+    yield ray
+    ray.shutdown()

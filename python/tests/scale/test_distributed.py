@@ -196,20 +196,15 @@ def test_importing_ebm_swift_imports_neither_dask_nor_ray():
     assert out.strip() == "False"
 
 
-def test_ray_handle_gives_the_same_results():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             runtime_env={"env_vars": {"EBM_SWIFT_NUM_THREADS": "1"}})
-    try:
-        energy = mlp()
-        x0 = np.random.default_rng(1).normal(size=(300, 2))
-        local = ebm_swift.hmc(energy, x0, 5, 0.05, n_leapfrog=3, seed=2)
-        remote = distributed.sample(energy, x0, 5, 0.05, sampler="hmc", n_leapfrog=3, client=ray, chunk_size=50, seed=2)
-        assert_same(local, remote)
-        assert distributed.ais_log_z(energy, client=ray, chunk_size=64, n_chains=200, n_temps=10, seed=1) == \
-            ebm_swift.ais_log_z(energy, n_chains=200, n_temps=10, seed=1)
-    finally:
-        ray.shutdown()
+def test_ray_handle_gives_the_same_results(ray_client):
+    energy = mlp()
+    x0 = np.random.default_rng(1).normal(size=(300, 2))
+    local = ebm_swift.hmc(energy, x0, 5, 0.05, n_leapfrog=3, seed=2)
+    remote = distributed.sample(energy, x0, 5, 0.05, sampler="hmc", n_leapfrog=3, client=ray_client, chunk_size=50,
+                                seed=2)
+    assert_same(local, remote)
+    assert distributed.ais_log_z(energy, client=ray_client, chunk_size=64, n_chains=200, n_temps=10, seed=1) == \
+        ebm_swift.ais_log_z(energy, n_chains=200, n_temps=10, seed=1)
 
 
 def test_class_conditional_sampling_in_chunks_equals_the_local_call(client):

@@ -214,15 +214,9 @@ def test_bad_arguments_are_refused(client):
     assert trainer.n_iter == 0
 
 
-def test_ray_trains_to_the_same_bits():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             runtime_env={"env_vars": {"EBM_SWIFT_NUM_THREADS": "1"}})
-    try:
-        X = images()
-        local, remote = cnn_trainer(), cnn_trainer()
-        local.fit(X, epochs=3, batch_size=320, progress=False)
-        distributed.fit(remote, X, client=ray, epochs=3, batch_size=320, progress=False)
-        assert_same_run(local, remote)
-    finally:
-        ray.shutdown()
+def test_ray_trains_to_the_same_bits(ray_client):
+    X = images()
+    local, remote = cnn_trainer(), cnn_trainer()
+    local.fit(X, epochs=3, batch_size=320, progress=False)
+    distributed.fit(remote, X, client=ray_client, epochs=3, batch_size=320, progress=False)
+    assert_same_run(local, remote)
