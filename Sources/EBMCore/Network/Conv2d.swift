@@ -2,24 +2,27 @@
 /// samples with zero padding: weight `out × in × kh × kw`, bias `out`.
 ///
 /// Lowered to matrix products (im2col): each sample's receptive fields become the columns of a
-/// `K × P` matrix (`K = in·kh·kw`, `P = oh·ow`), so that `y_s = W · cols_s + b` is one `sgemm`;
+/// `K × P` matrix (`K = in·kh·kw`, `P = oh·ow`), so that `y_s = W · cols_s + b`;
 /// backward, `∂x_s = col2im(Wᵀ ∂y_s)`, `∂W = Σ_s ∂y_s · cols_sᵀ`, `∂b = Σ_s ∂y_s 1`.
 ///
-/// One sample's columns at a time, in scratch memory that stays in cache, rebuilt in the backward
-/// pass when the weight gradient needs them (Langevin needs only `∂x`, which does not): keeping
-/// every sample's columns from forward to backward (megabytes per block) made im2col and col2im
-/// memory-bound, 43 % of a Langevin step of the UvA CNN. im2col and col2im are gathers through
-/// index tables built once per layer (`indexTables`).
+/// A few samples at a time (`group`, `Conv2d+Lowering.swift`): their columns side by side make
+/// one `sgemm` of `G·P` columns, in scratch memory that stays in cache, rebuilt in the backward
+/// pass when the weight gradient needs them (Langevin needs only `∂x`, which does not). One
+/// sample per product left the small late layers (4 and 16 positions) to OpenBLAS's per-call
+/// packing; every sample's columns at once (megabytes per block) made im2col and col2im
+/// memory-bound. im2col and col2im are gathers through index tables built once per layer.
 public final class Conv2d: NetworkLayer {
     public let inChannels: Int, outChannels: Int
     public let kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int)
     public let inputHeight: Int, inputWidth: Int
     public let outputHeight: Int, outputWidth: Int
     public let inputShape: [Int], outputShape: [Int]
+    /// Samples per matrix product (`groupSize`); the scratch holds their columns side by side.
+    let group: Int
     /// The lowering's index tables (`indexTables`).
-    private var gather = IndexTable()
-    private var contributions = IndexTable()
-    private var contributionsPerInput = 1
+    var gather = IndexTable()
+    var contributions = IndexTable()
+    var contributionsPerInput = 1
 
     /// - Throws: `EBMError.invalidArgument` for non-positive sizes, negative padding, or an input
     ///   too small for the kernel (an empty output).
@@ -55,6 +58,7 @@ public final class Conv2d: NetworkLayer {
         let columns = try requireCount([inChannels, kernel.0, kernel.1, oh, ow], "Conv2d's column matrix")
         try require(columns <= maximumSampleScratch,
                     "Conv2d's column matrix for one sample (in_channels·kernel·output = \(inChannels)·\(kernel.0)·\(kernel.1)·\(oh)·\(ow) = \(columns)) exceeds the \(maximumSampleScratch) floats (1 GiB) supported per sample")
+        group = Self.groupSize(fieldSize: inChannels * kernel.0 * kernel.1, positions: oh * ow)
         (gather, contributions, contributionsPerInput) = try Self.indexTables(self)
     }
     public var parameters: [ParameterShape] {
@@ -68,8 +72,17 @@ public final class Conv2d: NetworkLayer {
     public var multiplyAdds: Int { outChannels * fieldSize * positions + outputCount }
     var positions: Int { outputHeight * outputWidth }
 
-    /// One sample's columns and their cotangent, and one sample's input; each followed by one zero, where the index tables send padding.
-    public func scratchCount(rows: Int) -> Int { 2 * (fieldSize * positions + 1) + inputCount + 1 }
+    /// A group's columns, their cotangent (followed by a row of zeros, where the scatter table
+    /// sends padding) and its outputs side by side; one sample's input followed by a zero.
+    public func scratchCount(rows: Int) -> Int { (2 * fieldSize + 1 + outChannels) * group * positions + inputCount + 1 }
+
+    /// The scratch's parts (`scratchCount`); `ld = group·positions` is the row stride of the first three.
+    func scratchParts(_ b: LayerBuffers) -> (cols: UnsafeMutablePointer<Float>, dcols: UnsafeMutablePointer<Float>,
+                                             outputs: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>) {
+        let ld = group * positions, cols = b.scratch
+        let dcols = cols + fieldSize * ld, outputs = dcols + (fieldSize + 1) * ld
+        return (cols, dcols, outputs, outputs + outChannels * ld)
+    }
 
     public func initialise(_ p: UnsafeMutablePointer<Float>, _ stream: inout UniformStream) {
         initialiseUniform(p, count: outChannels * fieldSize + outChannels, fanIn: fieldSize, &stream)
@@ -81,17 +94,23 @@ public final class Conv2d: NetworkLayer {
 
     /// The convolution of every sample, plus the bias on the first `biasRows` (a jet's value block).
     private func affine(_ b: LayerBuffers, biasRows: Int) {
-        let k = fieldSize, p = positions, weight = b.parameters, bias = b.parameters + outChannels * k
-        let cols = b.scratch
-        for s in 0..<b.rows {
-            im2col(b.input + s * inputCount, into: cols, b)
-            let y = b.output + s * outputCount
-            BLAS.gemm(transA: false, transB: false, m: outChannels, n: p, k: k,
-                      alpha: 1, a: weight, lda: k, b: cols, ldb: p, beta: 0, c: y, ldc: p)
-            guard s < biasRows else { continue }
-            for c in 0..<outChannels {
-                let yc = y + c * p, bc = bias[c]
-                for i in 0..<p { yc[i] += bc }
+        let k = fieldSize, p = positions, ld = group * p, weight = b.parameters, bias = b.parameters + outChannels * k
+        let (cols, _, outputs, padded) = scratchParts(b)
+        for first in Swift.stride(from: 0, to: b.rows, by: group) {
+            let g = min(group, b.rows - first)
+            for s in 0..<g { im2col(b.input + (first + s) * inputCount, into: cols + s * p, ld: ld, padded: padded) }
+            BLAS.gemm(transA: false, transB: false, m: outChannels, n: g * p, k: k,
+                      alpha: 1, a: weight, lda: k, b: cols, ldb: ld, beta: 0, c: outputs, ldc: ld)
+            for s in 0..<g {
+                let y = b.output + (first + s) * outputCount, withBias = first + s < biasRows
+                for c in 0..<outChannels {
+                    let yc = y + c * p, from = outputs + c * ld + s * p, bc = bias[c]
+                    if withBias {
+                        for i in 0..<p { yc[i] = from[i] + bc }
+                    } else {
+                        yc.update(from: from, count: p)
+                    }
+                }
             }
         }
     }
@@ -123,116 +142,36 @@ public final class Conv2d: NetworkLayer {
         inputCotangent: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?,
         biasRows: Int
     ) {
-        let k = fieldSize, p = positions, cols = b.scratch, dcols = b.scratch + k * p + 1
-        if let g = parameterGradient {
-            let db = g + outChannels * k
-            db.update(repeating: 0, count: outChannels)
-            for s in 0..<b.rows {
-                let d = dy + s * outputCount
-                im2col(b.input + s * inputCount, into: cols, b)
-                BLAS.gemm(transA: false, transB: true, m: outChannels, n: k, k: p,
-                          alpha: 1, a: d, lda: p, b: cols, ldb: p,
-                          beta: s == 0 ? 0 : 1, c: g, ldc: k)
-                guard s < biasRows else { continue }
-                for c in 0..<outChannels {
-                    var sum: Float = 0
-                    for i in 0..<p { sum += d[c * p + i] }
-                    db[c] += sum
+        let k = fieldSize, p = positions, ld = group * p
+        let (cols, dcols, outputs, padded) = scratchParts(b)
+        if let g = parameterGradient { (g + outChannels * k).update(repeating: 0, count: outChannels) }
+        for first in Swift.stride(from: 0, to: b.rows, by: group) {
+            let n = min(group, b.rows - first), dyFirst = dy + first * outputCount
+            // The group's output cotangents side by side, as the forward pass left its outputs.
+            for s in 0..<n {
+                for c in 0..<outChannels { (outputs + c * ld + s * p).update(from: dyFirst + s * outputCount + c * p, count: p) }
+            }
+            if let g = parameterGradient {
+                for s in 0..<n { im2col(b.input + (first + s) * inputCount, into: cols + s * p, ld: ld, padded: padded) }
+                BLAS.gemm(transA: false, transB: true, m: outChannels, n: k, k: n * p,
+                          alpha: 1, a: outputs, lda: ld, b: cols, ldb: ld,
+                          beta: first == 0 ? 0 : 1, c: g, ldc: k)
+                let db = g + outChannels * k
+                for s in 0..<n where first + s < biasRows {
+                    let d = dyFirst + s * outputCount
+                    for c in 0..<outChannels {
+                        var sum: Float = 0
+                        for i in 0..<p { sum += d[c * p + i] }
+                        db[c] += sum
+                    }
                 }
             }
-        }
-        guard let dx = inputCotangent else { return }
-        for s in 0..<b.rows {
-            BLAS.gemm(transA: true, transB: false, m: k, n: p, k: outChannels,
-                      alpha: 1, a: b.parameters, lda: k, b: dy + s * outputCount, ldb: p,
-                      beta: 0, c: dcols, ldc: p)
-            dcols[k * p] = 0
-            col2im(dcols, into: dx + s * inputCount)
-        }
-    }
-
-    /// Calls `body(row, c, i, j)` for each row of the column matrix: input channel `c`, kernel
-    /// offset `(i, j)`, in the order of the weight's `in × kh × kw` axes.
-    private func forEachFieldRow(_ body: (Int, Int, Int, Int) -> Void) {
-        var row = 0
-        for c in 0..<inChannels {
-            for i in 0..<kernel.h {
-                for j in 0..<kernel.w {
-                    body(row, c, i, j)
-                    row += 1
-                }
-            }
-        }
-    }
-
-    /// The two index tables of the lowering, built once from the shapes:
-    /// - `gather[row · P + pos]`: the input element that column entry comes from, or `inputCount`
-    ///   (a zero after the input's copy) in the padding: `im2col` is one gather;
-    /// - `contributions[m · inputCount + e]`: the `m`-th column entry input element `e` went to,
-    ///   or `K · P` (a zero after the columns) past its last, for `m < M` (the largest count):
-    ///   `col2im` is `M` passes of gather-and-add over the input, no two writes to one place.
-    /// Both loops are unconditional, so the AVX2 and AVX-512 builds compile them to vector gathers.
-    /// Measured on the UvA CNN (Langevin, batch 128, 2 threads): strided copies per output row
-    /// (2 to 8 floats each on these small stride-2 images) took half of a step; the tables took
-    /// it from 17.3 to 23 k chain-steps/s as scalar loops with a branch for the padding, and
-    /// unconditional (vector-gathered) to 29 k.
-    static func indexTables(_ conv: Conv2d) throws -> (gather: IndexTable, contributions: IndexTable, perInput: Int) {
-        let p = conv.positions, entries = conv.fieldSize * p, n = conv.inputCount
-        let gather = try IndexTable(count: entries, repeating: Int32(n), for: "Conv2d's gather table")
-        let counts = try IndexTable(count: n, repeating: 0, for: "Conv2d's scatter counts")
-        conv.forEachEntry { entry, element in
-            gather.base[entry] = Int32(element)
-            counts.base[element] += 1
-        }
-        var perInput = 1
-        for e in 0..<n { perInput = max(perInput, Int(counts.base[e])) }
-        let total = try requireCount([n, perInput], "Conv2d's scatter table")
-        let contributions = try IndexTable(count: total, repeating: Int32(entries), for: "Conv2d's scatter table")
-        counts.base.update(repeating: 0, count: n)
-        // Entries in increasing order, so each element's contributions are listed as before.
-        conv.forEachEntry { entry, element in
-            contributions.base[Int(counts.base[element]) * n + element] = Int32(entry)
-            counts.base[element] += 1
-        }
-        return (gather, contributions, perInput)
-    }
-
-    /// Calls `body(entry, element)` for every column-matrix entry that reads an input element
-    /// (not padding), in increasing entry order.
-    private func forEachEntry(_ body: (Int, Int) -> Void) {
-        let p = positions
-        forEachFieldRow { row, c, i, j in
-            for oy in 0..<outputHeight {
-                let y = oy * stride.h - padding.h + i
-                guard y >= 0 && y < inputHeight else { continue }
-                for ox in 0..<outputWidth {
-                    let x = ox * stride.w - padding.w + j
-                    guard x >= 0 && x < inputWidth else { continue }
-                    body(row * p + oy * outputWidth + ox, (c * inputHeight + y) * inputWidth + x)
-                }
-            }
-        }
-    }
-
-    /// `cols[(c·kh + i)·kw + j, oy·ow + ox] = x[c, oy·sh − ph + i, ox·sw − pw + j]` (0 outside),
-    /// through a copy of `x` followed by a zero, after the two column buffers in `b.scratch`.
-    private func im2col(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, _ b: LayerBuffers) {
-        let padded = b.scratch + 2 * (fieldSize * positions + 1)
-        padded.update(from: x, count: inputCount)
-        padded[inputCount] = 0
-        let n = gather.count, idx = gather.base
-        for t in 0..<n { cols[t] = padded[Int(idx[t])] }
-    }
-
-    /// The adjoint of `im2col`: `dx[e] ← Σ` of the column entries that came from element `e`
-    /// (`cols` followed by a zero).
-    private func col2im(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        let n = inputCount
-        let first = contributions.base
-        for e in 0..<n { dx[e] = cols[Int(first[e])] }
-        for m in 1..<max(1, contributionsPerInput) {
-            let row = first + m * n
-            for e in 0..<n { dx[e] += cols[Int(row[e])] }
+            guard let dx = inputCotangent else { continue }
+            BLAS.gemm(transA: true, transB: false, m: k, n: n * p, k: outChannels,
+                      alpha: 1, a: b.parameters, lda: k, b: outputs, ldb: ld,
+                      beta: 0, c: dcols, ldc: ld)
+            (dcols + k * ld).update(repeating: 0, count: ld)
+            for s in 0..<n { col2im(dcols + s * p, into: dx + (first + s) * inputCount) }
         }
     }
 }
