@@ -8,7 +8,8 @@ matching against PyTorch and JAX), distributed (`distributed.sample` on a local 
 against the in-process call). The peers are defined once, in `peers/`; the workloads in
 `workloads.py`.
 
-Each peer runs in a process of its own, one after the other: thread pools left spinning by one
+The report starts with the CPU's model and SIMD flags (saved with every suite's results): speed
+ratios depend on the machine. Each peer runs in a process of its own, one after the other: thread pools left spinning by one
 framework (PyTorch's OpenMP workers, NumPy's OpenBLAS threads) would otherwise take cores from the
 next. Every figure is the median over 3 rounds of the best of `--repeats` calls after a warm-up
 (JIT compilation included there). A peer that is not installed is named and skipped. Results go to
@@ -19,6 +20,7 @@ import argparse
 import importlib
 import json
 import os
+import platform
 import subprocess
 import sys
 
@@ -40,6 +42,25 @@ def child_runner(suite):
     return child
 
 
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512", "amx", "avx_vnni")
+
+
+def cpu():
+    """The CPU the figures were measured on: model name, family/model, cores and its SIMD flags
+    (from /proc/cpuinfo; empty fields elsewhere)."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    flags = sorted(f for f in fields.get("flags", "").split() if f.startswith(SIMD_FLAGS))
+    return {"model_name": fields.get("model name", platform.processor()), "family": fields.get("cpu family"),
+            "model": fields.get("model"), "cores": os.cpu_count(), "simd_flags": flags}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("suites", nargs="*", choices=[[], *SUITES], default=[], metavar="suite",
@@ -58,12 +79,16 @@ def main():
         out = importlib.import_module(f"suites.{suite}").measure(peer, **json.loads(params))
         print(json.dumps(out))
         return
+    machine = cpu()
+    print(f"CPU: {machine['model_name']} (family {machine['family']}, model {machine['model']}), "
+          f"{machine['cores']} cores; SIMD: {' '.join(machine['simd_flags'])}", flush=True)
     if args.peers:
         args.peers = ["ebm_swift"] + [p for p in args.peers.split(",") if p != "ebm_swift"]
     for suite in args.suites or SUITES:
         print(f"\n## {suite}", flush=True)
         results = importlib.import_module(f"suites.{suite}").run(child_runner(suite), args)
         if results is not None:
+            results["cpu"] = machine
             save_json(os.path.join(args.out, f"results_{suite}.json"), results)
 
 

@@ -39,5 +39,14 @@ def save_json(path, results):
 
 
 def best_threads(runs, key):
-    """The run of `runs` (one per thread count) that is fastest by `key`."""
-    return max(runs, key=lambda r: r[key])
+    """The run of `runs` (one per thread count) that is fastest by `key` (a field name, or a
+    function of the run)."""
+    return max(runs, key=key if callable(key) else lambda r: r[key])
+
+
+def thread_counts():
+    """The thread counts a peer that does not use every core by default is measured with: 1 and
+    2, and every core when there are more."""
+    import os
+
+    return sorted({1, 2, os.cpu_count() or 1})

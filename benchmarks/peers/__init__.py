@@ -38,6 +38,12 @@ def available(names):
     return out
 
 
+def options(name):
+    """The keyword arguments of peer `name`'s `Sampler` that make it that peer (`torch_compile`
+    is `peers.torch` with `compiled=True`)."""
+    return {"compiled": True} if name == "torch_compile" else {}
+
+
 def load(name):
     """The module of peer `name` (imports its framework)."""
     return importlib.import_module(PEERS[name][0])

@@ -34,6 +34,8 @@ def _langevin_options(langevin):
 
 class Sampler:
     def __init__(self, network, params, langevin, training, threads=None, seed=0):
+        if threads is not None:
+            ebm_swift.set_num_threads(threads)
         self.energy = energy(network, params)
         self.settings = langevin
         self.seed = seed
@@ -54,6 +56,8 @@ class Sampler:
 
 class ScoreTrainer:
     def __init__(self, network, params, objective, sigma, lr, threads=None):
+        if threads is not None:
+            ebm_swift.set_num_threads(threads)
         extra = dict(sigma=sigma) if objective == "dsm" else {}
         self.trainer = ebm_swift.Trainer(energy(network, params), objective=objective, lr=lr, seed=0, **extra)
 

@@ -13,12 +13,11 @@ framework. Batch 128, the tutorial's sampler: x ← clamp(x − 10·clip(∇x E,
 GFLOP/s count the network's multiply-adds (2 FLOPs each): a Langevin step is a forward and an
 input-gradient pass (2 × forward); a training step adds a forward of both batches and their
 weight and input gradients (3 × forward each). PyTorch runs with 1 and with 2 threads, and the
-better of the two is reported (its thread count printed).
+better of the two is reported (its thread count printed); ebm_swift and JAX use every core, their
+default.
 """
 
-import os
-
-from timing import best_threads, timed
+from timing import best_threads, thread_counts, timed
 from workloads import Langevin, Network, Training, image_batch, uniform_batch
 
 CONVS = [(1, 16, 5, 2, 4), (16, 32, 3, 2, 1), (32, 64, 3, 2, 1), (64, 64, 3, 2, 1)]  # in, out, k, stride, pad
@@ -30,12 +29,11 @@ TRAINING = Training(n_steps=20, buffer_size=8192, reinit=0.05, alpha=0.1, lr=1e-
 PEERS = ("ebm_swift", "jax", "torch", "torch_compile")
 
 
-def measure(peer, repeats, threads=1):
-    from peers import load
+def measure(peer, repeats, threads=None):
+    from peers import load, options
 
     module = load(peer)
-    extra = {"compiled": True} if peer == "torch_compile" else {}
-    sampler = module.Sampler(NETWORK, NETWORK.weights(), LANGEVIN, TRAINING, threads=threads, **extra)
+    sampler = module.Sampler(NETWORK, NETWORK.weights(), LANGEVIN, TRAINING, threads=threads, **options(peer))
     x0, pos = uniform_batch((BATCH, *NETWORK.input_shape), 1), image_batch((BATCH, *NETWORK.input_shape), 2)
     lang = timed(lambda: sampler.langevin(x0, LANGEVIN_STEPS), repeats)
     train = timed(lambda: sampler.train_step(pos), repeats)
@@ -53,7 +51,7 @@ def run(child, args):
     rows = {}
     for name in available(args.peers or PEERS):
         if name.startswith("torch"):
-            runs = [child(name, repeats=args.repeats, threads=t) for t in sorted({1, 2, os.cpu_count() or 1})]
+            runs = [child(name, repeats=args.repeats, threads=t) for t in thread_counts()]
             lang, train = best_threads(runs, "langevin_chain_steps_per_s"), best_threads(runs, "train_steps_per_s")
             rows[name] = {"langevin_chain_steps_per_s": lang["langevin_chain_steps_per_s"],
                           "langevin_gflops": lang["langevin_gflops"], "train_steps_per_s": train["train_steps_per_s"],

@@ -1,4 +1,5 @@
-"""MLP energies: ebm_swift against NumPy, JAX and PyTorch (the issue-5 workload).
+"""MLP energies: ebm_swift against NumPy, JAX, PyTorch eager and `torch.compile` (the issue-5
+workload).
 
 MLP [D, H, H, 1] with SiLU, float32, the same seeded weights in every framework. Langevin
 x ← x − η∇x E + sqrt(2η) ε with η = 0.01.
@@ -9,7 +10,9 @@ x ← x − η∇x E + sqrt(2η) ε with η = 0.01.
 
 GFLOP/s counts matrix-product FLOPs only, 4·B·P per Langevin step (P = weight-matrix entries),
 against the OpenBLAS sgemm roofline (n = 1024, all cores) measured in ebm_swift's process, which
-also measures the scaling over B and resident memory over 10 000 more calls. With
+also measures the scaling over B and resident memory over 10 000 more calls. PyTorch (eager and
+compiled) runs with 1 and with 2 threads, each in its own process, and the better of the two is
+reported per configuration and figure (its thread count printed). With
 `--blas-environments` the suite runs with OPENBLAS_CORETYPE unset (a user's machine; the headline)
 and with the CPU's strongest core forced by hand, and prints the ratio.
 """
@@ -20,24 +23,24 @@ import platform
 import resource
 import time
 
-from timing import timed
+from timing import best_threads, thread_counts, timed
 from workloads import Langevin, Training, mlp, uniform_batch
 
 CONFIGS = {"toy2d": (2, 128, 256), "digits8x8": (64, 256, 128), "mnist": (784, 512, 128), "manychains": (2, 64, 4096)}
 LANGEVIN = Langevin(step_size=0.01)
 TRAINING = Training(n_steps=20, buffer_size=10_000, reinit=0.05, alpha=0.1, lr=1e-3)
 LANGEVIN_STEPS = 100
-PEERS = ("ebm_swift", "numpy", "jax", "torch")
+PEERS = ("ebm_swift", "numpy", "jax", "torch", "torch_compile")
 
 
-def measure(peer, configs, repeats):
-    from peers import load
+def measure(peer, configs, repeats, threads=None):
+    from peers import load, options
 
     module, rows = load(peer), {}
     for config in configs:
         d, h, b = CONFIGS[config]
         network = mlp(d, h)
-        sampler = module.Sampler(network, network.weights(), LANGEVIN, TRAINING)
+        sampler = module.Sampler(network, network.weights(), LANGEVIN, TRAINING, threads=threads, **options(peer))
         x0, pos = uniform_batch((b, d), 1), uniform_batch((b, d), 2)
         flops_step = 4 * b * (d * h + h * h + h)
         lang = timed(lambda: sampler.langevin(x0, LANGEVIN_STEPS), repeats)
@@ -46,7 +49,8 @@ def measure(peer, configs, repeats):
                         "langevin_gflops": flops_step * LANGEVIN_STEPS / lang / 1e9,
                         "train_steps_per_s": 1 / train,
                         "train_langevin_gflops": flops_step * TRAINING.n_steps / train / 1e9}
-    out = {"configs": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    out = {"configs": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "threads": threads}
     if peer == "ebm_swift":
         out.update(runtime=module.runtime(), sgemm_roofline_gflops=sgemm_roofline(), scaling=scaling(),
                    memory=memory_growth())
@@ -84,7 +88,13 @@ def _one_environment(child, args, env):
     from peers import available
 
     configs = [c for c in args.configs.split(",") if c in CONFIGS] if args.configs else list(CONFIGS)
-    per_peer = {name: child(name, env=env, configs=configs, repeats=args.repeats) for name in available(args.peers or PEERS)}
+    per_peer = {}
+    for name in available(args.peers or PEERS):
+        if name.startswith("torch"):
+            runs = [child(name, env=env, configs=configs, repeats=args.repeats, threads=t) for t in thread_counts()]
+            per_peer[name] = _best_of_threads(runs)
+        else:
+            per_peer[name] = child(name, env=env, configs=configs, repeats=args.repeats)
     ours = per_peer["ebm_swift"]
     roofline, rt = ours["sgemm_roofline_gflops"], ours["runtime"]
     results = {"environment": {"OPENBLAS_CORETYPE": (env or os.environ).get("OPENBLAS_CORETYPE"),
@@ -107,10 +117,29 @@ def _one_environment(child, args, env):
         results["configs"][config] = row
         print(f"{config:11s}", tag, " | ".join(
             f"{k}: {v['langevin_chain_steps_per_s'] / 1e3:9.1f} k chain-steps/s, {v['train_steps_per_s']:7.1f} train/s"
+            + (f" (threads {v['threads']['langevin']}/{v['threads']['train']})" if "threads" in v else "")
             for k, v in row.items()), flush=True)
+        print(f"{'':11s} ebm_swift / peer: " + ", ".join(
+            f"{k} {mine[f'langevin_vs_{k}']:.2f}x · {mine[f'train_vs_{k}']:.2f}x" for k in row if k != "ebm_swift")
+            + f"; Langevin at {mine['langevin_roofline_fraction']:.0%} of the sgemm roofline", flush=True)
     results.update(scaling=ours["scaling"], memory=ours["memory"], peak_rss_mb=ours["peak_rss_mb"],
                    peak_rss_mb_by_framework={name: r["peak_rss_mb"] for name, r in per_peer.items()})
     return results
+
+
+def _best_of_threads(runs):
+    """One peer's runs at several thread counts merged: per configuration, the Langevin figures of
+    the run fastest at Langevin and the training figures of the run fastest at training."""
+    out = dict(runs[0], configs={}, by_threads={str(r["threads"]): r["configs"] for r in runs})
+    for config in runs[0]["configs"]:
+        lang = best_threads(runs, lambda r: r["configs"][config]["langevin_chain_steps_per_s"])
+        train = best_threads(runs, lambda r: r["configs"][config]["train_steps_per_s"])
+        row = {k: v for k, v in lang["configs"][config].items() if k.startswith("langevin")}
+        row.update({k: v for k, v in train["configs"][config].items() if k.startswith("train")})
+        row["threads"] = {"langevin": lang["threads"], "train": train["threads"]}
+        out["configs"][config] = row
+    out["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    return out
 
 
 def sgemm_roofline(n=1024):

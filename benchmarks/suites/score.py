@@ -11,10 +11,9 @@ Networks and batches: toy2d, MLP 2 → 128 → 128 → 1 (SiLU), 256 rows; digit
 reported.
 """
 
-import os
 
 from suites import cnn
-from timing import best_threads, timed
+from timing import best_threads, thread_counts, timed
 from workloads import image_batch, mlp
 
 CASES = {"toy2d": (mlp(2, 128), 256), "digits8x8": (mlp(64, 256), 128), "uva_cnn": (cnn.NETWORK, 128)}
@@ -23,7 +22,7 @@ OBJECTIVES = ("dsm", "ssm")
 PEERS = ("ebm_swift", "jax", "torch")
 
 
-def measure(peer, case, objective, repeats, threads=1):
+def measure(peer, case, objective, repeats, threads=None):
     from peers import load
 
     module = load(peer)
@@ -42,7 +41,7 @@ def run(child, args):
         for objective in OBJECTIVES:
             rows = {}
             for name in peers:
-                threads = sorted({1, 2, os.cpu_count() or 1}) if name == "torch" else [1]
+                threads = thread_counts() if name == "torch" else [None]
                 runs = [child(name, case=case, objective=objective, repeats=args.repeats, threads=t) for t in threads]
                 rows[name] = best_threads(runs, "train_steps_per_s")
             mine, rt = rows["ebm_swift"], rows["ebm_swift"]["runtime"]
