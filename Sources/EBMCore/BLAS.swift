@@ -32,6 +32,9 @@ public enum BLAS {
 
     /// `C ← alpha · op(A) · op(B) + beta · C`, all row-major; `op(A)` is `m × k`, `op(B)` is
     /// `k × n`, `C` is `m × n`. `lda`, `ldb`, `ldc` are the row strides of the stored matrices.
+    ///
+    /// One row (`m = 1`, one chain) is a matrix-vector product: `sgemm` would pack all of `B`
+    /// for it (a one-chain Langevin step of the toy2d MLP spent a quarter of its time there).
     @inline(__always)
     static func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
@@ -39,6 +42,13 @@ public enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        if m == 1 && !transA {
+            if beta == 0 { c.update(repeating: 0, count: n) }  // sgemv scales C by β: 0·NaN would stay NaN
+            // cᵀ = op(B)ᵀ aᵀ: B is k × n (row-major) untransposed, n × k transposed.
+            gemv(trans: !transB, rows: transB ? n : k, cols: transB ? k : n, alpha: alpha, a: b, lda: ldb,
+                 x: a, beta: beta == 0 ? 1 : beta, y: c)
+            return
+        }
         scipy_cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
