@@ -12,7 +12,9 @@ extension SettingsRecord {
     init(_ pointer: UnsafePointer<ebm_record>?, role: String) throws {
         let c = try nonNull(pointer, role).pointee
         try require(c.count >= 0 && c.count <= maximumSettings, "the \(role) record must have 0 to \(maximumSettings) settings, got \(c.count)")
-        var fields: [String: SettingValue] = [:]
+        var names: [String] = [], values: [SettingValue] = []
+        names.reserveCapacity(Int(c.count))
+        values.reserveCapacity(Int(c.count))
         for k in 0..<Int(c.count) {
             let s = try nonNull(c.settings, "\(role) settings")[k]
             let name = String(cString: try nonNull(s.name, "the name of \(role) setting \(k)"))
@@ -28,9 +30,11 @@ extension SettingsRecord {
                                                                              count: Int(s.count))))
             default: throw EBMError.invalidArgument("\(role) setting '\(name)' has unknown type \(s.type)")
             }
-            try require(fields.updateValue(value, forKey: name) == nil, "the \(role) record sets '\(name)' twice")
+            try require(!names.contains(name), "the \(role) record sets '\(name)' twice")
+            names.append(name)
+            values.append(value)
         }
-        self.init(role: role, kind: c.kind.map { String(cString: $0) } ?? "", fields: fields)
+        self.init(role: role, kind: c.kind.map { String(cString: $0) } ?? "", names: names, values: values)
     }
 
     /// The record, or `nil` for a NULL pointer.

@@ -28,23 +28,39 @@ public struct SettingsRecord: Sendable {
     public let role: String
     /// The kind within that role (`"hmc"`), or `""` for a record with one kind.
     public let kind: String
-    private var fields: [String: SettingValue]
-    private var taken: Set<String> = []
+    /// The fields in the order given, and whether each was taken. A record holds a handful of
+    /// fields, so a linear search beats hashing (records are read on every sampling call: a
+    /// one-chain Langevin step spent a fifth of its native time building hashed dictionaries).
+    private var names: [String]
+    private var values: [SettingValue]
+    private var taken: [Bool]
 
     public init(role: String, kind: String = "", fields: [String: SettingValue]) {
+        let sorted = fields.sorted { $0.key < $1.key }
+        self.init(role: role, kind: kind, names: sorted.map(\.key), values: sorted.map(\.value))
+    }
+
+    /// The record of fields `names[i] = values[i]` (names distinct: see `index(of:)`).
+    public init(role: String, kind: String, names: [String], values: [SettingValue]) {
+        precondition(names.count == values.count)
         self.role = role
         self.kind = kind
-        self.fields = fields
+        self.names = names
+        self.values = values
+        self.taken = Array(repeating: false, count: names.count)
     }
+
+    /// The position of field `name`, if the record has it.
+    public func index(of name: String) -> Int? { names.firstIndex(of: name) }
 
     private var name: String { kind.isEmpty ? "the \(role) settings" : "\(role) '\(kind)'" }
 
     private mutating func take(_ field: String) throws -> SettingValue {
-        guard let value = fields[field] else {
+        guard let i = index(of: field) else {
             throw EBMError.invalidArgument("\(name) needs the field '\(field)'")
         }
-        taken.insert(field)
-        return value
+        taken[i] = true
+        return values[i]
     }
 
     private func wrongType(_ field: String, _ expected: String, _ value: SettingValue) -> EBMError {
@@ -117,17 +133,19 @@ public struct SettingsRecord: Sendable {
     /// removed), all of which are taken: how a record carries another (replica exchange's inner
     /// kernel).
     public mutating func subrecord(prefix: String, role: String, kind: String) -> SettingsRecord {
-        var inner: [String: SettingValue] = [:]
-        for (name, value) in fields where name.hasPrefix(prefix) {
-            inner[String(name.dropFirst(prefix.count))] = value
-            taken.insert(name)
+        var innerNames: [String] = [], innerValues: [SettingValue] = []
+        for i in names.indices where names[i].hasPrefix(prefix) {
+            innerNames.append(String(names[i].dropFirst(prefix.count)))
+            innerValues.append(values[i])
+            taken[i] = true
         }
-        return SettingsRecord(role: role, kind: kind, fields: inner)
+        return SettingsRecord(role: role, kind: kind, names: innerNames, values: innerValues)
     }
 
     /// Checks that every field was taken.
     public func finish() throws {
-        let unknown = Set(fields.keys).subtracting(taken).sorted()
+        guard taken.contains(false) else { return }
+        let unknown = names.indices.filter { !taken[$0] }.map { names[$0] }.sorted()
         try require(unknown.isEmpty, "\(name) has no field\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", "))")
     }
 
