@@ -4,6 +4,7 @@ and what came."""
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 
@@ -28,6 +29,11 @@ def _describe(x) -> str:
     return f"{type(x).__name__}"
 
 
+#: Array kinds of real numbers: floating, signed and unsigned integers (not bool, complex,
+#: time, object or text).
+_REAL_KINDS = "fiu"
+
+
 def as_batch(x, dim: int, name: str = "x", *, copy: bool = False) -> np.ndarray:
     """Return ``x`` as a C-contiguous float32 ``(n, dim)`` array, checked.
 
@@ -48,9 +54,7 @@ def as_batch(x, dim: int, name: str = "x", *, copy: bool = False) -> np.ndarray:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} must be a numeric array of shape (n, {dim}); got {_describe(x)}") from exc
-    if arr.dtype == np.bool_ or arr.dtype.kind == "m" or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
+    if arr.dtype.kind not in _REAL_KINDS:
         raise TypeError(
             f"{name} must be a real numeric array (float or int) of shape (n, {dim}); got dtype {arr.dtype}"
         )
@@ -60,8 +64,11 @@ def as_batch(x, dim: int, name: str = "x", *, copy: bool = False) -> np.ndarray:
         raise ValueError(f"{name} must have {dim} columns (shape (n, {dim})); got shape {arr.shape}")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} must have at least one row; got shape {arr.shape}")
-    with np.errstate(over="ignore"):  # values beyond float32's range become inf, rejected below
-        out = np.array(arr, dtype=np.float32, order="C", copy=True) if copy else np.ascontiguousarray(arr, dtype=np.float32)
+    if arr.dtype == np.float32:
+        out = np.array(arr, dtype=np.float32, order="C", copy=True) if copy else np.ascontiguousarray(arr)
+    else:
+        with np.errstate(over="ignore"):  # values beyond float32's range become inf, rejected below
+            out = np.array(arr, dtype=np.float32, order="C", copy=True)
     if not np.isfinite(out).all():
         bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
         raise ValueError(f"{name} must be finite; got {bad} NaN or infinite value(s) (after conversion to float32)")
@@ -80,7 +87,7 @@ def as_samples(x, sample_shape, name: str = "x", *, copy: bool = False):
         The shape the caller gave, so that results can be returned in it.
     """
     sample_shape = tuple(sample_shape)
-    dim = int(np.prod(sample_shape))
+    dim = math.prod(sample_shape)
     arr = x if isinstance(x, np.ndarray) and not isinstance(x, np.ma.MaskedArray) else None
     if arr is None and not isinstance(x, np.ma.MaskedArray):
         try:
@@ -116,7 +123,7 @@ MAX_COUNT = 2**31 - 1
 
 def positive_int(value, name: str, maximum: int = MAX_COUNT) -> int:
     """``value`` as an int in ``[1, maximum]`` (bools and non-integers rejected)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
         raise TypeError(f"{name} must be a positive integer; got {value!r} ({type(value).__name__})")
     value = operator.index(value)
     if value < 1:
@@ -136,6 +143,8 @@ def count_within_limit(count: int, what: str) -> int:
 
 
 def _real(value, name: str) -> float:
+    if type(value) is float:  # the common case, without the slower abstract-class check below
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {value!r} ({type(value).__name__})")
     return float(value)
@@ -149,7 +158,7 @@ def positive_float(value, name: str) -> float:
     """``value`` as a finite float > 0 within float32's normal range (the core computes in
     float32: a smaller value would become 0 or a denormal, a larger one infinity)."""
     v = _real(value, name)
-    if not (np.isfinite(v) and v > 0):
+    if not (math.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be positive and finite; got {value!r}")
     low, high = FLOAT32_POSITIVE_RANGE
     if not low <= v <= high:
@@ -165,7 +174,7 @@ def optional_positive_float(value, name: str) -> float | None:
 def non_negative_float(value, name: str) -> float:
     """``value`` as a finite float ≥ 0."""
     v = _real(value, name)
-    if not (np.isfinite(v) and v >= 0):
+    if not (math.isfinite(v) and v >= 0):
         raise ValueError(f"{name} must be non-negative and finite; got {value!r}")
     return v
 
@@ -185,7 +194,7 @@ def interval(value, name: str) -> tuple[float, float]:
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a pair (low, high); got {value!r}") from None
     low, high = _real(low, f"{name}[0]"), _real(high, f"{name}[1]")
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"{name} must be finite with low < high; got ({low}, {high})")
     return low, high
 
@@ -197,7 +206,7 @@ def resolve_seed(seed) -> int:
         return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**64, dtype=np.uint64))
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if type(seed) is not int and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise TypeError(f"seed must be None, an int or a numpy.random.Generator; got {type(seed).__name__}")
     seed = int(seed)
     if not 0 <= seed < 2**64:
@@ -207,6 +216,8 @@ def resolve_seed(seed) -> int:
 
 def flag(value, name: str) -> bool:
     """``value`` if it is a bool (or NumPy bool): ``"no"``, ``0`` or ``None`` are not flags."""
+    if value is True or value is False:
+        return value
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__})")
     return bool(value)
@@ -217,9 +228,7 @@ def real_array(value, name: str) -> np.ndarray:
     if isinstance(value, np.ma.MaskedArray):
         raise TypeError(f"{name} must not be a masked array (its mask would be ignored)")
     arr = np.asarray(value)
-    if arr.dtype == np.bool_ or arr.dtype.kind == "m" or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
+    if arr.dtype.kind not in _REAL_KINDS:
         raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
     return np.array(arr, dtype=np.float64, copy=True)
 

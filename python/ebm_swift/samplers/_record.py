@@ -194,6 +194,19 @@ def info(recorded, shape, keys):
     return out
 
 
+def _energy_class():
+    """:class:`ebm_swift.energies.Energy` (imported on first use: that module imports this one)."""
+    global _ENERGY
+    if _ENERGY is None:
+        from ..energies import Energy
+
+        _ENERGY = Energy
+    return _ENERGY
+
+
+_ENERGY = None
+
+
 def run(sampler, energy, x0, n_steps, *, seed=None, adapt_step_size=False, adapt_mass=False, n_warmup=None,
         target_accept=None, chain_offset=0, thin=None, return_trajectory=False, diagnostics=False, progress=False):
     """The one sampling path: checks the run, sends the kernel's record to the core, samples.
@@ -201,10 +214,8 @@ def run(sampler, energy, x0, n_steps, *, seed=None, adapt_step_size=False, adapt
     Returns ``(samples in x0's shape, info)`` with ``info`` holding the kernel's ``info_keys``
     and whatever was recorded.
     """
-    from ..energies import Energy
-
     sampler = sampler_record(sampler)
-    if not isinstance(energy, Energy):
+    if not isinstance(energy, _energy_class()):
         raise TypeError(f"energy must be an ebm_swift Energy (MLPEnergy, GaussianEnergy, NetworkEnergy, …); "
                         f"got {type(energy).__name__}")
     seed = resolve_seed(seed)
