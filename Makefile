@@ -11,7 +11,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-installed
 
-.PHONY: demo test test-fast build swift-test pytest test-deps wheel bench bench-threads sanitize memcheck clean docs
+.PHONY: demo test test-fast build swift-test pytest test-deps wheel bench bench-threads bench-products sanitize memcheck clean docs
 
 # The OpenBLAS of the scipy-openblas32 wheel, for the Swift tests (setup.py asks the wheel itself).
 BLAS_DIRS = $(PY) -c "import scipy_openblas32 as s; print(s.get_include_dir(), s.get_lib_dir())"
@@ -93,16 +93,33 @@ wheel: $(DEPS_STAMP)
 # (Haswell, Nehalem); dataset-fashion-mnist holds the Fashion-MNIST images.
 TEST_PACKAGES := dataset-fashion-mnist $(if $(filter x86_64,$(shell uname -m)),qemu-user)
 test-deps:
-	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing$$missing with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else \
-	    echo "the tests need$$missing: run 'sudo apt-get install$$missing'" >&2; \
-	    exit 1; \
-	  fi; \
-	fi
+	@$(call debian_packages,$(TEST_PACKAGES),the tests)
+
+# `$(call debian_packages,PACKAGES,WHO)`: installs those of PACKAGES that are missing with apt-get
+# when root, else fails naming them.
+define debian_packages
+missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then \
+    echo "installing$$missing with apt-get"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+  else \
+    echo "$(2) need$$missing: run 'sudo apt-get install$$missing'" >&2; \
+    exit 1; \
+  fi; \
+fi
+endef
+
+# One matrix product at a time on one core: OpenBLAS (as the core calls it) against libxsmm's JIT
+# kernels and oneDNN's matmul with pre-packed weights, on the shapes of the UvA CNN and the MLPs
+# (benchmarks/products/small_products.c; Debian's libxsmm-dev and libdnnl-dev). docs/performance.md
+# gives the figures and why the core keeps OpenBLAS.
+bench-products: $(DEPS_STAMP)
+	@$(call debian_packages,libxsmm-dev libdnnl-dev,the product benchmark)
+	set -e; dirs=$$($(BLAS_DIRS)); inc=$${dirs% *}; lib=$${dirs#* }; \
+	gcc -O2 -march=native -o .build-products benchmarks/products/small_products.c -I$$inc -L$$lib \
+	  -lxsmm -lxsmmnoblas -lscipy_openblas -ldnnl -lm -lpthread -ldl -Wl,-rpath,$$lib; \
+	OMP_NUM_THREADS=1 ./.build-products
 
 $(DEPS_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -111,4 +128,4 @@ $(DEPS_STAMP): requirements-dev.txt
 	touch $@
 
 clean:
-	rm -rf .build .build-avx2 .build-avx512 build dist *.egg-info python/*.egg-info demo.png
+	rm -rf .build .build-avx2 .build-avx512 .build-products build dist *.egg-info python/*.egg-info demo.png
