@@ -79,6 +79,7 @@ def main():
         out = importlib.import_module(f"suites.{suite}").measure(peer, **json.loads(params))
         print(json.dumps(out))
         return
+    os.makedirs(args.out, exist_ok=True)
     machine = cpu()
     print(f"CPU: {machine['model_name']} (family {machine['family']}, model {machine['model']}), "
           f"{machine['cores']} cores; SIMD: {' '.join(machine['simd_flags'])}", flush=True)
