@@ -74,16 +74,17 @@ struct SamplerRun {
 @discardableResult
 func runSampler<E: EnergyFunction>(
     _ energy: E, _ spec: SamplerSpec, _ x: inout [Float], seed: UInt64 = 1, purpose: UInt64 = Purpose.langevinNoise,
-    threads: Int = 1, chainOffset: Int = 0, poll: (Double) -> Bool = { _ in false }
+    threads: Int = 1, chainOffset: Int = 0, counterOffset: Int = 0, carried: CarriedValues? = nil,
+    poll: (Double) -> Bool = { _ in false }
 ) throws -> SamplerRun {
     let settings = try spec.settings(dimension: energy.dimension)
     return try runKernel(energy, settings.kernel, settings, &x, seed: seed, purpose: purpose, threads: threads,
-                         chainOffset: chainOffset, poll: poll)
+                         chainOffset: chainOffset, counterOffset: counterOffset, carried: carried, poll: poll)
 }
 
 private func runKernel<E: EnergyFunction, K: SamplerKernel>(
     _ energy: E, _ kernel: K, _ settings: SamplerSettings, _ x: inout [Float], seed: UInt64, purpose: UInt64,
-    threads: Int, chainOffset: Int, poll: (Double) -> Bool
+    threads: Int, chainOffset: Int, counterOffset: Int, carried: CarriedValues?, poll: (Double) -> Bool
 ) throws -> SamplerRun {
     let rows = x.count / energy.dimension
     let blocks = energy.blocks(rows: rows)
@@ -97,11 +98,11 @@ private func runKernel<E: EnergyFunction, K: SamplerKernel>(
                 try run.statistics.withUnsafeMutableBufferPointer { s in
                     try Sampling.run(energy, kernel: kernel, x: xb, blocks: blocks, steps: settings.steps,
                                      noise: Philox4x32(seed: seed, purpose: purpose), chainOffset: chainOffset,
-                                     adaptation: adaptation,
+                                     counterOffset: counterOffset, adaptation: adaptation,
                                      counts: ChainCounts(accepted: a.baseAddress, divergent: v.baseAddress,
                                                          statistics: width > 0 ? s.baseAddress : nil),
                                      workspaces: SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads),
-                                     poll: poll)
+                                     carried: carried, poll: poll)
                 }
             }
         }

@@ -22,7 +22,7 @@ import Darwin
 ///
 /// The momentum persists across steps within a call — that is what makes the chain move
 /// ballistically for `~1/γ` time and mix faster than overdamped Langevin — and starts from
-/// `N(0, M)` at the call's first step. One gradient evaluation per step (the state's is cached).
+/// `N(0, M)` at the call's first step, unless the call continues another (`carried(in:)`). One gradient evaluation per step (the state's is cached).
 public struct KineticLangevin: SamplerKernel {
     public let stepSize: Float
     /// The friction `γ > 0` (per unit time `h`): `a = exp(−γh/2)` of the momentum is kept per O step.
@@ -84,6 +84,13 @@ public struct KineticLangevin: SamplerKernel {
         Self.derivedKey(c.noise, tag: Self.initialTag).fillNormal(p, rows: s.rows, dimension: s.dimension,
                                                                    firstRow: UInt64(s.firstChain), step: c.counter)
         forEach(s, c) { k, m, _ in p[k] /= m.squareRoot() }
+    }
+
+    /// The momenta: a run that continues another takes them over (`ebm_chains`).
+    public func carriedWidth(dimension: Int) -> Int { dimension }
+
+    public func carried<E: EnergyFunction>(in ws: SamplerWorkspace<E>) -> UnsafeMutablePointer<Float>? {
+        (ws.kernelState as? State)?.momentum.base
     }
 
     /// Calls `body(k, M⁻¹_k, h)` for every element `k` of the block, with the chain's step size.

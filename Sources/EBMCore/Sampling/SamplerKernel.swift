@@ -117,6 +117,14 @@ public protocol SamplerKernel {
     func prepare<E: EnergyFunction>(_ energy: E, _ state: ChainBlockState, _ context: StepContext,
                                     workspace: SamplerWorkspace<E>) throws
 
+    /// The floats per chain the kernel carries from one step to the next besides the state
+    /// (kinetic Langevin's momenta; none by default), held in the workspace from `prepare` on at
+    /// `carried(in:)`, row-major, the block's rows first. A caller that keeps them between runs
+    /// (`CarriedValues`) continues a run exactly; other runs start from `prepare`'s.
+    func carriedWidth(dimension: Int) -> Int
+    /// Where the block's carried values live in `workspace` (`nil` when the width is 0).
+    func carried<E: EnergyFunction>(in workspace: SamplerWorkspace<E>) -> UnsafeMutablePointer<Float>?
+
     /// Moves the block by one step. Random numbers of row `i` come from `context.noise` at
     /// `(state.firstChain + i, context.counter)`. A kernel whose step can take long (many
     /// gradient evaluations) calls `interrupted` between them and throws `.interrupted` on `true`.
@@ -138,6 +146,8 @@ extension SamplerKernel {
     public var statistics: [ChainStatistic] { [] }
     public func prepare<E: EnergyFunction>(_ energy: E, _ state: ChainBlockState, _ context: StepContext,
                                            workspace: SamplerWorkspace<E>) throws {}
+    public func carriedWidth(dimension: Int) -> Int { 0 }
+    public func carried<E: EnergyFunction>(in workspace: SamplerWorkspace<E>) -> UnsafeMutablePointer<Float>? { nil }
 
     /// A generator of the kernel's own, derived from the run's noise key and `tag`.
     @inline(__always)

@@ -77,6 +77,19 @@ public struct ChainCounts {
     }
 }
 
+/// A caller's store of a kernel's carried values (`SamplerKernel.carriedWidth` floats per chain of
+/// the run, row-major): with `resume`, each block takes them over after `prepare` (a run that
+/// continues an earlier one); every block writes its values back after its last step.
+public struct CarriedValues {
+    public var values: UnsafeMutablePointer<Float>
+    public var resume: Bool
+
+    public init(_ values: UnsafeMutablePointer<Float>, resume: Bool) {
+        self.values = values
+        self.resume = resume
+    }
+}
+
 /// The one sampling loop of the library: any `SamplerKernel` over a block partition of chains,
 /// with noise keyed by `(seed, global chain index, step)`, optional warm-up adaptation, per-chain
 /// counts, recording and interruption. Nothing is allocated per step, and the result is the same
@@ -92,13 +105,14 @@ public enum Sampling {
     ///     are then not counted in `counts`.
     ///   - poll: called on the calling thread about once per step with the fraction done; `true`
     ///     stops with `.interrupted`.
+    ///   - carried: where the kernel's carried values are kept between runs, if anywhere.
     /// - Throws: `.diverged` naming the kernel, quantity and step, `.interrupted`. `x` then holds
     ///   partial results.
     public static func run<E: EnergyFunction, K: SamplerKernel>(
         _ energy: E, kernel: K, x: UnsafeMutableBufferPointer<Float>, blocks: ChainBlocks, steps: Int,
         noise: Philox4x32, chainOffset: Int = 0, counterOffset: Int = 0, adaptation: ChainAdaptation? = nil,
         counts: ChainCounts = .none, workspaces: [SamplerWorkspace<E>], recording: SamplerRecording = .none,
-        poll: (Double) -> Bool = { _ in false }
+        carried: CarriedValues? = nil, poll: (Double) -> Bool = { _ in false }
     ) throws {
         precondition(x.count == blocks.rows * energy.dimension && !workspaces.isEmpty && steps > 0)
         precondition(adaptation.map { $0.rows == blocks.rows } ?? true)
@@ -106,7 +120,8 @@ public enum Sampling {
             try runBlock(energy, kernel: kernel, x: x.baseAddress!, rows: blocks.range(b), totalRows: blocks.rows,
                          block: b, steps: steps, noise: noise, chainOffset: chainOffset, counterOffset: counterOffset,
                          adaptation: adaptation, counts: counts, workspace: workspaces[worker],
-                         recording: recording, shouldStop: { shouldStop(true) }, interrupted: { shouldStop(false) })
+                         recording: recording, carried: carried, shouldStop: { shouldStop(true) },
+                         interrupted: { shouldStop(false) })
         }
     }
 
@@ -134,7 +149,7 @@ public enum Sampling {
         _ energy: E, kernel: K, x base: UnsafeMutablePointer<Float>, rows: Range<Int>, totalRows: Int,
         block: Int, steps: Int, noise: Philox4x32, chainOffset: Int, counterOffset: Int,
         adaptation: ChainAdaptation?, counts: ChainCounts, workspace ws: SamplerWorkspace<E>,
-        recording: SamplerRecording, shouldStop: () -> Bool, interrupted: () -> Bool
+        recording: SamplerRecording, carried: CarriedValues? = nil, shouldStop: () -> Bool, interrupted: () -> Bool
     ) throws {
         let d = energy.dimension, n = rows.count
         precondition(n <= ws.capacity, "workspace too small")
@@ -158,6 +173,11 @@ public enum Sampling {
         var context = StepContext(tuning: tuning, noise: noise, counter: UInt32(truncatingIfNeeded: counterOffset),
                                   step: 0, steps: steps, warmup: warmup)
         try kernel.prepare(energy, state, context, workspace: ws)
+        let carriedWidth = kernel.carriedWidth(dimension: d)
+        let kept = carried.flatMap { c in kernel.carried(in: ws).map { (c, $0) } }
+        if let (c, values) = kept, c.resume, carriedWidth > 0 {
+            values.update(from: c.values + rows.lowerBound * carriedWidth, count: n * carriedWidth)
+        }
         for t in 0..<steps {
             if shouldStop() { throw EBMError.interrupted }
             if !kernel.keepsCache {
@@ -199,6 +219,9 @@ public enum Sampling {
             recording.recordStatistics(block: block, steps: steps, step: t, energy: energySum,
                                        gradientNorm: normSum, accepted: acceptedNow)
             recording.recordStates(state.x, rows: n, firstRow: rows.lowerBound, totalRows: totalRows, dimension: d, step: t)
+        }
+        if let (c, values) = kept, carriedWidth > 0 {
+            (c.values + rows.lowerBound * carriedWidth).update(from: values, count: n * carriedWidth)
         }
     }
 
