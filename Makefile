@@ -54,6 +54,7 @@ bench: build
 # EBM_SWIFT_SANITIZE) — built from a copy of the tree, under a pytest subset. Any report fails.
 SANITIZE_DIR := .build-sanitize-python
 SANITIZE_TESTS := python/tests/energies python/tests/samplers/test_samplers.py python/tests/samplers/test_hmc.py \
+	python/tests/samplers/test_chains.py \
 	python/tests/nn python/tests/training/test_training.py python/tests/training/test_toolbox.py \
 	python/tests/safety/test_regressions.py python/tests/safety/test_fuzz.py python/tests/safety/test_validation.py \
 	python/tests/platform/test_abi.py python/tests/training/test_objectives.py python/tests/training/test_jem.py \

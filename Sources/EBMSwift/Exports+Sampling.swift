@@ -26,7 +26,7 @@ private func withRecording(
 }
 
 /// Threads for sampling `energy`: one for energies that need the whole batch.
-private func threads<E: EnergyFunction>(for energy: E) -> Int {
+func threads<E: EnergyFunction>(for energy: E) -> Int {
     energy.wholeBatch ? 1 : ChainParallel.defaultThreads
 }
 

@@ -12,6 +12,7 @@ from . import _loading  # before _native: loads the BLAS and the core built for 
 from . import _native, datasets, diagnostics, distributed, metrics, nn, objectives, plots, samplers, schedules
 from ._native import DivergenceError
 from .callable_energy import CallableEnergy
+from .chains import Chains
 from .energies import ACTIVATIONS, Energy, GaussianEnergy, MLPEnergy, TrainableEnergy
 from .network_energy import NetworkEnergy
 from .sampling import ais_log_z, get_num_threads, sample, set_num_threads
@@ -46,6 +47,7 @@ __all__ = [
     "show_config",
     "schedules",
     "CallableEnergy",
+    "Chains",
     "DoubleWellEnergy",
     "GaussianMixtureEnergy",
     "ais_log_z",

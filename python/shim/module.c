@@ -37,6 +37,8 @@ static PyMethodDef methods[] = {
     {"callable_create", py_callable_create, METH_VARARGS, NULL},
     {"sample", py_sample, METH_VARARGS, NULL},
     {"sampler_kinds", py_sampler_kinds, METH_NOARGS, NULL},
+    {"chains_create", py_chains_create, METH_VARARGS, NULL},
+    {"chains_run", py_chains_run, METH_VARARGS, NULL},
     {"ais_log_z", py_ais_log_z, METH_VARARGS, NULL},
     {"ais_summarise", py_ais_summarise, METH_VARARGS, NULL},
     {"set_num_threads", py_set_num_threads, METH_VARARGS, NULL},

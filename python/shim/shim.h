@@ -3,7 +3,7 @@
  * the poll callback, handles, array and record conversion) and each section's functions for the
  * method table in module.c. Each section is one .c file: errors.c (status codes, callable
  * energies, Ctrl-C and progress, handles, arrays), records.c (settings records), energies.c,
- * parameters.c, sampling.c, training.c and module.c.
+ * parameters.c, sampling.c, chains.c (persistent chains), training.c and module.c.
  *
  * Every function has the same shape: parse, convert arrays (float32, C-contiguous, aligned;
  * copied only when needed), release the GIL, call, check the status, return. Argument checking
@@ -112,6 +112,8 @@ PyObject *py_energy_set_buffers(PyObject *self, PyObject *args);
 PyObject *py_energy_grad_params(PyObject *self, PyObject *args);
 PyObject *py_energy_jet(PyObject *self, PyObject *args);
 PyObject *py_sample(PyObject *self, PyObject *args);
+PyObject *py_chains_create(PyObject *self, PyObject *args);
+PyObject *py_chains_run(PyObject *self, PyObject *args);
 PyObject *py_ais_log_z(PyObject *self, PyObject *args);
 PyObject *py_ais_summarise(PyObject *self, PyObject *args);
 PyObject *py_sampler_kinds(PyObject *self, PyObject *args);

@@ -344,6 +344,25 @@ ebm_status ebm_sample(const ebm_energy *energy, float *x, int64_t n, const ebm_r
                       const ebm_record *run, const ebm_record *adaptation, const ebm_sampler_output *output,
                       ebm_poll_fn poll, void *poll_ctx);
 
+/* Persistent chains: a sampler record checked once and the workspaces of n chains on one energy,
+ * kept for many short runs (a run of one step then parses nothing and allocates nothing). The
+ * states, the steps taken and the counts stay with the caller. ebm_chains_run moves the n chains
+ * in x by n_steps steps as ebm_sample would with the same seed and chain_offset, continuing the
+ * noise of chains that have taken step_offset steps: runs of n1 then n2 steps equal one run of
+ * n1 + n2 steps bit for bit. accepted and divergent (n doubles each, may be NULL) are added to.
+ * A kernel that carries values from step to step besides x (kinetic Langevin's momenta) reports
+ * *carried_width floats per chain at creation; carried (carried_count = n * carried_width floats,
+ * or NULL for a run that starts them afresh) receives them after a run, and is read back when step_offset > 0. One run at a time per
+ * handle: a concurrent call fails with EBM_ERR_INVALID_ARGUMENT. The handle keeps the energy
+ * alive; release it with ebm_chains_destroy. */
+typedef struct ebm_chains ebm_chains;
+ebm_status ebm_chains_create(ebm_energy *energy, const ebm_record *sampler, int64_t n, ebm_chains **out,
+                             int64_t *carried_width);
+ebm_status ebm_chains_run(ebm_chains *chains, float *x, int64_t n, int64_t n_steps, uint64_t seed, int64_t chain_offset,
+                          int64_t step_offset, double *accepted, double *divergent, float *carried,
+                          int64_t carried_count, ebm_poll_fn poll, void *poll_ctx);
+void ebm_chains_destroy(ebm_chains *chains);
+
 /* Annealed importance sampling of ln Z = ln integral exp(-E); base_mean has dim doubles. The
  * chains are global chains transition.chain_offset + i: chunks of an estimate run apart give its
  * log weights exactly, and ebm_ais_summarise combines them as the whole estimate does. */

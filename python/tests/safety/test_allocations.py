@@ -52,6 +52,7 @@ SCRIPT = textwrap.dedent(
                                      nn.Residual(nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.Tanh())),
                                      nn.AvgPool2d(2), nn.Flatten(), nn.Linear(16, 8), nn.SiLU(), nn.Linear(8, 1))
     conv = ebm_swift.NetworkEnergy(conv_net(), (1, 8, 8), seed=0)
+    chains = ebm_swift.Chains(model, x0, ebm_swift.samplers.MALA(0.01), seed=0)
     images = np.zeros((64, 1, 8, 8), dtype=np.float32)
     conv_trainers = {n: ebm_swift.Trainer(ebm_swift.NetworkEnergy(conv_net(), (1, 8, 8), seed=0), n_steps=n,
                                           buffer_size=128, seed=0) for n in (5, 500)}
@@ -78,6 +79,8 @@ SCRIPT = textwrap.dedent(
         "gauss": [allocations(lambda n=n: ebm_swift.langevin(gauss, x0, n, 0.01, seed=0)) for n in (50, 500)],
         "trainer": [allocations(lambda n=n: trainers[n].step(data)) for n in (5, 500)],
         "conv": [allocations(lambda n=n: ebm_swift.langevin(conv, images, n, 0.01, seed=0)) for n in (50, 500)],
+        # Persistent chains: their workspaces are made once, with the Chains object.
+        "chains": [allocations(lambda n=n: chains.run(n)) for n in (50, 500)],
         "conv_trainer": [allocations(lambda n=n: conv_trainers[n].step(images)) for n in (5, 500)],
     })
     print(json.dumps(out))

@@ -76,7 +76,9 @@ def test_an_interrupted_training_step_leaves_the_spectral_norm_as_it_was():
                                 buffer_size=64, seed=0).step(np.zeros((64, 2), np.float32)),
     lambda m: ebm_swift.ais_log_z(m, n_chains=64, n_temps=1, transition="hmc", n_leapfrog=2**31 - 1,
                                   step_size=1e-4, seed=0),
-], ids=["hmc", "trainer-hmc", "ais-hmc"])
+    lambda m: ebm_swift.Chains(m, np.zeros((64, 2)), ebm_swift.samplers.HMC(1e-4, n_leapfrog=2**31 - 1),
+                               seed=0).run(1),
+], ids=["hmc", "trainer-hmc", "ais-hmc", "chains-hmc"])
 def test_one_endless_trajectory_stops_on_ctrl_c(run):
     model = ebm_swift.MLPEnergy(2, (64, 64), seed=0)
     assert_ctrl_c_interrupts(lambda: run(model), within=LATENCY)

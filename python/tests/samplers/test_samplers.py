@@ -287,6 +287,30 @@ def test_every_registered_kernel_is_bit_identical_for_threads_and_chain_offsets(
     assert np.array_equal(x0, np.random.default_rng(0).normal(size=(300, 3)))
 
 
+@pytest.mark.parametrize("kind", sorted(REGISTRY))
+def test_every_registered_kernel_runs_in_pieces_through_chains(kind):
+    """The shared check of `Chains`: runs of 3, 1, 4 and 2 steps are one `sample` call of 10, bit
+    for bit, with its acceptance and divergence counts (the noise counter continues across runs,
+    and what a kernel carries from step to step besides x is handed over); a kernel whose chains
+    are more than x (`moves_x_alone = False`) is refused."""
+    target = ebm_swift.BananaEnergy(3, curvature=0.5)
+    x0 = np.random.default_rng(0).normal(size=(300, 3))
+    record = REGISTRY[kind](0.1)
+    if not record.moves_x_alone:
+        with pytest.raises(ValueError, match="keeps more"):
+            ebm_swift.Chains(target, x0, record, seed=9)
+        return
+    chains = ebm_swift.Chains(target, x0, record, seed=9, chain_offset=5)
+    for n in (3, 1, 4, 2):
+        out = chains.run(n)
+    whole, info = ebm_swift.sample(target, x0, 10, record, seed=9, chain_offset=5)
+    np.testing.assert_array_equal(out, whole)
+    assert chains.n_steps_taken == 10 and not np.array_equal(out, x0)
+    np.testing.assert_array_equal(chains.acceptance_rate, info.get("acceptance_rate", np.ones(300)))
+    if "n_divergent" in info:
+        np.testing.assert_array_equal(chains.n_divergent, info["n_divergent"])
+
+
 def test_the_sampling_functions_are_their_records():
     g = ebm_swift.BananaEnergy(2)
     x0 = np.random.default_rng(1).normal(size=(50, 2))
