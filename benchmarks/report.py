@@ -22,8 +22,10 @@ def table(env):
     scaling = env["scaling"]
     lines += ["", "Scaling at toy2d widths (chain-steps/s): " + ", ".join(
         f"B={b}: {v / 1e3:,.0f} k" for b, v in scaling["chain_steps_per_s"].items())
-        + f"; one-step one-chain `langevin` latency {scaling['one_step_one_chain_latency_us']:.1f} µs; "
-        f"sgemm roofline {env['sgemm_roofline_gflops']:.0f} GFLOP/s; peak RSS {env['peak_rss_mb']:.0f} MB."]
+        + f"; one-step one-chain latency: `langevin` {scaling['one_step_one_chain_latency_us']:.1f} µs, "
+        + (f"`Chains.run` {scaling['one_step_one_chain_chains_latency_us']:.1f} µs; "
+           if "one_step_one_chain_chains_latency_us" in scaling else "")
+        + f"sgemm roofline {env['sgemm_roofline_gflops']:.0f} GFLOP/s; peak RSS {env['peak_rss_mb']:.0f} MB."]
     memory = env.get("memory")
     if memory:
         lines[-1] += " Resident memory over {:,} more calls (toy2d widths, 256 chains): ".format(memory["calls"]) + "; ".join(

@@ -186,7 +186,8 @@ def memory_growth(calls=10_000):
 
 
 def scaling():
-    """Chain-steps/s over B at toy2d widths, and the one-step one-chain latency."""
+    """Chain-steps/s over B at toy2d widths, and the one-step one-chain latency of `langevin` and
+    of persistent `Chains`."""
     import ebm_swift
 
     model = ebm_swift.MLPEnergy(2, (128, 128), "swish", seed=0)
@@ -201,4 +202,10 @@ def scaling():
     for _ in range(n):
         ebm_swift.langevin(model, x1, 1, 0.01, seed=0)
     out["one_step_one_chain_latency_us"] = (time.perf_counter() - t0) / n * 1e6
+    chains = ebm_swift.Chains(model, x1, ebm_swift.samplers.Langevin(0.01), seed=0)
+    chains.run(1)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        chains.run(1)
+    out["one_step_one_chain_chains_latency_us"] = (time.perf_counter() - t0) / n * 1e6
     return out
