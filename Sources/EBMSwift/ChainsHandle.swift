@@ -81,7 +81,7 @@ private struct MakeWorkspaces: EnergyVisitor {
     }
 }
 
-private struct RunChains: EnergyVisitor {
+private struct RunChains: KernelVisitor {
     let handle: ChainsHandle
     let x: UnsafeMutableBufferPointer<Float>
     let steps: Int
@@ -92,11 +92,9 @@ private struct RunChains: EnergyVisitor {
     let carried: CarriedValues?
     let poll: (Double) -> Bool
 
-    func visit<E: EnergyFunction>(_ energy: E) throws {
-        try run(energy, handle.kernel)
-    }
+    var kernel: any SamplerKernel { handle.kernel }
 
-    private func run<E: EnergyFunction, K: SamplerKernel>(_ energy: E, _ kernel: K) throws {
+    func run<E: EnergyFunction, K: SamplerKernel>(_ energy: E, _ kernel: K) throws {
         let blocks = energy.blocks(rows: handle.rows)
         let workspaces = try handle.workspaces(for: energy, blocks: blocks, threads: threads(for: energy))
         try Sampling.run(energy, kernel: kernel, x: x, blocks: blocks, steps: steps,

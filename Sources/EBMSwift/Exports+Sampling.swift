@@ -31,7 +31,7 @@ func threads<E: EnergyFunction>(for energy: E) -> Int {
 }
 
 /// Runs any kernel on whichever energy the handle holds, and fills the caller's per-chain outputs.
-private struct RunSampler: EnergyVisitor {
+private struct RunSampler: KernelVisitor {
     let x: UnsafeMutableBufferPointer<Float>
     let settings: SamplerSettings
     let seed: UInt64
@@ -39,11 +39,9 @@ private struct RunSampler: EnergyVisitor {
     let output: ebm_sampler_output?
     let poll: (Double) -> Bool
 
-    func visit<E: EnergyFunction>(_ energy: E) throws {
-        try run(energy, settings.kernel)
-    }
+    var kernel: any SamplerKernel { settings.kernel }
 
-    private func run<E: EnergyFunction, K: SamplerKernel>(_ energy: E, _ kernel: K) throws {
+    func run<E: EnergyFunction, K: SamplerKernel>(_ energy: E, _ kernel: K) throws {
         let d = energy.dimension, rows = x.count / d
         let blocks = energy.blocks(rows: rows)
         let workspaces = try SamplerWorkspace.perThread(energy, blocks: blocks, threads: threads(for: energy))

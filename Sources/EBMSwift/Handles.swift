@@ -12,6 +12,17 @@ protocol EnergyVisitor {
     func visit<E: EnergyFunction>(_ energy: E) throws -> Result
 }
 
+/// A visitor that runs a sampler kernel on the energy: both existentials opened once, so `run`
+/// is generic over the concrete energy and kernel (the sampling exports and persistent chains).
+protocol KernelVisitor: EnergyVisitor where Result == Void {
+    var kernel: any SamplerKernel { get }
+    func run<E: EnergyFunction, K: SamplerKernel>(_ energy: E, _ kernel: K) throws
+}
+
+extension KernelVisitor {
+    func visit<E: EnergyFunction>(_ energy: E) throws { try run(energy, kernel) }
+}
+
 /// The object behind an `ebm_energy *`: any energy of the core. Dispatch is open — a new energy
 /// needs only its `*_create` export; every other export reaches it through `read` (generic code,
 /// the existential opened once per call) or `trainable`.
